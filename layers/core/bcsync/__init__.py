@@ -1,0 +1,1 @@
+"""bcsync: BigCommerce webhooks to marketing events, profiles and flow triggers."""

@@ -1,0 +1,1 @@
+"""Adapters: BigCommerce over HTTP, DynamoDB, SQS, Secrets Manager."""

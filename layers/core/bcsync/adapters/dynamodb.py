@@ -1,0 +1,306 @@
+"""DynamoDB persistence: events, profiles and identities, flow-trigger records, catalog cache.
+
+Every write that must happen once is a conditional put keyed on a deterministic id, so retries,
+replays and concurrent deliveries converge on one stored item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from bcsync.domain.bigcommerce import StoreInfo
+from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.events import MarketingEvent, Metric, iso_utc
+from bcsync.domain.flows import TriggerIntent
+from bcsync.domain.profiles import Profile, normalize_email
+
+BATCH_GET_LIMIT = 100
+PROFILE_TIMELINE_INDEX = "ProfileTimeline"
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _now() -> str:
+    return iso_utc(datetime.now(UTC))
+
+
+def batch_get(resource: Any, table_name: str, keys: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Strongly consistent BatchGetItem in chunks of 100, retrying unprocessed keys."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request = {table_name: {"Keys": list(keys[start : start + BATCH_GET_LIMIT]), "ConsistentRead": True}}
+        while request:
+            response = resource.batch_get_item(RequestItems=request)
+            items += response.get("Responses", {}).get(table_name, [])
+            request = response.get("UnprocessedKeys") or {}
+    return items
+
+
+def scan_all(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    while True:
+        page = table.scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# ---------------------------------------------------------------------- events
+def event_item(event: MarketingEvent) -> dict[str, Any]:
+    item = event.export()
+    item["pk"] = item.pop("id")
+    item["recorded_at"] = _now()
+    item["timeline_key"] = f"{item['time']}#{event.id}"
+    if event.profile_id:
+        item["profile_key"] = f"{event.store_hash}#{event.profile_id}"
+    return item
+
+
+def event_from_item(item: dict[str, Any]) -> MarketingEvent:
+    fields = {key: value for key, value in item.items() if key in MarketingEvent.model_fields}
+    return MarketingEvent.model_validate(
+        {**fields, "id": item["pk"], "properties": _plain(item["properties"])}
+    )
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB returns every number as Decimal; give integers back as int."""
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    if isinstance(value, Decimal) and value == value.to_integral_value() and value.as_tuple().exponent == 0:
+        return int(value)
+    return value
+
+
+class DynamoEventLedger:
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._resource = resource
+        self._table_name = table_name
+        self._table = resource.Table(table_name)
+
+    def record(self, events: Sequence[MarketingEvent]) -> list[tuple[MarketingEvent, bool]]:
+        existing = {
+            item["pk"]: event_from_item(item)
+            for item in batch_get(self._resource, self._table_name, [{"pk": event.id} for event in events])
+        }
+        recorded: list[tuple[MarketingEvent, bool]] = []
+        for event in events:
+            if event.id in existing:
+                recorded.append((existing[event.id], False))
+                continue
+            try:
+                self._table.put_item(
+                    Item=event_item(event),
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                recorded.append((event, True))
+            except ClientError as error:
+                if not _is_conditional_failure(error):
+                    raise
+                # A concurrent writer got there first: theirs is the event.
+                recorded.append((event_from_item(error.response["Item"]), False))
+        return recorded
+
+    def placed_orders_of(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
+        return [
+            event for event in self.timeline(store_hash, profile_id) if event.metric == Metric.PLACED_ORDER
+        ]
+
+    def timeline(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
+        kwargs: dict[str, Any] = {
+            "IndexName": PROFILE_TIMELINE_INDEX,
+            "KeyConditionExpression": Key("profile_key").eq(f"{store_hash}#{profile_id}"),
+        }
+        events: list[MarketingEvent] = []
+        while True:
+            page = self._table.query(**kwargs)
+            events += [event_from_item(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return events
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def all(self) -> Iterator[MarketingEvent]:
+        for item in scan_all(self._table):
+            yield event_from_item(item)
+
+
+# ---------------------------------------------------------------------- profiles
+def _email_key(store_hash: str, email: str) -> str:
+    # Identity keys hold a digest, so no address appears in a key (keys surface in logs and traces).
+    return f"{store_hash}#email#{hashlib.sha256(email.encode()).hexdigest()}"
+
+
+def _customer_key(store_hash: str, customer_id: int) -> str:
+    return f"{store_hash}#customer#{customer_id}"
+
+
+def _profile_key(store_hash: str, profile_id: str) -> str:
+    return f"{store_hash}#profile#{profile_id}"
+
+
+class DynamoProfileRepository:
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def find_by_customer(self, store_hash: str, customer_id: int) -> str | None:
+        return self._identity(_customer_key(store_hash, customer_id))
+
+    def find_by_email(self, store_hash: str, email: str) -> str | None:
+        cleaned = normalize_email(email)
+        return self._identity(_email_key(store_hash, cleaned)) if cleaned else None
+
+    def _identity(self, key: str) -> str | None:
+        item = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
+        return str(item["profile_id"]) if item else None
+
+    def link(self, store_hash: str, profile_id: str, *, customer_id: int | None, email: str | None) -> str:
+        owner = profile_id
+        if customer_id:
+            owner = self._claim(_customer_key(store_hash, customer_id), profile_id)
+        cleaned = normalize_email(email)
+        if cleaned:
+            self._claim(_email_key(store_hash, cleaned), owner)
+        return owner
+
+    def _claim(self, key: str, profile_id: str) -> str:
+        try:
+            self._table.put_item(
+                Item={"pk": key, "profile_id": profile_id, "linked_at": _now()},
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return profile_id
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            return str(error.response["Item"]["profile_id"])
+
+    def get(self, store_hash: str, profile_id: str) -> Profile | None:
+        item = self._table.get_item(
+            Key={"pk": _profile_key(store_hash, profile_id)}, ConsistentRead=True
+        ).get("Item")
+        return Profile.model_validate(item["profile"]) if item else None
+
+    def save(self, profile: Profile, *, previous: Profile | None) -> bool:
+        stored = profile.model_copy(update={"revision": previous.revision + 1 if previous else 1})
+        item = {
+            "pk": _profile_key(profile.store_hash, profile.id),
+            "entity": "profile",
+            "profile": stored.model_dump(mode="json"),
+        }
+        if previous is None:
+            condition = Attr("pk").not_exists()
+        else:
+            condition = Attr("profile.revision").eq(previous.revision)
+        try:
+            self._table.put_item(Item=item, ConditionExpression=condition)
+            return True
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+
+    def all(self) -> Iterator[Profile]:
+        for item in scan_all(self._table, FilterExpression=Attr("entity").eq("profile")):
+            yield Profile.model_validate(item["profile"])
+
+
+# ---------------------------------------------------------------------- triggers
+class DynamoTriggerLedger:
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def reserve(self, intent: TriggerIntent) -> tuple[TriggerIntent, str | None]:
+        item = {**intent.model_dump(mode="json"), "pk": intent.dedup_key, "reserved_at": _now()}
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return intent, None
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            old = error.response["Item"]
+            return TriggerIntent.model_validate(old), old.get("sent_at")
+
+    def mark_sent(self, intent: TriggerIntent, sent_at: str) -> None:
+        self._table.update_item(
+            Key={"pk": intent.dedup_key},
+            UpdateExpression="SET sent_at = :sent_at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":sent_at": sent_at},
+        )
+
+    def all(self) -> Iterator[dict[str, Any]]:
+        for item in scan_all(self._table):
+            yield {
+                "flow": item["flow"],
+                "profile_id": item["profile_id"],
+                "event_id": item.get("event_id"),
+                "dedup_key": item["dedup_key"],
+                "sent_at": item.get("sent_at"),
+            }
+
+
+# ---------------------------------------------------------------------- catalog
+class DynamoCatalogRepository:
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._resource = resource
+        self._table_name = table_name
+        self._table = resource.Table(table_name)
+
+    def get_items(self, store_hash: str, product_ids: Iterable[int]) -> dict[int, CatalogItem]:
+        keys = [{"pk": f"{store_hash}#product#{pid}"} for pid in sorted(set(product_ids))]
+        items = batch_get(self._resource, self._table_name, keys)
+        return {int(item["product_id"]): CatalogItem.model_validate(_plain(item["item"])) for item in items}
+
+    def put_items(self, store_hash: str, items: Iterable[CatalogItem]) -> None:
+        with self._table.batch_writer() as batch:
+            for item in items:
+                batch.put_item(
+                    Item={
+                        "pk": f"{store_hash}#product#{item.product_id}",
+                        "product_id": item.product_id,
+                        "item": item.model_dump(mode="python"),
+                        "cached_at": _now(),
+                    }
+                )
+
+    def get_category_names(self, store_hash: str, category_ids: Iterable[int]) -> dict[int, str]:
+        keys = [{"pk": f"{store_hash}#category#{cid}"} for cid in sorted(set(category_ids))]
+        return {
+            int(item["category_id"]): str(item["name"])
+            for item in batch_get(self._resource, self._table_name, keys)
+        }
+
+    def put_category_names(self, store_hash: str, names: dict[int, str]) -> None:
+        with self._table.batch_writer() as batch:
+            for category_id, name in names.items():
+                batch.put_item(
+                    Item={
+                        "pk": f"{store_hash}#category#{category_id}",
+                        "category_id": category_id,
+                        "name": name,
+                    }
+                )
+
+    def get_store_info(self, store_hash: str) -> StoreInfo | None:
+        item = self._table.get_item(Key={"pk": f"{store_hash}#store"}).get("Item")
+        return StoreInfo.model_validate(_plain(item["info"])) if item else None
+
+    def put_store_info(self, store_hash: str, info: StoreInfo) -> None:
+        self._table.put_item(Item={"pk": f"{store_hash}#store", "info": info.model_dump(mode="python")})

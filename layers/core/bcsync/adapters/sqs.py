@@ -1,0 +1,55 @@
+"""SQS: the flow-trigger FIFO queue and the retry queue for parked deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from bcsync.domain.events import MarketingEvent
+from bcsync.domain.flows import TriggerIntent
+from bcsync.domain.profiles import Profile
+from bcsync.usecases.ingest import RawDelivery
+from bcsync.usecases.profiles import utc_now
+
+
+def trigger_message(
+    intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None
+) -> dict[str, Any]:
+    """The contract consumers read: flow, profile (id, email, consent), the whole event, dedup key."""
+    return {
+        "flow": intent.flow.value,
+        "store_hash": intent.store_hash,
+        "dedup_key": intent.dedup_key,
+        "profile": {
+            "id": intent.profile_id,
+            "email": profile.email if profile else None,
+            "consent": profile.consent.model_dump(mode="json") if profile else None,
+        },
+        "event": event.export() if event else None,
+        "sent_at": utc_now(),
+    }
+
+
+class SqsTriggerPublisher:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def publish(self, intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> None:
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=json.dumps(trigger_message(intent, profile, event), default=str),
+            MessageGroupId=intent.profile_id,
+            # SQS drops a re-send of the same id within 5 minutes (a crash between send and record).
+            MessageDeduplicationId=hashlib.sha256(intent.dedup_key.encode()).hexdigest(),
+        )
+
+
+class SqsDeliveryParker:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def park(self, delivery: RawDelivery) -> None:
+        self._client.send_message(QueueUrl=self._queue_url, MessageBody=delivery.model_dump_json())

@@ -1,0 +1,1 @@
+"""The pure core: models, metric rules, the normalizer and identity. No boto3, no I/O."""

@@ -1,0 +1,221 @@
+"""The parts of BigCommerce API responses that bcsync reads, parsed once at the boundary.
+
+Money arrives as strings ('62.6793') and becomes Decimal; v2 dates are RFC 2822 and v3 dates
+ISO 8601, both become aware UTC datetimes; v2's '' for "not set" becomes None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+
+EMBEDDED_LINE_CAP = 50
+
+
+def parse_money(value: Any) -> Decimal:
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a money amount: {value!r}") from exc
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """RFC 2822 (v2), ISO 8601 (v3) or a Unix timestamp, always returned in UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float):
+        parsed = datetime.fromtimestamp(value, tz=UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"not an RFC 2822 or ISO 8601 date: {value!r}") from exc
+    else:
+        raise ValueError(f"not a date: {value!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+Money = Annotated[Decimal, BeforeValidator(parse_money)]
+Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
+
+
+class BcModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Address(BcModel):
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    street_1: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    country: str = ""
+    country_iso2: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+class AppliedDiscount(BcModel):
+    amount: Money = Decimal(0)
+    name: str | None = None
+    code: str | None = None
+    target: str | None = None
+
+
+class ProductOption(BcModel):
+    display_name: str = ""
+    display_value: str = ""
+
+
+class OrderLine(BcModel):
+    """An order product; `id` is what refunds and shipments reference."""
+
+    id: int
+    product_id: int = 0
+    variant_id: int | None = None
+    name: str = ""
+    sku: str = ""
+    quantity: int = 0
+    price_ex_tax: Money = Decimal(0)
+    price_inc_tax: Money = Decimal(0)
+    base_cost_price: Money = Decimal(0)
+    cost_price_ex_tax: Money = Decimal(0)
+    cost_price_inc_tax: Money = Decimal(0)
+    brand: str | None = None
+    applied_discounts: list[AppliedDiscount] = Field(default_factory=list)
+    product_options: list[ProductOption] = Field(default_factory=list)
+
+
+class Order(BcModel):
+    id: int
+    customer_id: int = 0
+    status_id: int
+    status: str = ""
+    date_created: Timestamp
+    date_modified: Timestamp = None
+    date_shipped: Timestamp = None
+    subtotal_ex_tax: Money = Decimal(0)
+    subtotal_inc_tax: Money = Decimal(0)
+    shipping_cost_ex_tax: Money = Decimal(0)
+    shipping_cost_inc_tax: Money = Decimal(0)
+    discount_amount: Money = Decimal(0)
+    coupon_discount: Money = Decimal(0)
+    is_tax_inclusive_pricing: bool = False
+    currency_code: str = ""
+    default_currency_code: str = ""
+    items_total: int = 0
+    channel_id: int | None = None
+    billing_address: Address = Field(default_factory=Address)
+    consignments: Any = None
+
+    @property
+    def transaction_currency(self) -> str:
+        """The currency the shopper paid in (BigCommerce calls it the default currency)."""
+        return self.default_currency_code or self.currency_code
+
+    def embedded_lines(self) -> list[OrderLine] | None:
+        """Line items embedded by `include=consignments.line_items`, or None when they are not
+        all there (not requested, links only, capped at 50 with a `__warning__`, or short of
+        `items_total`), in which case `/orders/{id}/products` is the authority."""
+        if not self.consignments:
+            return None
+        lines: dict[int, OrderLine] = {}
+        for consignment in _consignments(self.consignments):
+            if "__warning__" in consignment:
+                return None
+            items = consignment.get("line_items")
+            if not isinstance(items, list):
+                continue
+            if len(items) >= EMBEDDED_LINE_CAP:
+                return None
+            for item in items:
+                if not isinstance(item, dict) or "id" not in item or "quantity" not in item:
+                    return None
+                line = OrderLine.model_validate(item)
+                lines[line.id] = line
+        if not lines or sum(line.quantity for line in lines.values()) < self.items_total:
+            return None
+        return sorted(lines.values(), key=lambda line: line.id)
+
+
+def _consignments(value: Any) -> Iterator[dict[str, Any]]:
+    """Walks both consignment shapes: the object form and the array of such objects."""
+    groups = value if isinstance(value, list) else [value]
+    for group in groups:
+        if not isinstance(group, dict):
+            continue
+        if "__warning__" in group:
+            yield group
+        for kind in ("shipping", "pickups", "downloads"):
+            for consignment in group.get(kind) or []:
+                if isinstance(consignment, dict):
+                    yield consignment
+
+
+class Refund(BcModel):
+    id: int
+    order_id: int
+    created: Timestamp
+    total_amount: Money = Decimal(0)
+    reason: str | None = None
+
+
+class ProductImage(BcModel):
+    url_standard: str = ""
+    url_thumbnail: str = ""
+    is_thumbnail: bool = False
+
+
+class CustomUrl(BcModel):
+    url: str = ""
+
+
+class CatalogProduct(BcModel):
+    id: int
+    name: str = ""
+    sku: str = ""
+    price: Money = Decimal(0)
+    sale_price: Money = Decimal(0)
+    categories: list[int] = Field(default_factory=list)
+    brand_id: int | None = None
+    custom_url: CustomUrl | None = None
+    primary_image: ProductImage | None = None
+    images: list[ProductImage] = Field(default_factory=list)
+    inventory_level: int | None = None
+    is_visible: bool = True
+
+    @property
+    def image_url(self) -> str:
+        if self.primary_image and self.primary_image.url_standard:
+            return self.primary_image.url_standard
+        thumbnails = [image for image in self.images if image.is_thumbnail] or self.images
+        return thumbnails[0].url_standard if thumbnails else ""
+
+
+class Category(BcModel):
+    id: int = Field(validation_alias=AliasChoices("category_id", "id"))
+    name: str = ""
+
+
+class StoreInfo(BcModel):
+    secure_url: str = ""
+    timezone: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,82 @@
+"""Default flows and which events start them: the flow-trigger side of the contract."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from bcsync.domain.events import MarketingEvent, Metric
+
+
+class Flow(StrEnum):
+    ABANDONED_CART = "Abandoned Cart"
+    BROWSE_ABANDONMENT = "Browse Abandonment"
+    PRODUCT_REVIEW_CROSS_SELL = "Product Review / Cross Sell"
+    CUSTOMER_WINBACK = "Customer Winback"
+    WELCOME_SERIES = "Welcome Series"
+    NEW_CUSTOMER = "New Customer"
+    FIRST_ORDER = "First Order"
+
+
+METRIC_FLOWS: dict[str, Flow] = {
+    Metric.STARTED_CHECKOUT: Flow.ABANDONED_CART,
+    "Viewed Product": Flow.BROWSE_ABANDONMENT,
+    Metric.ORDERED_PRODUCT: Flow.PRODUCT_REVIEW_CROSS_SELL,
+    Metric.PLACED_ORDER: Flow.CUSTOMER_WINBACK,
+}
+
+
+def parse_enabled_flows(setting: str) -> frozenset[Flow]:
+    """`all` or a comma-separated list of flow names; an unknown name is an error, not a skip."""
+    if setting.strip().lower() in ("", "all"):
+        return frozenset(Flow)
+    names = [name.strip() for name in setting.split(",") if name.strip()]
+    known = {flow.value.lower(): flow for flow in Flow}
+    unknown = [name for name in names if name.lower() not in known]
+    if unknown:
+        raise ValueError(f"unknown flow names in ENABLED_FLOWS: {unknown}; known: {[f.value for f in Flow]}")
+    return frozenset(known[name.lower()] for name in names)
+
+
+class TriggerIntent(BaseModel):
+    """A flow trigger to record once and send once; `dedup_key` is unique per message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flow: Flow
+    store_hash: str
+    profile_id: str
+    event_id: str | None
+    dedup_key: str
+
+
+def trigger_for_event(flow: Flow, event: MarketingEvent) -> TriggerIntent:
+    assert event.profile_id is not None
+    return TriggerIntent(
+        flow=flow,
+        store_hash=event.store_hash,
+        profile_id=event.profile_id,
+        event_id=event.id,
+        dedup_key=f"{flow.name.lower()}:{event.id}",
+    )
+
+
+def first_order_trigger(event: MarketingEvent) -> TriggerIntent:
+    """Keyed on the profile alone: exactly one First Order per profile, whichever order wins."""
+    assert event.profile_id is not None
+    return TriggerIntent(
+        flow=Flow.FIRST_ORDER,
+        store_hash=event.store_hash,
+        profile_id=event.profile_id,
+        event_id=event.id,
+        dedup_key=f"first_order:{event.store_hash}:{event.profile_id}",
+    )
+
+
+def metric_triggers(event: MarketingEvent, enabled: frozenset[Flow]) -> list[TriggerIntent]:
+    """Triggers a stored live event starts (First Order is decided with the profile's history)."""
+    if event.backfill or event.profile_id is None:
+        return []
+    flow = METRIC_FLOWS.get(event.metric)
+    return [trigger_for_event(flow, event)] if flow and flow in enabled else []

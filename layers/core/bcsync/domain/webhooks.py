@@ -1,0 +1,165 @@
+"""Webhook deliveries: families, scopes, the envelope, and the pure authenticator.
+
+Verification follows Standard Webhooks (HMAC-SHA256 over "{id}.{timestamp}.{body}", keyed with
+the store's client secret, 5-minute window) through the `standardwebhooks` package, with the
+clock passed in so a parked delivery is judged by when it was received, not when it is retried.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from standardwebhooks.webhooks import Webhook
+
+MAX_BODY_BYTES = 64 * 1024
+SIGNATURE_TOLERANCE = timedelta(minutes=5)
+STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
+AUTH_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-token")
+
+
+class Family(StrEnum):
+    ORDERS = "orders"
+    CARTS = "carts"
+    CUSTOMERS = "customers"
+    SUBSCRIBERS = "subscribers"
+    CATALOG = "catalog"
+
+
+FAMILY_PREFIXES: dict[Family, tuple[str, ...]] = {
+    Family.ORDERS: ("store/order/",),
+    Family.CARTS: ("store/cart/",),
+    Family.CUSTOMERS: ("store/customer/",),
+    Family.SUBSCRIBERS: ("store/subscriber/",),
+    Family.CATALOG: ("store/product/", "store/sku/"),
+}
+
+# Scopes whose deliveries change marketing state; other scopes of the family are acknowledged.
+HANDLED_SCOPES: dict[Family, frozenset[str]] = {
+    Family.ORDERS: frozenset(
+        {
+            "store/order/created",
+            "store/order/updated",
+            "store/order/statusUpdated",
+            "store/order/archived",
+            "store/order/refund/created",
+        }
+    ),
+}
+
+
+class WebhookRejected(Exception):
+    """A delivery we refuse: the status code and a message safe to return to the sender."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StoreCredentials:
+    access_token: str
+    client_secret: str
+    webhook_token: str | None = None
+
+
+class OrderStatusChange(BaseModel):
+    previous_status_id: int | None = None
+    new_status_id: int | None = None
+
+
+class RefundRef(BaseModel):
+    refund_id: PositiveInt
+
+
+class WebhookData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(min_length=1)
+    id: PositiveInt | str
+
+
+class OrderWebhookData(WebhookData):
+    id: PositiveInt
+    status: OrderStatusChange | None = None
+    refund: RefundRef | None = None
+
+
+class WebhookEnvelope(BaseModel):
+    """BigCommerce's callback body: thin, so processing always re-reads current state."""
+
+    scope: str = Field(pattern=r"^store/[A-Za-z0-9_/{}]+$")
+    store_id: str | int
+    data: dict[str, Any]
+    hash: str | None = None
+    created_at: int
+    producer: str = Field(pattern=r"^stores/[a-z0-9]{1,32}$")
+
+    @property
+    def store_hash(self) -> str:
+        return self.producer.removeprefix("stores/")
+
+    def family(self) -> Family | None:
+        for family, prefixes in FAMILY_PREFIXES.items():
+            if self.scope.startswith(prefixes):
+                return family
+        return None
+
+
+def store_hash_of(body: Mapping[str, Any]) -> str:
+    """The store named by `producer`, checked before any secret is looked up."""
+    producer = body.get("producer")
+    if not isinstance(producer, str) or not producer.startswith("stores/"):
+        raise WebhookRejected(400, "body.producer must be 'stores/<store_hash>'")
+    store_hash = producer.removeprefix("stores/")
+    if not STORE_HASH.match(store_hash):
+        raise WebhookRejected(400, "body.producer names an invalid store hash")
+    return store_hash
+
+
+def authenticate(
+    headers: Mapping[str, str], body: str, credentials: StoreCredentials, *, now: datetime
+) -> None:
+    """Standard Webhooks signature, or the hook's shared token header; anything else is 401."""
+    if headers.get("webhook-signature"):
+        _verify_signature(headers, body, credentials.client_secret, now=now)
+        return
+    token = headers.get("x-webhook-token")
+    if token and credentials.webhook_token:
+        if hmac.compare_digest(token.encode(), credentials.webhook_token.encode()):
+            return
+        raise WebhookRejected(401, "invalid X-Webhook-Token")
+    raise WebhookRejected(401, "missing webhook signature or token")
+
+
+def _verify_signature(headers: Mapping[str, str], body: str, secret: str, *, now: datetime) -> None:
+    message_id = headers.get("webhook-id")
+    timestamp_header = headers.get("webhook-timestamp")
+    if not message_id or not timestamp_header:
+        raise WebhookRejected(401, "missing webhook-id or webhook-timestamp header")
+    try:
+        sent_at = datetime.fromtimestamp(int(timestamp_header), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise WebhookRejected(401, "invalid webhook-timestamp header") from None
+    if abs(now - sent_at) > SIGNATURE_TOLERANCE:
+        raise WebhookRejected(401, "webhook-timestamp outside the 5-minute tolerance")
+    expected = Webhook(secret.encode()).sign(message_id, sent_at, body)
+    offered = headers.get("webhook-signature", "").split()
+    if not any(hmac.compare_digest(candidate.encode(), expected.encode()) for candidate in offered):
+        raise WebhookRejected(401, "webhook signature does not match")
+
+
+def sign(secret: str, message_id: str, sent_at: datetime, body: str) -> dict[str, str]:
+    """Headers BigCommerce would send; used by the demo, the local tools and the tests."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": Webhook(secret.encode()).sign(message_id, sent_at, body),
+    }

@@ -1,0 +1,1 @@
+"""Translations between Lambda event shapes and the use cases."""

@@ -1,0 +1,174 @@
+"""Webhook ingestion: verify -> validate -> dedupe -> process, or park and acknowledge.
+
+One pipeline serves the webhook function and the retry consumer. The webhook path answers 200 for
+every accepted delivery: when BigCommerce or AWS fails mid-way it parks the delivery on the retry
+queue (only a failure to park surfaces as 5xx). The retry path runs the same steps and lets a fault
+propagate, so SQS redelivers and finally dead-letters the message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from bcsync.domain.webhooks import (
+    AUTH_HEADERS,
+    HANDLED_SCOPES,
+    MAX_BODY_BYTES,
+    Family,
+    WebhookEnvelope,
+    WebhookRejected,
+    authenticate,
+    store_hash_of,
+)
+from bcsync.observability import logger, metrics
+from bcsync.usecases.ports import CredentialStore, UnknownStore
+
+
+class RawDelivery(BaseModel):
+    """A delivery as received; what the retry queue carries. Once authenticated it is parked
+    without its credentials (the queue is writable only by our own functions)."""
+
+    family: Family
+    headers: dict[str, str]
+    body: str
+    received_at: datetime
+    authenticated: bool = False
+
+    @classmethod
+    def received(cls, family: Family, headers: Mapping[str, str], body: str, at: datetime) -> RawDelivery:
+        lowered = {key.lower(): value for key, value in headers.items()}
+        kept = {name: lowered[name] for name in AUTH_HEADERS if name in lowered}
+        return cls(family=family, headers=kept, body=body, received_at=at)
+
+    def as_authenticated(self) -> RawDelivery:
+        kept = {"webhook-id": self.headers["webhook-id"]} if "webhook-id" in self.headers else {}
+        return self.model_copy(update={"authenticated": True, "headers": kept})
+
+    @property
+    def webhook_id(self) -> str | None:
+        return self.headers.get("webhook-id")
+
+
+class DeliveryHandler(Protocol):
+    def prepare(self, envelope: WebhookEnvelope) -> Callable[[float], dict[str, object]]:
+        """Validate the family-specific data (WebhookRejected on bad input) and return the work."""
+        ...
+
+
+class DeliveryParker(Protocol):
+    def park(self, delivery: RawDelivery) -> None: ...
+
+
+class DeliveryInProgress(Exception):
+    """The same webhook-id is being processed right now by another invocation."""
+
+
+class DeliveryDedupe(Protocol):
+    def run_once(
+        self, webhook_id: str | None, work: Callable[[], dict[str, object]]
+    ) -> dict[str, object]: ...
+
+
+class WebhookIngest:
+    def __init__(
+        self,
+        credentials: CredentialStore,
+        handlers: Mapping[Family, DeliveryHandler],
+        parker: DeliveryParker,
+        dedupe: DeliveryDedupe,
+        *,
+        webhook_budget_seconds: float,
+        retry_budget_seconds: float,
+    ) -> None:
+        self._credentials = credentials
+        self._handlers = handlers
+        self._parker = parker
+        self._dedupe = dedupe
+        self._webhook_budget = webhook_budget_seconds
+        self._retry_budget = retry_budget_seconds
+
+    def receive(self, delivery: RawDelivery) -> dict[str, object]:
+        """Webhook path: WebhookRejected for bad input, otherwise an acknowledgement."""
+        body, store_hash = self._read(delivery)
+        try:
+            credentials = self._credentials.credentials(store_hash)
+        except UnknownStore:
+            raise WebhookRejected(404, f"unknown store {store_hash}") from None
+        except Exception:
+            # Credentials unreadable right now: park unauthenticated; the retry verifies the
+            # signature against the time the delivery was received.
+            logger.exception("store credentials unavailable; parking delivery")
+            return self._park(delivery)
+        authenticate(delivery.headers, delivery.body, credentials, now=delivery.received_at)
+        envelope = self._validate(body)
+        work = self._prepare(delivery, envelope)
+        if work is None:
+            return {"status": "ignored", "scope": envelope.scope}
+        try:
+            return self._dedupe.run_once(delivery.webhook_id, lambda: work(self._webhook_budget))
+        except DeliveryInProgress:
+            return {"status": "in_progress"}
+        except Exception:
+            logger.exception("processing failed; parking delivery", extra={"scope": envelope.scope})
+            return self._park(delivery.as_authenticated())
+
+    def retry(self, delivery: RawDelivery) -> dict[str, object]:
+        """Retry path: faults propagate (SQS redelivers); a delivery that fails checks is dropped."""
+        try:
+            body, store_hash = self._read(delivery)
+            if not delivery.authenticated:
+                try:
+                    credentials = self._credentials.credentials(store_hash)
+                except UnknownStore:
+                    raise WebhookRejected(404, f"unknown store {store_hash}") from None
+                authenticate(delivery.headers, delivery.body, credentials, now=delivery.received_at)
+            work = self._prepare(delivery, self._validate(body))
+        except WebhookRejected as exc:
+            logger.warning("parked delivery rejected; dropping it", extra={"reason": exc.message})
+            return {"status": "rejected", "error": exc.message}
+        if work is None:
+            return {"status": "ignored"}
+        return self._dedupe.run_once(delivery.webhook_id, lambda: work(self._retry_budget))
+
+    @staticmethod
+    def _read(delivery: RawDelivery) -> tuple[dict[str, object], str]:
+        """Size, JSON and the producer's store hash: all that is needed to find the secret."""
+        if len(delivery.body.encode()) > MAX_BODY_BYTES:
+            raise WebhookRejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            body = json.loads(delivery.body)
+        except json.JSONDecodeError:
+            raise WebhookRejected(400, "body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise WebhookRejected(400, "body must be a JSON object")
+        return body, store_hash_of(body)
+
+    @staticmethod
+    def _validate(body: dict[str, object]) -> WebhookEnvelope:
+        try:
+            return WebhookEnvelope.model_validate(body)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "body"
+            raise WebhookRejected(400, f"invalid webhook body: {where}: {error['msg']}") from None
+
+    def _prepare(
+        self, delivery: RawDelivery, envelope: WebhookEnvelope
+    ) -> Callable[[float], dict[str, object]] | None:
+        if envelope.family() != delivery.family:
+            raise WebhookRejected(
+                400, f"scope {envelope.scope} does not belong on /webhooks/{delivery.family}"
+            )
+        if envelope.scope not in HANDLED_SCOPES.get(delivery.family, frozenset()):
+            return None
+        return self._handlers[delivery.family].prepare(envelope)
+
+    def _park(self, delivery: RawDelivery) -> dict[str, object]:
+        self._parker.park(delivery)
+        metrics.add_metric(name="DeliveriesParked", unit="Count", value=1)
+        return {"status": "parked"}
