@@ -22,6 +22,4 @@ def retry_delivery(record: SQSRecord) -> dict[str, object]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     container().dedupe.register_lambda_context(context)
-    return process_partial_response(
-        event=event, record_handler=retry_delivery, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=retry_delivery, processor=processor, context=context)

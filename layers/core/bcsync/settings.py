@@ -34,9 +34,7 @@ class Settings(BaseModel):
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {
-            name: env[name.upper()]
-            for name in cls.model_fields
-            if name.upper() in env and name != "enabled_flows"
+            name: env[name.upper()] for name in cls.model_fields if name.upper() in env and name != "enabled_flows"
         }
         values["enabled_flows"] = parse_enabled_flows(env.get("ENABLED_FLOWS", "all"))
         return cls.model_validate(values)

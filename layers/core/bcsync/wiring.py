@@ -54,9 +54,7 @@ def build(config: Settings) -> Container:
         events,
         dispatcher,
     )
-    dedupe = IdempotentDeliveries(
-        config.deliveries_table_name, config.delivery_dedupe_seconds, boto3_client=dynamodb.meta.client
-    )
+    dedupe = IdempotentDeliveries(config.deliveries_table_name, config.delivery_dedupe_seconds)
     ingest = WebhookIngest(
         credentials,
         {Family.ORDERS: OrderDeliveries(orders, connector)},

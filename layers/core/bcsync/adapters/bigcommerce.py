@@ -94,9 +94,7 @@ class BigCommerceClient:
         products: list[CatalogProduct] = []
         for chunk in _chunks(product_ids, PAGE_LIMIT):
             params = {"id:in": ",".join(map(str, chunk)), "include": "primary_image"}
-            products += [
-                CatalogProduct.model_validate(row) for row in self._v3_pages("/v3/catalog/products", params)
-            ]
+            products += [CatalogProduct.model_validate(row) for row in self._v3_pages("/v3/catalog/products", params)]
         return products
 
     def get_categories(self, category_ids: Sequence[int]) -> list[Category]:
@@ -141,9 +139,7 @@ class BigCommerceClient:
         server_errors = 0
         while True:
             try:
-                response = self._http.request(
-                    "GET", url, headers=self._headers, timeout=self._timeout, retries=False
-                )
+                response = self._http.request("GET", url, headers=self._headers, timeout=self._timeout, retries=False)
             except urllib3.exceptions.HTTPError as exc:
                 server_errors += 1
                 self._backoff(server_errors, f"GET {path} failed: {type(exc).__name__}")

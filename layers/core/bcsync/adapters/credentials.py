@@ -34,10 +34,7 @@ class SecretsManagerCredentials:
                 raw = parameters.get_secret(name, max_age=self._max_age, transform="json")
         except GetParameterError as exc:
             cause = exc.__context__
-            if (
-                isinstance(cause, ClientError)
-                and cause.response["Error"]["Code"] == "ResourceNotFoundException"
-            ):
+            if isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException":
                 raise UnknownStore(store_hash) from None
             raise
         secret = StoreSecret.model_validate(raw)

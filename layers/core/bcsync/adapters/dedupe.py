@@ -23,9 +23,7 @@ from bcsync.usecases.ingest import DeliveryInProgress
 class IdempotentDeliveries:
     def __init__(self, table_name: str, ttl_seconds: int, boto3_client: Any = None) -> None:
         self.config = IdempotencyConfig(event_key_jmespath="webhook_id", expires_after_seconds=ttl_seconds)
-        self._persistence = DynamoDBPersistenceLayer(
-            table_name=table_name, key_prefix="delivery", boto3_client=boto3_client
-        )
+        self._persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=boto3_client)
 
     def register_lambda_context(self, context: Any) -> None:
         """Lets an in-progress record expire with the invocation if it times out."""
@@ -35,8 +33,12 @@ class IdempotentDeliveries:
         if not webhook_id:
             return work()  # token-authenticated hooks may carry no id; processing is idempotent anyway
 
+        # One key space for the webhook and retry functions: a delivery done by either is done.
         @idempotent_function(
-            data_keyword_argument="delivery", config=self.config, persistence_store=self._persistence
+            data_keyword_argument="delivery",
+            config=self.config,
+            persistence_store=self._persistence,
+            key_prefix="delivery",
         )
         def once(delivery: dict[str, str]) -> dict[str, object]:
             return work()

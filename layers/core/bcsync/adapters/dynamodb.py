@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from bcsync.domain.bigcommerce import StoreInfo
@@ -25,8 +26,17 @@ BATCH_GET_LIMIT = 100
 PROFILE_TIMELINE_INDEX = "ProfileTimeline"
 
 
+_DESERIALIZER = TypeDeserializer()
+
+
 def _is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _existing_item(error: ClientError) -> dict[str, Any]:
+    """The item that made a conditional put fail (ALL_OLD), which boto3 leaves in wire format."""
+    raw: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+    return {key: _DESERIALIZER.deserialize(value) for key, value in raw.items()}
 
 
 def _now() -> str:
@@ -67,9 +77,7 @@ def event_item(event: MarketingEvent) -> dict[str, Any]:
 
 def event_from_item(item: dict[str, Any]) -> MarketingEvent:
     fields = {key: value for key, value in item.items() if key in MarketingEvent.model_fields}
-    return MarketingEvent.model_validate(
-        {**fields, "id": item["pk"], "properties": _plain(item["properties"])}
-    )
+    return MarketingEvent.model_validate({**fields, "id": item["pk"], "properties": _plain(item["properties"])})
 
 
 def _plain(value: Any) -> Any:
@@ -110,13 +118,11 @@ class DynamoEventLedger:
                 if not _is_conditional_failure(error):
                     raise
                 # A concurrent writer got there first: theirs is the event.
-                recorded.append((event_from_item(error.response["Item"]), False))
+                recorded.append((event_from_item(_existing_item(error)), False))
         return recorded
 
     def placed_orders_of(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
-        return [
-            event for event in self.timeline(store_hash, profile_id) if event.metric == Metric.PLACED_ORDER
-        ]
+        return [event for event in self.timeline(store_hash, profile_id) if event.metric == Metric.PLACED_ORDER]
 
     def timeline(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
         kwargs: dict[str, Any] = {
@@ -185,12 +191,10 @@ class DynamoProfileRepository:
         except ClientError as error:
             if not _is_conditional_failure(error):
                 raise
-            return str(error.response["Item"]["profile_id"])
+            return str(_existing_item(error)["profile_id"])
 
     def get(self, store_hash: str, profile_id: str) -> Profile | None:
-        item = self._table.get_item(
-            Key={"pk": _profile_key(store_hash, profile_id)}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key={"pk": _profile_key(store_hash, profile_id)}, ConsistentRead=True).get("Item")
         return Profile.model_validate(item["profile"]) if item else None
 
     def save(self, profile: Profile, *, previous: Profile | None) -> bool:
@@ -200,10 +204,9 @@ class DynamoProfileRepository:
             "entity": "profile",
             "profile": stored.model_dump(mode="json"),
         }
-        if previous is None:
-            condition = Attr("pk").not_exists()
-        else:
-            condition = Attr("profile.revision").eq(previous.revision)
+        condition: ConditionBase = (
+            Attr("pk").not_exists() if previous is None else Attr("profile.revision").eq(previous.revision)
+        )
         try:
             self._table.put_item(Item=item, ConditionExpression=condition)
             return True
@@ -234,7 +237,7 @@ class DynamoTriggerLedger:
         except ClientError as error:
             if not _is_conditional_failure(error):
                 raise
-            old = error.response["Item"]
+            old = _existing_item(error)
             return TriggerIntent.model_validate(old), old.get("sent_at")
 
     def mark_sent(self, intent: TriggerIntent, sent_at: str) -> None:
@@ -283,8 +286,7 @@ class DynamoCatalogRepository:
     def get_category_names(self, store_hash: str, category_ids: Iterable[int]) -> dict[int, str]:
         keys = [{"pk": f"{store_hash}#category#{cid}"} for cid in sorted(set(category_ids))]
         return {
-            int(item["category_id"]): str(item["name"])
-            for item in batch_get(self._resource, self._table_name, keys)
+            int(item["category_id"]): str(item["name"]) for item in batch_get(self._resource, self._table_name, keys)
         }
 
     def put_category_names(self, store_hash: str, names: dict[int, str]) -> None:

@@ -13,9 +13,7 @@ from bcsync.usecases.ingest import RawDelivery
 from bcsync.usecases.profiles import utc_now
 
 
-def trigger_message(
-    intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None
-) -> dict[str, Any]:
+def trigger_message(intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> dict[str, Any]:
     """The contract consumers read: flow, profile (id, email, consent), the whole event, dedup key."""
     return {
         "flow": intent.flow.value,

@@ -178,9 +178,7 @@ def refunded_order_properties(snapshot: OrderSnapshot) -> dict[str, Any]:
     return properties
 
 
-def normalize_order(
-    snapshot: OrderSnapshot, *, profile_id: str | None, backfill: bool = False
-) -> list[MarketingEvent]:
+def normalize_order(snapshot: OrderSnapshot, *, profile_id: str | None, backfill: bool = False) -> list[MarketingEvent]:
     """Every event the order's current state implies, each with its deterministic id."""
     order = snapshot.order
     if not is_placed(order) or order.date_created is None:
@@ -229,9 +227,7 @@ def normalize_order(
     return events
 
 
-def _refund_events(
-    snapshot: OrderSnapshot, *, changed_at: datetime, common: dict[str, Any]
-) -> list[MarketingEvent]:
+def _refund_events(snapshot: OrderSnapshot, *, changed_at: datetime, common: dict[str, Any]) -> list[MarketingEvent]:
     """One per refund record; a manual change to Refunded with no record counts once."""
     if snapshot.refunds is None:
         return []

@@ -124,9 +124,7 @@ def store_hash_of(body: Mapping[str, Any]) -> str:
     return store_hash
 
 
-def authenticate(
-    headers: Mapping[str, str], body: str, credentials: StoreCredentials, *, now: datetime
-) -> None:
+def authenticate(headers: Mapping[str, str], body: str, credentials: StoreCredentials, *, now: datetime) -> None:
     """Standard Webhooks signature, or the hook's shared token header; anything else is 401."""
     if headers.get("webhook-signature"):
         _verify_signature(headers, body, credentials.client_secret, now=now)

@@ -69,9 +69,7 @@ class DeliveryInProgress(Exception):
 
 
 class DeliveryDedupe(Protocol):
-    def run_once(
-        self, webhook_id: str | None, work: Callable[[], dict[str, object]]
-    ) -> dict[str, object]: ...
+    def run_once(self, webhook_id: str | None, work: Callable[[], dict[str, object]]) -> dict[str, object]: ...
 
 
 class WebhookIngest:
@@ -157,13 +155,9 @@ class WebhookIngest:
             where = ".".join(str(part) for part in error["loc"]) or "body"
             raise WebhookRejected(400, f"invalid webhook body: {where}: {error['msg']}") from None
 
-    def _prepare(
-        self, delivery: RawDelivery, envelope: WebhookEnvelope
-    ) -> Callable[[float], dict[str, object]] | None:
+    def _prepare(self, delivery: RawDelivery, envelope: WebhookEnvelope) -> Callable[[float], dict[str, object]] | None:
         if envelope.family() != delivery.family:
-            raise WebhookRejected(
-                400, f"scope {envelope.scope} does not belong on /webhooks/{delivery.family}"
-            )
+            raise WebhookRejected(400, f"scope {envelope.scope} does not belong on /webhooks/{delivery.family}")
         if envelope.scope not in HANDLED_SCOPES.get(delivery.family, frozenset()):
             return None
         return self._handlers[delivery.family].prepare(envelope)

@@ -80,6 +80,4 @@ class TriggerLedger(Protocol):
 
 
 class TriggerPublisher(Protocol):
-    def publish(
-        self, intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None
-    ) -> None: ...
+    def publish(self, intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> None: ...

@@ -34,9 +34,7 @@ class ProfileBook:
             return None
         for _ in range(SAVE_ATTEMPTS):
             current = self._repository.get(store_hash, profile_id)
-            updated = apply_order_contact(
-                current, contact, profile_id=profile_id, store_hash=store_hash, now=utc_now()
-            )
+            updated = apply_order_contact(current, contact, profile_id=profile_id, store_hash=store_hash, now=utc_now())
             if updated == current or self._repository.save(updated, previous=current):
                 return updated
         raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")

@@ -1,0 +1,41 @@
+# bcsync: `make demo` and `make test` bootstrap .venv on a fresh machine (Python 3.11 + pip).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: install demo test lint format validate build clean
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "bcsync needs $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+$(BIN)/sam: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[dev,sam]'
+
+install: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/bcsync demo
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+lint: $(BIN)/sam
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/core/bcsync infra/bcsync_ops
+	$(BIN)/sam validate --lint
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+build: $(BIN)/sam
+	$(BIN)/sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""JSON-lines exports of events, profiles and flow triggers from the local or a deployed stack."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TextIO
+
+import boto3
+from bcsync.adapters.dynamodb import DynamoEventLedger, DynamoProfileRepository, DynamoTriggerLedger
+
+from bcsync_ops.local_stack import state_file
+
+TABLES = ("EventsTable", "ProfilesTable", "TriggersTable")
+
+
+@dataclass(frozen=True)
+class StackTables:
+    resource: Any
+    names: dict[str, str]
+
+    def events(self) -> DynamoEventLedger:
+        return DynamoEventLedger(self.resource, self.names["EventsTable"])
+
+    def profiles(self) -> DynamoProfileRepository:
+        return DynamoProfileRepository(self.resource, self.names["ProfilesTable"])
+
+    def triggers(self) -> DynamoTriggerLedger:
+        return DynamoTriggerLedger(self.resource, self.names["TriggersTable"])
+
+
+def local_tables() -> StackTables:
+    path = state_file()
+    if not path.exists():
+        raise SystemExit("no running local stack found: start one with `bcsync local`")
+    state = json.loads(path.read_text())
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    resource = boto3.resource("dynamodb", endpoint_url=state["aws_endpoint"], region_name="us-east-1")
+    return StackTables(resource, {name: state["physical"][name] for name in TABLES})
+
+
+def deployed_tables(stack_name: str) -> StackTables:
+    cloudformation = boto3.client("cloudformation")
+    names = {
+        logical: cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical)[
+            "StackResourceDetail"
+        ]["PhysicalResourceId"]
+        for logical in TABLES
+    }
+    return StackTables(boto3.resource("dynamodb"), names)
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def event_records(tables: StackTables) -> Iterator[dict[str, Any]]:
+    yield from (event.export() for event in sorted(tables.events().all(), key=lambda e: (e.time, e.id)))
+
+
+def profile_records(tables: StackTables) -> Iterator[dict[str, Any]]:
+    yield from (profile.export() for profile in sorted(tables.profiles().all(), key=lambda p: p.created_at + p.id))
+
+
+def trigger_records(tables: StackTables) -> Iterator[dict[str, Any]]:
+    yield from sorted(tables.triggers().all(), key=lambda t: (t["sent_at"] or "", t["dedup_key"]))
+
+
+def write_lines(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, default=json_default, sort_keys=False) + "\n")
+        count += 1
+    return count

@@ -1,0 +1,447 @@
+"""The Docker-free local stack: template.yaml's resources on a moto server, its HTTP API routes
+served by invoking the handlers in-process with API Gateway (payload 2.0) events, and its SQS
+event sources polled into their functions, one invocation at a time per function as in Lambda.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from bcsync_ops.template import (
+    LOCAL_ACCOUNT,
+    LOCAL_REGION,
+    Resolver,
+    load_template,
+    parameter_defaults,
+    resources_of,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+NAME_PREFIX = "bcsync-local-"
+# Locally, parked deliveries should come back in seconds, not the deployed 30 s / 12 min.
+LOCAL_MAX_QUEUE_DELAY_SECONDS = 1
+LOCAL_MAX_VISIBILITY_SECONDS = 5
+
+
+def state_file() -> Path:
+    """Where a running local stack says how to reach it (read by the export commands)."""
+    return Path(os.environ.get("BCSYNC_STATE_DIR", Path.home() / ".bcsync")) / "local-stack.json"
+
+
+@dataclass
+class StoreConfig:
+    store_hash: str
+    access_token: str
+    client_secret: str
+    webhook_token: str | None = None
+    api_url: str = "https://api.bigcommerce.com"
+
+    @classmethod
+    def from_environ(cls) -> StoreConfig:
+        missing = [
+            name
+            for name in ("BIGCOMMERCE_STORE_HASH", "BIGCOMMERCE_ACCESS_TOKEN", "BIGCOMMERCE_CLIENT_SECRET")
+            if not os.environ.get(name)
+        ]
+        if missing:
+            raise SystemExit(f"bcsync local needs these environment variables: {', '.join(missing)}")
+        return cls(
+            store_hash=os.environ["BIGCOMMERCE_STORE_HASH"],
+            access_token=os.environ["BIGCOMMERCE_ACCESS_TOKEN"],
+            client_secret=os.environ["BIGCOMMERCE_CLIENT_SECRET"],
+            webhook_token=os.environ.get("BIGCOMMERCE_WEBHOOK_TOKEN") or None,
+            api_url=os.environ.get("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com"),
+        )
+
+
+@dataclass
+class LocalFunction:
+    logical_id: str
+    module: ModuleType
+    timeout: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self.lock:
+            return self.module.lambda_handler(event, _LambdaContext(self.logical_id, self.timeout))
+
+
+@dataclass
+class _LambdaContext:
+    function_name: str
+    timeout: int
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(1, int((self.timeout - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass
+class SqsSource:
+    function: LocalFunction
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+
+
+class LocalStack:
+    def __init__(
+        self,
+        store: StoreConfig,
+        *,
+        port: int = 3000,
+        aws_port: int = 0,
+        template_path: Path = PROJECT_ROOT / "template.yaml",
+        log_level: str = "INFO",
+    ) -> None:
+        self.store = store
+        self.port = port
+        self.template_path = template_path
+        self.template = load_template(template_path)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+        self._log_level = log_level
+        self.routes: dict[tuple[str, str], LocalFunction] = {}
+        self.sources: list[SqsSource] = []
+        self.physical: dict[str, str] = {}
+        self._http: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{port}"
+        self._configure_environment()
+        resolver = Resolver(refs=self._parameters())
+        self._create_tables(resolver)
+        self._create_queues(resolver)
+        self._create_store_secret()
+        self._load_functions(resolver)
+        self._serve_api()
+        for source in self.sources:
+            thread = threading.Thread(
+                target=self._poll, args=(source,), daemon=True, name=f"poll-{source.function.logical_id}"
+            )
+            thread.start()
+            self._threads.append(thread)
+        self._write_state()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._http:
+            self._http.shutdown()
+            self._http.server_close()
+        self._moto.stop()
+        path = state_file()
+        if path.exists() and json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+
+    @property
+    def api_url(self) -> str:
+        assert self._http is not None
+        return f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    # ------------------------------------------------------------------ resources
+    def _configure_environment(self) -> None:
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_endpoint,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "AWS_REGION": LOCAL_REGION,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+
+    def _parameters(self) -> dict[str, Any]:
+        parameters = parameter_defaults(self.template)
+        parameters["BigCommerceApiUrl"] = self.store.api_url
+        if "ENABLED_FLOWS" in os.environ:
+            parameters["EnabledFlows"] = os.environ["ENABLED_FLOWS"]
+        return parameters
+
+    def _create_tables(self, resolver: Resolver) -> None:
+        client = boto3.client("dynamodb")
+        for logical_id, props in resources_of(self.template, "AWS::DynamoDB::Table").items():
+            name = f"{NAME_PREFIX}{logical_id}"
+            request: dict[str, Any] = {
+                "TableName": name,
+                "KeySchema": props["KeySchema"],
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            client.create_table(**request)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+            resolver.refs[logical_id] = name
+            resolver.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{name}"
+            self.physical[logical_id] = name
+
+    def _create_queues(self, resolver: Resolver) -> None:
+        client: Any = boto3.client("sqs")
+        queues = resources_of(self.template, "AWS::SQS::Queue")
+        for logical_id, props in queues.items():
+            fifo = bool(props.get("FifoQueue"))
+            name = f"{NAME_PREFIX}{logical_id}" + (".fifo" if fifo else "")
+            attributes = {
+                "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), LOCAL_MAX_VISIBILITY_SECONDS)),
+                "DelaySeconds": str(min(int(props.get("DelaySeconds", 0)), LOCAL_MAX_QUEUE_DELAY_SECONDS)),
+            }
+            if fifo:
+                attributes["FifoQueue"] = "true"
+                attributes["ContentBasedDeduplication"] = str(bool(props.get("ContentBasedDeduplication"))).lower()
+            url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            resolver.refs[logical_id] = url
+            resolver.attributes[(logical_id, "Arn")] = arn
+            resolver.attributes[(logical_id, "QueueName")] = name
+            self.physical[logical_id] = url
+        for logical_id, props in queues.items():
+            if "RedrivePolicy" in props:
+                policy = resolver.resolve(props["RedrivePolicy"])
+                client.set_queue_attributes(
+                    QueueUrl=self.physical[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)}
+                )
+
+    def _create_store_secret(self) -> None:
+        secret = {"access_token": self.store.access_token, "client_secret": self.store.client_secret}
+        if self.store.webhook_token:
+            secret["webhook_token"] = self.store.webhook_token
+        boto3.client("secretsmanager").create_secret(
+            Name=f"bcsync/stores/{self.store.store_hash}", SecretString=json.dumps(secret)
+        )
+
+    def _load_functions(self, resolver: Resolver) -> None:
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        environment: dict[str, str] = {}
+        functions = resources_of(self.template, "AWS::Serverless::Function")
+        for props in functions.values():
+            merged = {
+                **globals_.get("Environment", {}).get("Variables", {}),
+                **props.get("Environment", {}).get("Variables", {}),
+            }
+            for key, value in resolver.resolve(merged).items():
+                if environment.get(key, value) != value:
+                    raise ValueError(f"functions disagree on {key}; the in-process stack shares one environment")
+                environment[key] = str(value)
+        environment["POWERTOOLS_LOG_LEVEL"] = self._log_level
+        os.environ.update(environment)
+        for logical_id, props in functions.items():
+            function = LocalFunction(
+                logical_id=logical_id,
+                module=_load_handler_module(logical_id, PROJECT_ROOT / props["CodeUri"], props["Handler"]),
+                timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+            )
+            for event in props.get("Events", {}).values():
+                spec = event.get("Properties", {})
+                if event["Type"] == "HttpApi":
+                    self.routes[(spec["Method"].upper(), spec["Path"])] = function
+                elif event["Type"] == "SQS":
+                    arn = resolver.resolve(spec["Queue"])
+                    logical_queue = next(k for k, v in resolver.attributes.items() if v == arn and k[1] == "Arn")[0]
+                    self.sources.append(
+                        SqsSource(function, self.physical[logical_queue], arn, int(spec.get("BatchSize", 10)))
+                    )
+
+    # ------------------------------------------------------------------ HTTP API
+    def _serve_api(self) -> None:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                function = stack.routes.get((self.command, parts.path))
+                if function is None:
+                    self._reply(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+                    return
+                event = _http_api_event(
+                    self.command, parts.path, parts.query, dict(self.headers), raw, source_ip=self.client_address[0]
+                )
+                result = function.invoke(event)
+                body = result.get("body") or ""
+                payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+                self._reply(int(result.get("statusCode", 200)), result.get("headers") or {}, payload)
+
+            def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Requests are visible in the function logs; keep the console for them."""
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        thread = threading.Thread(target=self._http.serve_forever, daemon=True, name="local-http-api")
+        thread.start()
+
+    # ------------------------------------------------------------------ SQS event sources
+    def _poll(self, source: SqsSource) -> None:
+        client: Any = boto3.client("sqs")
+        while not self._stopping.is_set():
+            messages = client.receive_message(
+                QueueUrl=source.queue_url,
+                MaxNumberOfMessages=source.batch_size,
+                WaitTimeSeconds=1,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if messages:
+                self.deliver(source, client, messages)
+
+    def deliver(self, source: SqsSource, client: Any, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [_sqs_record(message, source.queue_arn) for message in messages]}
+        try:
+            response = source.function.invoke(event) or {}
+        except Exception:  # the whole batch returns to the queue, as in Lambda
+            return
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            client.delete_message_batch(
+                QueueUrl=source.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+
+    def wait_until_drained(self, timeout: float = 60.0) -> None:
+        """Block until every polled queue is empty (parked deliveries retried), or raise."""
+        deadline = time.monotonic() + timeout
+        logical_ids = [k for k, url in self.physical.items() if any(s.queue_url == url for s in self.sources)]
+        while any(self.queue_depth(logical_id) for logical_id in logical_ids):
+            if time.monotonic() > deadline:
+                raise TimeoutError("parked deliveries are still waiting to be retried")
+            time.sleep(0.2)
+
+    def queue_depth(self, logical_id: str) -> int:
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.physical[logical_id],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def _write_state(self) -> None:
+        path = state_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "aws_endpoint": self.aws_endpoint,
+                    "api_url": self.api_url,
+                    "physical": self.physical,
+                },
+                indent=2,
+            )
+        )
+
+
+def _load_handler_module(logical_id: str, code_dir: Path, handler: str) -> ModuleType:
+    module_name, _, _ = handler.rpartition(".")
+    path = code_dir / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"bcsync_local_{logical_id}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} for {logical_id}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _http_api_event(
+    method: str, path: str, query: str, headers: dict[str, str], raw: bytes, *, source_ip: str
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, as the deployed route delivers it."""
+    try:
+        body, encoded = raw.decode(), False
+    except UnicodeDecodeError:
+        body, encoded = base64.b64encode(raw).decode(), True
+    now = datetime.now(UTC)
+    request_id = str(uuid.uuid4())
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {name.lower(): value for name, value in headers.items()},
+        "queryStringParameters": {k: ",".join(v) for k, v in parse_qs(query).items()} or None,
+        "requestContext": {
+            "accountId": LOCAL_ACCOUNT,
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("User-Agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "body": body,
+        "isBase64Encoded": encoded,
+    }
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": LOCAL_REGION,
+    }

@@ -1,0 +1,390 @@
+"""A small fake BigCommerce API: the sandbox store behind `bcsync demo` and the end-to-end tests.
+
+It serves the endpoints bcsync reads, in BigCommerce's documented shapes (money as strings, v2
+dates in RFC 2822, v3 lists under `data`, 204 for empty v2 pages, line items embedded in
+consignments and capped at 50 with a `__warning__`), checks X-Auth-Token, sends the rate-limit
+headers, and can be told to fail (429, 5xx) so tests can prove nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+EMBED_CAP = 50
+
+
+def rfc2822(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=False).replace("-0000", "+0000")
+
+
+def money(amount: Decimal | int | str) -> str:
+    return f"{Decimal(amount):.4f}"
+
+
+@dataclass
+class Product:
+    id: int
+    name: str
+    sku: str
+    price: Decimal
+    categories: list[int]
+    brand: str
+    cost: Decimal = Decimal(0)
+    path: str = ""
+
+
+@dataclass
+class Line:
+    product: Product
+    quantity: int
+    discount: Decimal = Decimal(0)
+    coupon: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    path_pattern: str
+    status: int
+    headers: dict[str, str]
+    remaining: int
+
+
+class SandboxStore:
+    """In-memory store state; the demo and tests mutate it, then send webhooks about it."""
+
+    def __init__(self, store_hash: str, access_token: str, *, tax_rate: Decimal = Decimal("0.1")) -> None:
+        self.store_hash = store_hash
+        self.access_token = access_token
+        self.tax_rate = tax_rate
+        self.secure_url = f"https://{store_hash}.example.com"
+        self.categories: dict[int, str] = {}
+        self.products: dict[int, Product] = {}
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.order_lines: dict[int, list[dict[str, Any]]] = {}
+        self.refunds: dict[int, list[dict[str, Any]]] = {}
+        self.requests: list[str] = []
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self._next_line_id = 1
+        self._next_refund_id = 1
+
+    # ------------------------------------------------------------------ catalog
+    def add_category(self, category_id: int, name: str) -> None:
+        self.categories[category_id] = name
+
+    def add_product(self, product: Product) -> Product:
+        product.path = product.path or f"/{product.name.lower().replace(' ', '-')}/"
+        self.products[product.id] = product
+        return product
+
+    # ------------------------------------------------------------------ orders
+    def place_order(
+        self,
+        order_id: int,
+        *,
+        email: str,
+        first_name: str,
+        last_name: str,
+        lines: list[Line],
+        created: datetime,
+        customer_id: int = 0,
+        status_id: int = 11,
+        shipping: Decimal = Decimal("5"),
+        order_discount: Decimal = Decimal(0),
+        tax_inclusive: bool = False,
+        city: str = "Austin",
+        state: str = "Texas",
+        zip_code: str = "78701",
+        country: str = "United States",
+        phone: str = "",
+    ) -> dict[str, Any]:
+        rows = [self._line_row(order_id, line, tax_inclusive) for line in lines]
+        subtotal_ex = sum((Decimal(row["price_ex_tax"]) * row["quantity"] for row in rows), Decimal(0))
+        subtotal_inc = sum((Decimal(row["price_inc_tax"]) * row["quantity"] for row in rows), Decimal(0))
+        coupon_discount = sum((line.discount for line in lines if line.coupon), Decimal(0))
+        other_discount = sum((line.discount for line in lines if not line.coupon), Decimal(0)) + order_discount
+        shipping_inc = shipping * (1 + self.tax_rate)
+        total_ex = subtotal_ex + shipping - coupon_discount - other_discount
+        order = {
+            "id": order_id,
+            "customer_id": customer_id,
+            "status_id": status_id,
+            "status": STATUS_NAMES[status_id],
+            "date_created": rfc2822(created),
+            "date_modified": rfc2822(created),
+            "date_shipped": "",
+            "subtotal_ex_tax": money(subtotal_ex),
+            "subtotal_inc_tax": money(subtotal_inc),
+            "subtotal_tax": money(subtotal_inc - subtotal_ex),
+            "shipping_cost_ex_tax": money(shipping),
+            "shipping_cost_inc_tax": money(shipping_inc),
+            "discount_amount": money(other_discount),
+            "coupon_discount": money(coupon_discount),
+            "total_ex_tax": money(total_ex),
+            "total_inc_tax": money(total_ex * (1 + self.tax_rate)),
+            "is_tax_inclusive_pricing": tax_inclusive,
+            "currency_code": "USD",
+            "default_currency_code": "USD",
+            "items_total": sum(line.quantity for line in lines),
+            "items_shipped": 0,
+            "refunded_amount": money(0),
+            "channel_id": 1,
+            "billing_address": {
+                "first_name": first_name,
+                "last_name": last_name,
+                "street_1": "1 Main Street",
+                "city": city,
+                "state": state,
+                "zip": zip_code,
+                "country": country,
+                "country_iso2": "US",
+                "phone": phone,
+                "email": email,
+            },
+        }
+        with self._lock:
+            self.orders[order_id] = order
+            self.order_lines[order_id] = rows
+        return order
+
+    def _line_row(self, order_id: int, line: Line, tax_inclusive: bool) -> dict[str, Any]:
+        line_id = self._next_line_id
+        self._next_line_id += 1
+        base = line.product.price
+        price_inc = base * (1 + self.tax_rate)
+        discounts = []
+        if line.discount:
+            discounts.append(
+                {
+                    "id": "coupon" if line.coupon else "promo",
+                    "amount": money(line.discount),
+                    "name": line.coupon or "Sale",
+                    "code": line.coupon,
+                    "target": "product",
+                }
+            )
+        return {
+            "id": line_id,
+            "order_id": order_id,
+            "product_id": line.product.id,
+            "variant_id": line.product.id * 10,
+            "name": line.product.name,
+            "sku": line.product.sku,
+            "type": "physical",
+            "quantity": line.quantity,
+            "base_price": money(price_inc if tax_inclusive else base),
+            "price_ex_tax": money(base),
+            "price_inc_tax": money(price_inc),
+            "price_tax": money(price_inc - base),
+            "base_cost_price": money(line.product.cost),
+            "cost_price_ex_tax": money(line.product.cost),
+            "cost_price_inc_tax": money(line.product.cost * (1 + self.tax_rate)),
+            "brand": line.product.brand,
+            "applied_discounts": discounts,
+            "product_options": [{"display_name": name, "display_value": value} for name, value in line.options.items()],
+            "quantity_shipped": 0,
+            "quantity_refunded": 0,
+        }
+
+    def set_status(self, order_id: int, status_id: int, *, at: datetime, shipped: bool = False) -> None:
+        with self._lock:
+            order = self.orders[order_id]
+            order["status_id"] = status_id
+            order["status"] = STATUS_NAMES[status_id]
+            order["date_modified"] = rfc2822(at)
+            if shipped:
+                order["date_shipped"] = rfc2822(at)
+                order["items_shipped"] = order["items_total"]
+
+    def refund(self, order_id: int, amount: Decimal, *, at: datetime, reason: str = "") -> int:
+        with self._lock:
+            refund_id = self._next_refund_id
+            self._next_refund_id += 1
+            self.refunds.setdefault(order_id, []).append(
+                {
+                    "id": refund_id,
+                    "order_id": order_id,
+                    "user_id": 1,
+                    "created": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    "reason": reason,
+                    "total_amount": float(amount),
+                    "total_tax": 0,
+                    "items": [],
+                    "payments": [],
+                }
+            )
+            return refund_id
+
+    # ------------------------------------------------------------------ faults
+    def fail_next(
+        self, path_pattern: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None
+    ) -> None:
+        """The next `times` requests whose path matches answer `status` (429, 500, ...)."""
+        self._faults.append(Fault(path_pattern, status, headers or {}, times))
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if re.search(fault.path_pattern, path):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # ------------------------------------------------------------------ API
+    def answer(self, path: str, query: dict[str, str], token: str | None) -> tuple[int, Any, dict[str, str]]:
+        self.requests.append(path)
+        fault = self._take_fault(path)
+        if fault:
+            return fault.status, {"title": "injected fault"}, fault.headers
+        if token != self.access_token:
+            return 401, {"status": 401, "title": "Unauthorized"}, {}
+        prefix = f"/stores/{self.store_hash}"
+        if not path.startswith(prefix):
+            return 404, {"title": "store not found"}, {}
+        return self._route(path.removeprefix(prefix), query)
+
+    def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        page = int(query.get("page", 1))
+        limit = int(query.get("limit", 50))
+        if match := re.fullmatch(r"/v2/orders/(\d+)", path):
+            order = self.orders.get(int(match[1]))
+            if order is None:
+                return 404, [{"status": 404, "message": "The requested resource was not found."}], {}
+            body = dict(order)
+            if "consignments.line_items" in query.get("include", ""):
+                body["consignments"] = self._consignments(int(match[1]))
+            return 200, body, {}
+        if match := re.fullmatch(r"/v2/orders/(\d+)/products", path):
+            rows = self.order_lines.get(int(match[1]), [])[(page - 1) * limit : page * limit]
+            return (200, rows, {}) if rows else (204, None, {})
+        if re.fullmatch(r"/v2/orders/(\d+)/coupons", path):
+            return 204, None, {}
+        if match := re.fullmatch(r"/v3/orders/(\d+)/payment_actions/refunds", path):
+            return 200, _v3(self.refunds.get(int(match[1]), [])), {}
+        if path == "/v3/catalog/products":
+            ids = {int(value) for value in query.get("id:in", "").split(",") if value}
+            return 200, _v3([self._product_row(p) for p in self.products.values() if p.id in ids]), {}
+        if path == "/v3/catalog/trees/categories":
+            ids = {int(value) for value in query.get("category_id:in", "").split(",") if value}
+            rows = [
+                {"category_id": cid, "name": name, "parent_id": 0}
+                for cid, name in self.categories.items()
+                if cid in ids
+            ]
+            return 200, _v3(rows), {}
+        if path == "/v2/store":
+            return 200, {"secure_url": self.secure_url, "timezone": {"name": "Etc/UTC"}}, {}
+        return 404, {"title": f"no such endpoint {path}"}, {}
+
+    def _consignments(self, order_id: int) -> dict[str, Any]:
+        rows = self.order_lines.get(order_id, [])
+        shipping: dict[str, Any] = {"id": order_id * 10, "line_items": rows[:EMBED_CAP]}
+        if len(rows) > EMBED_CAP:
+            shipping["__warning__"] = "line_items is capped at 50; use /orders/{id}/products"
+        return {"pickups": [], "shipping": [shipping], "downloads": [], "email": {"gift_certificates": []}}
+
+    def _product_row(self, product: Product) -> dict[str, Any]:
+        return {
+            "id": product.id,
+            "name": product.name,
+            "sku": product.sku,
+            "price": float(product.price),
+            "sale_price": 0,
+            "categories": product.categories,
+            "brand_id": 1,
+            "custom_url": {"url": product.path, "is_customized": False},
+            "primary_image": {
+                "url_standard": f"https://cdn.example.com/{product.sku.lower()}.jpg",
+                "is_thumbnail": True,
+            },
+            "inventory_level": 100,
+            "is_visible": True,
+        }
+
+
+STATUS_NAMES = {
+    0: "Incomplete",
+    1: "Pending",
+    2: "Shipped",
+    3: "Partially Shipped",
+    4: "Refunded",
+    5: "Cancelled",
+    6: "Declined",
+    7: "Awaiting Payment",
+    8: "Awaiting Pickup",
+    9: "Awaiting Shipment",
+    10: "Completed",
+    11: "Awaiting Fulfillment",
+    12: "Manual Verification Required",
+    13: "Disputed",
+    14: "Partially Refunded",
+}
+
+
+def _v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "data": rows,
+        "meta": {"pagination": {"total": len(rows), "count": len(rows), "current_page": 1, "total_pages": 1}},
+    }
+
+
+class SandboxServer:
+    """Serves a SandboxStore on 127.0.0.1 in a background thread."""
+
+    def __init__(self, store: SandboxStore, port: int = 0) -> None:
+        self.store = store
+        handler = _handler_for(store)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-bigcommerce", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler_for(store: SandboxStore) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+            status, body, headers = store.answer(parts.path, query, self.headers.get("X-Auth-Token"))
+            payload = b"" if status == 204 or body is None else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            base = {
+                "X-Rate-Limit-Time-Window-Ms": "30000",
+                "X-Rate-Limit-Time-Reset-Ms": "15000",
+                "X-Rate-Limit-Requests-Quota": "150",
+                "X-Rate-Limit-Requests-Left": "149",
+            }
+            for name, value in {**base, **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the store's request log is `store.requests`."""
+
+    return Handler
