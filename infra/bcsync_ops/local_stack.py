@@ -139,9 +139,7 @@ class LocalStack:
         self.aws_endpoint = f"http://{host}:{port}"
         self._configure_environment()
         resolver = Resolver(refs=self._parameters())
-        self._create_tables(resolver)
-        self._create_queues(resolver)
-        self._create_store_secret()
+        self.physical = provision(self.template, resolver, self.store)
         self._load_functions(resolver)
         self._serve_api()
         for source in self.sources:
@@ -192,80 +190,15 @@ class LocalStack:
             parameters["EnabledFlows"] = os.environ["ENABLED_FLOWS"]
         return parameters
 
-    def _create_tables(self, resolver: Resolver) -> None:
-        client = boto3.client("dynamodb")
-        for logical_id, props in resources_of(self.template, "AWS::DynamoDB::Table").items():
-            name = f"{NAME_PREFIX}{logical_id}"
-            request: dict[str, Any] = {
-                "TableName": name,
-                "KeySchema": props["KeySchema"],
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            client.create_table(**request)
-            ttl = props.get("TimeToLiveSpecification")
-            if ttl:
-                client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-            resolver.refs[logical_id] = name
-            resolver.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{name}"
-            self.physical[logical_id] = name
-
-    def _create_queues(self, resolver: Resolver) -> None:
-        client: Any = boto3.client("sqs")
-        queues = resources_of(self.template, "AWS::SQS::Queue")
-        for logical_id, props in queues.items():
-            fifo = bool(props.get("FifoQueue"))
-            name = f"{NAME_PREFIX}{logical_id}" + (".fifo" if fifo else "")
-            attributes = {
-                "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), LOCAL_MAX_VISIBILITY_SECONDS)),
-                "DelaySeconds": str(min(int(props.get("DelaySeconds", 0)), LOCAL_MAX_QUEUE_DELAY_SECONDS)),
-            }
-            if fifo:
-                attributes["FifoQueue"] = "true"
-                attributes["ContentBasedDeduplication"] = str(bool(props.get("ContentBasedDeduplication"))).lower()
-            url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            resolver.refs[logical_id] = url
-            resolver.attributes[(logical_id, "Arn")] = arn
-            resolver.attributes[(logical_id, "QueueName")] = name
-            self.physical[logical_id] = url
-        for logical_id, props in queues.items():
-            if "RedrivePolicy" in props:
-                policy = resolver.resolve(props["RedrivePolicy"])
-                client.set_queue_attributes(
-                    QueueUrl=self.physical[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)}
-                )
-
-    def _create_store_secret(self) -> None:
-        secret = {"access_token": self.store.access_token, "client_secret": self.store.client_secret}
-        if self.store.webhook_token:
-            secret["webhook_token"] = self.store.webhook_token
-        boto3.client("secretsmanager").create_secret(
-            Name=f"bcsync/stores/{self.store.store_hash}", SecretString=json.dumps(secret)
-        )
-
     def _load_functions(self, resolver: Resolver) -> None:
-        globals_ = self.template.get("Globals", {}).get("Function", {})
-        environment: dict[str, str] = {}
-        functions = resources_of(self.template, "AWS::Serverless::Function")
-        for props in functions.values():
-            merged = {
-                **globals_.get("Environment", {}).get("Variables", {}),
-                **props.get("Environment", {}).get("Variables", {}),
-            }
-            for key, value in resolver.resolve(merged).items():
-                if environment.get(key, value) != value:
-                    raise ValueError(f"functions disagree on {key}; the in-process stack shares one environment")
-                environment[key] = str(value)
+        environment = function_environment(self.template, resolver)
         environment["POWERTOOLS_LOG_LEVEL"] = self._log_level
         os.environ.update(environment)
-        for logical_id, props in functions.items():
+        for logical_id, props in function_specs(self.template).items():
             function = LocalFunction(
                 logical_id=logical_id,
-                module=_load_handler_module(logical_id, PROJECT_ROOT / props["CodeUri"], props["Handler"]),
-                timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                module=load_handler(logical_id, props),
+                timeout=int(props["Timeout"]),
             )
             for event in props.get("Events", {}).values():
                 spec = event.get("Properties", {})
@@ -382,17 +315,6 @@ class LocalStack:
         )
 
 
-def _load_handler_module(logical_id: str, code_dir: Path, handler: str) -> ModuleType:
-    module_name, _, _ = handler.rpartition(".")
-    path = code_dir / f"{module_name.replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(f"bcsync_local_{logical_id}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path} for {logical_id}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _http_api_event(
     method: str, path: str, query: str, headers: dict[str, str], raw: bytes, *, source_ip: str
 ) -> dict[str, Any]:
@@ -445,3 +367,102 @@ def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
         "eventSourceARN": queue_arn,
         "awsRegion": LOCAL_REGION,
     }
+
+
+# ---------------------------------------------------------------------- provisioning
+def provision(template: dict[str, Any], resolver: Resolver, store: StoreConfig) -> dict[str, str]:
+    """Create the template's tables, queues and the store's secret in whatever AWS boto3 points at
+    (the moto server, or moto's in-process mock in tests); return logical id -> physical id."""
+    physical: dict[str, str] = {}
+    _create_tables(template, resolver, physical)
+    _create_queues(template, resolver, physical)
+    secret = {"access_token": store.access_token, "client_secret": store.client_secret}
+    if store.webhook_token:
+        secret["webhook_token"] = store.webhook_token
+    boto3.client("secretsmanager").create_secret(
+        Name=f"bcsync/stores/{store.store_hash}", SecretString=json.dumps(secret)
+    )
+    return physical
+
+
+def function_specs(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each function's properties with the template's Globals applied."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    return {
+        logical_id: {"Timeout": globals_.get("Timeout", 3), **props}
+        for logical_id, props in resources_of(template, "AWS::Serverless::Function").items()
+    }
+
+
+def function_environment(template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
+    """The functions' environment, resolved; in-process functions share one, so they must agree."""
+    globals_ = template.get("Globals", {}).get("Function", {})
+    environment: dict[str, str] = {}
+    for props in function_specs(template).values():
+        merged = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **props.get("Environment", {}).get("Variables", {}),
+        }
+        for key, value in resolver.resolve(merged).items():
+            if environment.get(key, str(value)) != str(value):
+                raise ValueError(f"functions disagree on {key}; the in-process stack shares one environment")
+            environment[key] = str(value)
+    return environment
+
+
+def load_handler(logical_id: str, props: dict[str, Any]) -> ModuleType:
+    """Import a function's handler module from its CodeUri, under a name unique to the function."""
+    module_name = props["Handler"].rpartition(".")[0]
+    path = PROJECT_ROOT / props["CodeUri"] / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"bcsync_local_{logical_id}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} for {logical_id}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _create_tables(template: dict[str, Any], resolver: Resolver, physical: dict[str, str]) -> None:
+    client = boto3.client("dynamodb")
+    for logical_id, props in resources_of(template, "AWS::DynamoDB::Table").items():
+        name = f"{NAME_PREFIX}{logical_id}"
+        request: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        client.create_table(**request)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{name}"
+        physical[logical_id] = name
+
+
+def _create_queues(template: dict[str, Any], resolver: Resolver, physical: dict[str, str]) -> None:
+    client: Any = boto3.client("sqs")
+    queues = resources_of(template, "AWS::SQS::Queue")
+    for logical_id, props in queues.items():
+        fifo = bool(props.get("FifoQueue"))
+        name = f"{NAME_PREFIX}{logical_id}" + (".fifo" if fifo else "")
+        attributes = {
+            "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), LOCAL_MAX_VISIBILITY_SECONDS)),
+            "DelaySeconds": str(min(int(props.get("DelaySeconds", 0)), LOCAL_MAX_QUEUE_DELAY_SECONDS)),
+        }
+        if fifo:
+            attributes["FifoQueue"] = "true"
+            attributes["ContentBasedDeduplication"] = str(bool(props.get("ContentBasedDeduplication"))).lower()
+        url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolver.refs[logical_id] = url
+        resolver.attributes[(logical_id, "Arn")] = arn
+        resolver.attributes[(logical_id, "QueueName")] = name
+        physical[logical_id] = url
+    for logical_id, props in queues.items():
+        if "RedrivePolicy" in props:
+            policy = resolver.resolve(props["RedrivePolicy"])
+            client.set_queue_attributes(QueueUrl=physical[logical_id], Attributes={"RedrivePolicy": json.dumps(policy)})
