@@ -14,8 +14,18 @@ MODIFIED = "Wed, 06 Mar 2019 09:00:00 +0000"
 SHIPPED = "Wed, 06 Mar 2019 08:30:00 +0000"
 
 
-def line(line_id: int, product_id: int, *, price: str = "10.0000", qty: int = 1, discount: str | None = None,
-         code: str | None = None, tax_rate: str = "0.1", brand: str = "Acme", options: dict[str, str] | None = None) -> OrderLine:
+def line(
+    line_id: int,
+    product_id: int,
+    *,
+    price: str = "10.0000",
+    qty: int = 1,
+    discount: str | None = None,
+    code: str | None = None,
+    tax_rate: str = "0.1",
+    brand: str = "Acme",
+    options: dict[str, str] | None = None,
+) -> OrderLine:
     price_ex = Decimal(price)
     discounts = [{"amount": discount, "code": code, "name": code or "Sale", "target": "product"}] if discount else []
     return OrderLine.model_validate(
@@ -75,15 +85,26 @@ def refund(refund_id: int, amount: str, created: str = "2019-03-07T10:00:00Z", o
 
 
 CATALOG = {
-    1: CatalogItem(product_id=1, name="Product 1", category_names=["Shirts", "Sale"], image_url="https://img/1.jpg",
-                   product_url="https://shop.example.com/p1/"),
-    2: CatalogItem(product_id=2, name="Product 2", category_names=["Mugs"], image_url="https://img/2.jpg",
-                   product_url="https://shop.example.com/p2/"),
+    1: CatalogItem(
+        product_id=1,
+        name="Product 1",
+        category_names=["Shirts", "Sale"],
+        image_url="https://img/1.jpg",
+        product_url="https://shop.example.com/p1/",
+    ),
+    2: CatalogItem(
+        product_id=2,
+        name="Product 2",
+        category_names=["Mugs"],
+        image_url="https://img/2.jpg",
+        product_url="https://shop.example.com/p2/",
+    ),
 }
 
 
-def snapshot(the_order: Order | None = None, lines: list[OrderLine] | None = None,
-             refunds: tuple[Refund, ...] | None = None) -> OrderSnapshot:
+def snapshot(
+    the_order: Order | None = None, lines: list[OrderLine] | None = None, refunds: tuple[Refund, ...] | None = None
+) -> OrderSnapshot:
     chosen = lines if lines is not None else [line(1, 1, price="10.0000"), line(2, 2, price="10.0000", qty=2)]
     return OrderSnapshot(
         store_hash="abc123",

@@ -370,12 +370,18 @@ def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- provisioning
-def provision(template: dict[str, Any], resolver: Resolver, store: StoreConfig) -> dict[str, str]:
+def provision(
+    template: dict[str, Any],
+    resolver: Resolver,
+    store: StoreConfig,
+    *,
+    max_delay_seconds: int = LOCAL_MAX_QUEUE_DELAY_SECONDS,
+) -> dict[str, str]:
     """Create the template's tables, queues and the store's secret in whatever AWS boto3 points at
     (the moto server, or moto's in-process mock in tests); return logical id -> physical id."""
     physical: dict[str, str] = {}
     _create_tables(template, resolver, physical)
-    _create_queues(template, resolver, physical)
+    _create_queues(template, resolver, physical, max_delay_seconds)
     secret = {"access_token": store.access_token, "client_secret": store.client_secret}
     if store.webhook_token:
         secret["webhook_token"] = store.webhook_token
@@ -443,7 +449,9 @@ def _create_tables(template: dict[str, Any], resolver: Resolver, physical: dict[
         physical[logical_id] = name
 
 
-def _create_queues(template: dict[str, Any], resolver: Resolver, physical: dict[str, str]) -> None:
+def _create_queues(
+    template: dict[str, Any], resolver: Resolver, physical: dict[str, str], max_delay_seconds: int
+) -> None:
     client: Any = boto3.client("sqs")
     queues = resources_of(template, "AWS::SQS::Queue")
     for logical_id, props in queues.items():
@@ -451,7 +459,7 @@ def _create_queues(template: dict[str, Any], resolver: Resolver, physical: dict[
         name = f"{NAME_PREFIX}{logical_id}" + (".fifo" if fifo else "")
         attributes = {
             "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), LOCAL_MAX_VISIBILITY_SECONDS)),
-            "DelaySeconds": str(min(int(props.get("DelaySeconds", 0)), LOCAL_MAX_QUEUE_DELAY_SECONDS)),
+            "DelaySeconds": str(min(int(props.get("DelaySeconds", 0)), max_delay_seconds)),
         }
         if fifo:
             attributes["FifoQueue"] = "true"

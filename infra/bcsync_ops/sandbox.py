@@ -233,6 +233,10 @@ class SandboxStore:
         """The next `times` requests whose path matches answer `status` (429, 500, ...)."""
         self._faults.append(Fault(path_pattern, status, headers or {}, times))
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:

@@ -3,17 +3,21 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flows import Flow, first_order_trigger, metric_triggers, parse_enabled_flows
 from bcsync.domain.profiles import apply_order_contact, contact_from_order, mask_email, new_profile_id
+
 from tests.factories import order
 
 
 def test_profile_ids_are_deterministic_per_first_identity():
     assert new_profile_id("s", customer_id=32, email="a@x.com") == new_profile_id("s", customer_id=32, email=None)
-    assert new_profile_id("s", customer_id=None, email="A@X.com ") == new_profile_id("s", customer_id=None, email="a@x.com")
-    assert new_profile_id("s", customer_id=None, email="a@x.com") != new_profile_id("t", customer_id=None, email="a@x.com")
+    assert new_profile_id("s", customer_id=None, email="A@X.com ") == new_profile_id(
+        "s", customer_id=None, email="a@x.com"
+    )
+    assert new_profile_id("s", customer_id=None, email="a@x.com") != new_profile_id(
+        "t", customer_id=None, email="a@x.com"
+    )
 
 
 def test_contact_from_a_placed_order_carries_identity_and_location():
@@ -42,7 +46,11 @@ def test_guest_contact_has_no_external_id():
 def test_an_older_order_never_overwrites_newer_properties():
     newer = contact_from_order(order(date_modified="Fri, 08 Mar 2019 10:00:00 +0000"))
     older_order = order(date_modified="Tue, 05 Mar 2019 22:00:00 +0000")
-    older = contact_from_order(older_order.model_copy(update={"billing_address": older_order.billing_address.model_copy(update={"city": "Dallas"})}))
+    older = contact_from_order(
+        older_order.model_copy(
+            update={"billing_address": older_order.billing_address.model_copy(update={"city": "Dallas"})}
+        )
+    )
     profile = apply_order_contact(None, newer, profile_id="p", store_hash="s", now="t1")
     after = apply_order_contact(profile, older, profile_id="p", store_hash="s", now="t2")
     assert after.properties["City"] == "Austin"
@@ -50,9 +58,13 @@ def test_an_older_order_never_overwrites_newer_properties():
 
 
 def test_guest_profile_gains_the_account_id_when_the_account_orders():
-    guest = apply_order_contact(None, contact_from_order(order(customer_id=0)), profile_id="p", store_hash="s", now="t1")
+    guest = apply_order_contact(
+        None, contact_from_order(order(customer_id=0)), profile_id="p", store_hash="s", now="t1"
+    )
     assert guest.external_id is None
-    account = apply_order_contact(guest, contact_from_order(order(customer_id=77)), profile_id="p", store_hash="s", now="t2")
+    account = apply_order_contact(
+        guest, contact_from_order(order(customer_id=77)), profile_id="p", store_hash="s", now="t2"
+    )
     assert account.id == "p"
     assert account.external_id == "77"
     assert account.lists == ["Customers"]
@@ -81,7 +93,9 @@ def event(metric=Metric.PLACED_ORDER, backfill=False, profile_id="p"):
 def test_metric_triggers_follow_the_default_flows():
     everything = frozenset(Flow)
     assert [t.flow for t in metric_triggers(event(Metric.PLACED_ORDER), everything)] == [Flow.CUSTOMER_WINBACK]
-    assert [t.flow for t in metric_triggers(event(Metric.ORDERED_PRODUCT), everything)] == [Flow.PRODUCT_REVIEW_CROSS_SELL]
+    assert [t.flow for t in metric_triggers(event(Metric.ORDERED_PRODUCT), everything)] == [
+        Flow.PRODUCT_REVIEW_CROSS_SELL
+    ]
     assert metric_triggers(event(Metric.FULFILLED_ORDER), everything) == []
 
 

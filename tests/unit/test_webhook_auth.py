@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from bcsync.domain.webhooks import StoreCredentials, WebhookRejected, authenticate, sign
 
 SECRET = "client-secret-for-tests"

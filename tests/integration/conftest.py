@@ -1,0 +1,188 @@
+"""Handlers invoked in-process with the files in events/, AWS under moto's mock_aws, provisioned
+from template.yaml by the same code as the local stack; BigCommerce is the sandbox on loopback."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from bcsync import settings as settings_module
+from bcsync import wiring
+from bcsync.domain.webhooks import sign
+from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
+from bcsync_ops.local_stack import (
+    PROJECT_ROOT,
+    StoreConfig,
+    _LambdaContext,
+    function_environment,
+    function_specs,
+    load_handler,
+    provision,
+)
+from bcsync_ops.sandbox import SandboxServer, SandboxStore
+from bcsync_ops.template import Resolver, load_template, parameter_defaults
+from moto import mock_aws
+
+EVENTS = PROJECT_ROOT / "events"
+WEBHOOK_TOKEN = "local-webhook-token"
+
+
+@dataclass
+class Stack:
+    store: SandboxStore
+    physical: dict[str, str]
+    orders: ModuleType
+    retry: ModuleType
+
+    def invoke_orders(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self.orders.lambda_handler(event, _LambdaContext("OrdersWebhookFunction", 30))
+
+    def invoke_retry(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self.retry.lambda_handler(event, _LambdaContext("RetryDeliveriesFunction", 120))
+
+    def table(self, logical_id: str) -> list[dict[str, Any]]:
+        return boto3.resource("dynamodb").Table(self.physical[logical_id]).scan()["Items"]
+
+    def events(self) -> dict[str, dict[str, Any]]:
+        return {item["pk"]: item for item in self.table("EventsTable")}
+
+    def receive(self, logical_id: str) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(
+            QueueUrl=self.physical[logical_id], MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+        ).get("Messages", []):
+            messages += batch
+            for message in batch:
+                sqs.delete_message(QueueUrl=self.physical[logical_id], ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+    def triggers(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.receive("FlowTriggerQueue")]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def webhook_event(
+    scope: str,
+    data: dict[str, Any],
+    *,
+    store_hash: str = STORE_HASH,
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+    webhook_id: str | None = None,
+) -> dict[str, Any]:
+    """An HTTP API event carrying a freshly signed delivery (or the given headers/body)."""
+    event = load_event("order_created.json")
+    payload = (
+        body
+        if body is not None
+        else json.dumps(
+            {
+                "scope": scope,
+                "store_id": "1",
+                "data": data,
+                "hash": "h",
+                "created_at": 1,
+                "producer": f"stores/{store_hash}",
+            }
+        )
+    )
+    event["body"] = payload
+    event["headers"] = (
+        headers
+        if headers is not None
+        else {
+            "content-type": "application/json",
+            **sign(CLIENT_SECRET, webhook_id or f"msg_{uuid.uuid4().hex}", datetime.now(UTC), payload),
+        }
+    )
+    return event
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    store = sandbox_store()
+    server = SandboxServer(store).start()
+    template = load_template(PROJECT_ROOT / "template.yaml")
+    resolver = Resolver(refs={**parameter_defaults(template), "BigCommerceApiUrl": server.url})
+    with mock_aws():
+        physical = provision(
+            template,
+            resolver,
+            StoreConfig(STORE_HASH, ACCESS_TOKEN, CLIENT_SECRET, WEBHOOK_TOKEN, server.url),
+            max_delay_seconds=0,
+        )
+        for name, value in function_environment(template, resolver).items():
+            monkeypatch.setenv(name, value)
+        # Fewer seconds of patience so fault tests stay quick; the rules are the same.
+        monkeypatch.setenv("WEBHOOK_BIGCOMMERCE_BUDGET_SECONDS", "2")
+        monkeypatch.setenv("RETRY_BIGCOMMERCE_BUDGET_SECONDS", "2")
+        _fresh_process_state()
+        specs = function_specs(template)
+        yield Stack(
+            store=store,
+            physical=physical,
+            orders=load_handler("OrdersWebhookFunction", specs["OrdersWebhookFunction"]),
+            retry=load_handler("RetryDeliveriesFunction", specs["RetryDeliveriesFunction"]),
+        )
+        _fresh_process_state()
+    server.stop()
+
+
+def _fresh_process_state() -> None:
+    """What a new Lambda execution environment would start without."""
+    wiring.container.cache_clear()
+    settings_module.settings.cache_clear()
+    parameters.clear_caches()
+
+
+def sqs_event(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:retry"
+) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def ago(**delta: float) -> datetime:
+    from datetime import timedelta
+
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(**delta)
+
+
+__all__ = ["Path"]
