@@ -1,0 +1,177 @@
+"""`bcsync local` over real HTTP: signed webhooks in, `bcsync ... export` out, a fake BigCommerce behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from bcsync.domain.webhooks import sign
+from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
+from bcsync_ops.sandbox import Line, SandboxServer, SandboxStore
+from bcsync_ops.webhook_sender import WebhookSender
+
+pytestmark = pytest.mark.e2e
+BCSYNC = [sys.executable, "-m", "bcsync_ops.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[str, str]]]:
+    store = sandbox_store()
+    server = SandboxServer(store).start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "BIGCOMMERCE_STORE_HASH": STORE_HASH,
+        "BIGCOMMERCE_ACCESS_TOKEN": ACCESS_TOKEN,
+        "BIGCOMMERCE_CLIENT_SECRET": CLIENT_SECRET,
+        "BIGCOMMERCE_API_URL": server.url,
+        "BCSYNC_STATE_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [*BCSYNC, "local", "--port", str(port), "--log-level", "ERROR"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "local-stack.json").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"bcsync local did not start:\n{process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.2)
+        yield store, WebhookSender(f"http://127.0.0.1:{port}", STORE_HASH, CLIENT_SECRET), env
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        server.stop()
+
+
+def export(kind: str, env: dict[str, str]) -> list[dict]:
+    result = subprocess.run([*BCSYNC, kind, "export"], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def test_signed_order_webhooks_over_http_export_exactly_the_implied_events(running):
+    store, sender, env = running
+    now = datetime.now(UTC).replace(microsecond=0)
+    shirt, mug = store.products[101], store.products[102]
+    store.place_order(
+        501,
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        customer_id=7,
+        lines=[Line(shirt, 1, Decimal("4"), coupon="WELCOME10"), Line(mug, 2)],
+        created=now - timedelta(hours=2),
+    )
+    assert sender.send("orders", "store/order/created", {"type": "order", "id": 501})[0] == 200
+    store.set_status(501, 2, at=now - timedelta(hours=1), shipped=True)
+    # Delivered twice, under the same webhook-id: one set of effects.
+    for _ in range(2):
+        assert (
+            sender.send("orders", "store/order/statusUpdated", {"type": "order", "id": 501}, webhook_id="msg_dup")[0]
+            == 200
+        )
+    store.place_order(
+        502,
+        email="guest@example.org",
+        first_name="G",
+        last_name="Uest",
+        lines=[Line(mug, 1)],
+        created=now - timedelta(minutes=30),
+        status_id=7,
+    )
+    assert sender.send("orders", "store/order/created", {"type": "order", "id": 502})[0] == 200
+
+    events = export("events", env)
+    ids = sorted(event["id"] for event in events)
+    assert ids == sorted(
+        [
+            "sandbox:placed-order:order:501",
+            "sandbox:ordered-product:order:501:product:1",
+            "sandbox:ordered-product:order:501:product:2",
+            "sandbox:fulfilled-order:order:501",
+        ]
+    )
+    placed = next(e for e in events if e["metric"] == "Placed Order")
+    assert placed["value"] == 65
+    assert placed["time"] == (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert placed["source_id"] == "order:501"
+    assert set(placed) == {
+        "id",
+        "store_hash",
+        "metric",
+        "profile_id",
+        "time",
+        "value",
+        "currency",
+        "properties",
+        "source",
+        "source_id",
+        "backfill",
+    }
+    fulfilled = next(e for e in events if e["metric"] == "Fulfilled Order")
+    assert fulfilled["time"] == (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    profiles = export("profiles", env)
+    assert [(p["email"], p["external_id"]) for p in profiles] == [("ada@example.com", "7")]
+    assert profiles[0]["lists"] == ["Customers"]
+    triggers = export("triggers", env)
+    assert sorted(t["flow"] for t in triggers) == [
+        "Customer Winback",
+        "First Order",
+        "Product Review / Cross Sell",
+        "Product Review / Cross Sell",
+    ]
+    assert all(t["sent_at"] for t in triggers)
+
+
+def test_bad_deliveries_over_http_get_4xx_and_change_nothing(running):
+    store, sender, env = running
+    store.place_order(
+        601,
+        email="x@example.com",
+        first_name="X",
+        last_name="Y",
+        lines=[Line(store.products[104], 1)],
+        created=datetime.now(UTC) - timedelta(hours=1),
+    )
+    payload = sender.body("store/order/created", {"type": "order", "id": 601})
+    stale = sign(CLIENT_SECRET, "msg_stale", datetime.now(UTC) - timedelta(minutes=10), payload)
+    fresh = sign(CLIENT_SECRET, "msg_fresh", datetime.now(UTC), payload)
+    oversized = json.dumps({**json.loads(payload), "pad": "x" * 70_000})
+    attempts = {
+        "unsigned": (payload, {}),
+        "stale": (payload, stale),
+        "tampered": (payload.replace("601", "602"), fresh),
+        "malformed": ('{"scope": ', sign(CLIENT_SECRET, "m1", datetime.now(UTC), '{"scope": ')),
+        "oversized": (oversized, sign(CLIENT_SECRET, "m2", datetime.now(UTC), oversized)),
+    }
+    statuses = {name: sender.post("orders", body, headers) for name, (body, headers) in attempts.items()}
+    assert {name: status for name, (status, _) in statuses.items()} == {
+        "unsigned": 401,
+        "stale": 401,
+        "tampered": 401,
+        "malformed": 400,
+        "oversized": 413,
+    }
+    assert all("error" in answer for _, answer in statuses.values())
+    assert export("events", env) == []
+    assert export("profiles", env) == []
+    assert export("triggers", env) == []
