@@ -309,3 +309,28 @@ def test_delivery_parked_unauthenticated_is_verified_at_retry(stack):
     assert stack.invoke_retry(sqs_event(messages)) == {"batchItemFailures": []}
     assert PLACED in stack.events()
     assert not any("1002" in key for key in stack.events())
+
+
+def test_logs_name_people_only_by_masked_email(stack):
+    import io
+    import logging
+
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    from bcsync.observability import logger
+
+    place_ada(stack)
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(LambdaPowertoolsFormatter())
+    service_logger = logging.getLogger(logger.service)
+    service_logger.addHandler(handler)
+    logger.setLevel("INFO")
+    try:
+        stack.invoke_orders(load_event("order_created.json"))
+    finally:
+        logger.setLevel("CRITICAL")
+        service_logger.removeHandler(handler)
+    logs = captured.getvalue()
+    assert '"email":"a***@e***"' in logs.replace(" ", "")
+    assert "ada@example.com" not in logs

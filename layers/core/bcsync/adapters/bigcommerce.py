@@ -22,7 +22,8 @@ from bcsync.usecases.ports import CredentialStore, DownstreamFault
 PAGE_LIMIT = 250
 SERVER_ERROR_ATTEMPTS = 4
 BACKOFF_BASE_SECONDS = 0.5
-DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=15.0)
+# A webhook must answer within API Gateway's 30 s: budget (8 s) + one slow request stay under it.
+DEFAULT_TIMEOUT = urllib3.Timeout(connect=3.05, read=10.0)
 
 
 class BigCommerceUnavailable(DownstreamFault):

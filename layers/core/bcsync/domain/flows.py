@@ -51,12 +51,17 @@ class TriggerIntent(BaseModel):
     dedup_key: str
 
 
+def _owner(event: MarketingEvent) -> str:
+    if event.profile_id is None:
+        raise ValueError(f"event {event.id} has no profile; flows need someone to message")
+    return event.profile_id
+
+
 def trigger_for_event(flow: Flow, event: MarketingEvent) -> TriggerIntent:
-    assert event.profile_id is not None
     return TriggerIntent(
         flow=flow,
         store_hash=event.store_hash,
-        profile_id=event.profile_id,
+        profile_id=_owner(event),
         event_id=event.id,
         dedup_key=f"{flow.name.lower()}:{event.id}",
     )
@@ -64,13 +69,13 @@ def trigger_for_event(flow: Flow, event: MarketingEvent) -> TriggerIntent:
 
 def first_order_trigger(event: MarketingEvent) -> TriggerIntent:
     """Keyed on the profile alone: exactly one First Order per profile, whichever order wins."""
-    assert event.profile_id is not None
+    profile_id = _owner(event)
     return TriggerIntent(
         flow=Flow.FIRST_ORDER,
         store_hash=event.store_hash,
-        profile_id=event.profile_id,
+        profile_id=profile_id,
         event_id=event.id,
-        dedup_key=f"first_order:{event.store_hash}:{event.profile_id}",
+        dedup_key=f"first_order:{event.store_hash}:{profile_id}",
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bcsync.domain.profiles import OrderContact, Profile, apply_order_contact, new_profile_id
+from bcsync.domain.profiles import OrderContact, Profile, apply_order_contact, mask_email, new_profile_id
+from bcsync.observability import logger
 from bcsync.usecases.ports import DownstreamFault, ProfileRepository
 
 SAVE_ATTEMPTS = 5
@@ -26,6 +27,8 @@ class ProfileBook:
             email and self._repository.find_by_email(store_hash, email)
         )
         profile_id = known or new_profile_id(store_hash, customer_id=customer_id, email=email)
+        if not known:
+            logger.info("new profile", extra={"profile_id": profile_id, "email": mask_email(email)})
         return self._repository.link(store_hash, profile_id, customer_id=customer_id, email=email)
 
     def record_order_contact(self, store_hash: str, contact: OrderContact) -> Profile | None:
