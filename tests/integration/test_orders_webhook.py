@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -312,13 +314,6 @@ def test_delivery_parked_unauthenticated_is_verified_at_retry(stack):
 
 
 def test_logs_name_people_only_by_masked_email(stack):
-    import io
-    import logging
-
-    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-
-    from bcsync.observability import logger
-
     place_ada(stack)
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
