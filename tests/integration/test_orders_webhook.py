@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from bcsync.domain.webhooks import Family
+from bcsync.observability import logger
 from bcsync.usecases.ingest import RawDelivery
 from bcsync_ops.sandbox import Line
 
