@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from bcsync.domain.webhooks import Family
 from bcsync.entrypoints.webhooks import receive, webhook_resolver
 from bcsync.observability import logger, metrics, tracer

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 import boto3
-from bcsync.adapters.dynamodb import DynamoEventLedger, DynamoProfileRepository, DynamoTriggerLedger
 
+from bcsync.adapters.dynamodb import DynamoEventLedger, DynamoProfileRepository, DynamoTriggerLedger
 from bcsync_ops.local_stack import state_file
 
 TABLES = ("EventsTable", "ProfilesTable", "TriggersTable")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from bcsync.domain.webhooks import sign
 from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
 from bcsync_ops.sandbox import Line, SandboxServer, SandboxStore

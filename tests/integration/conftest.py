@@ -14,6 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
 from bcsync import settings as settings_module
 from bcsync import wiring
 from bcsync.domain.webhooks import sign
@@ -29,7 +31,6 @@ from bcsync_ops.local_stack import (
 )
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
-from moto import mock_aws
 
 EVENTS = PROJECT_ROOT / "events"
 WEBHOOK_TOKEN = "local-webhook-token"

@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
 from bcsync.domain.webhooks import Family
 from bcsync.observability import logger
 from bcsync.usecases.ingest import RawDelivery
 from bcsync_ops.sandbox import Line
-
 from tests.integration.conftest import ago, load_event, sqs_event, webhook_event
 
 PLACED = "sandbox:placed-order:order:1001"

@@ -5,6 +5,7 @@ from collections import deque
 
 import pytest
 import urllib3
+
 from bcsync.adapters.bigcommerce import (
     BigCommerceClient,
     BigCommerceRateLimited,

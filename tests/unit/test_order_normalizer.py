@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from bcsync.domain.bigcommerce import Order
 from bcsync.domain.events import Metric
 from bcsync.domain.orders import OrderStatus, normalize_order
-
 from tests.factories import line, order, refund, snapshot
 
 PROFILE = "prof_x"

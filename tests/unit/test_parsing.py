@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from bcsync.domain.bigcommerce import parse_datetime, parse_money
 from bcsync.domain.webhooks import Family, WebhookEnvelope, WebhookRejected, store_hash_of
 

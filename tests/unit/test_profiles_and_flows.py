@@ -3,10 +3,10 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flows import Flow, first_order_trigger, metric_triggers, parse_enabled_flows
 from bcsync.domain.profiles import apply_order_contact, contact_from_order, mask_email, new_profile_id
-
 from tests.factories import order
 
 

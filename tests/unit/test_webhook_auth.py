@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from bcsync.domain.webhooks import StoreCredentials, WebhookRejected, authenticate, sign
 
 SECRET = "client-secret-for-tests"
