@@ -149,3 +149,17 @@ def test_rate_limit_headers_are_remembered():
     api, _ = client(ScriptedPool((200, ORDER, headers)))
     api.get_order(7)
     assert (api.rate_limit.left, api.rate_limit.quota, api.rate_limit.requests) == (42, 150, 1)
+
+
+def test_categories_come_from_the_tree_in_one_call():
+    pool = ScriptedPool((200, {"data": [{"category_id": 5, "name": "Mugs"}], "meta": {}}, {}))
+    api, _ = client(pool)
+    assert [(c.id, c.name) for c in api.get_categories([5])] == [(5, "Mugs")]
+    assert len(pool.urls) == 1
+
+
+def test_categories_fall_back_to_the_legacy_endpoint_when_the_tree_is_missing():
+    pool = ScriptedPool((404, {"title": "not found"}, {}), (200, {"data": [{"id": 5, "name": "Mugs"}], "meta": {}}, {}))
+    api, _ = client(pool)
+    assert [(c.id, c.name) for c in api.get_categories([5])] == [(5, "Mugs")]
+    assert "/v3/catalog/categories?id:in=5" in pool.urls[1]

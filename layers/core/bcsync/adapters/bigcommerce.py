@@ -99,10 +99,19 @@ class BigCommerceClient:
         return products
 
     def get_categories(self, category_ids: Sequence[int]) -> list[Category]:
+        """From the category tree API; stores (or doubles) without it get the deprecated
+        `/v3/catalog/categories`, which knows the same ids and names."""
         categories: list[Category] = []
         for chunk in _chunks(category_ids, PAGE_LIMIT):
-            params = {"category_id:in": ",".join(map(str, chunk))}
-            rows = self._v3_pages("/v3/catalog/trees/categories", params)
+            ids = ",".join(map(str, chunk))
+            tree = self._get("/v3/catalog/trees/categories", {"category_id:in": ids, "limit": PAGE_LIMIT})
+            if tree is None:
+                rows = list(self._v3_pages("/v3/catalog/categories", {"id:in": ids}))
+            else:
+                rows = list(tree.get("data") or [])
+                if len(rows) >= PAGE_LIMIT:
+                    params = {"category_id:in": ids}
+                    rows = list(self._v3_pages("/v3/catalog/trees/categories", params))
             categories += [Category.model_validate(row) for row in rows]
         return categories
 
