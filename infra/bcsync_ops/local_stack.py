@@ -270,6 +270,9 @@ class LocalStack:
         try:
             response = source.function.invoke(event) or {}
         except Exception:  # the whole batch returns to the queue, as in Lambda
+            logging.getLogger(__name__).exception(
+                "%s failed; its batch returns to the queue", source.function.logical_id
+            )
             return
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
