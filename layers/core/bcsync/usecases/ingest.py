@@ -20,6 +20,7 @@ from bcsync.domain.webhooks import (
     HANDLED_SCOPES,
     MAX_BODY_BYTES,
     Family,
+    StoreCredentials,
     WebhookEnvelope,
     WebhookRejected,
     authenticate,
@@ -94,9 +95,9 @@ class WebhookIngest:
         """Webhook path: WebhookRejected for bad input, otherwise an acknowledgement."""
         body, store_hash = self._read(delivery)
         try:
-            credentials = self._credentials.credentials(store_hash)
-        except UnknownStore:
-            raise WebhookRejected(404, f"unknown store {store_hash}") from None
+            credentials = self._credentials_for(store_hash)
+        except WebhookRejected:
+            raise
         except Exception:
             # Credentials unreadable right now: park unauthenticated; the retry verifies the
             # signature against the time the delivery was received.
@@ -120,10 +121,7 @@ class WebhookIngest:
         try:
             body, store_hash = self._read(delivery)
             if not delivery.authenticated:
-                try:
-                    credentials = self._credentials.credentials(store_hash)
-                except UnknownStore:
-                    raise WebhookRejected(404, f"unknown store {store_hash}") from None
+                credentials = self._credentials_for(store_hash)
                 authenticate(delivery.headers, delivery.body, credentials, now=delivery.received_at)
             work = self._prepare(delivery, self._validate(body))
         except WebhookRejected as exc:
@@ -132,6 +130,12 @@ class WebhookIngest:
         if work is None:
             return {"status": "ignored"}
         return self._dedupe.run_once(delivery.webhook_id, lambda: work(self._retry_budget))
+
+    def _credentials_for(self, store_hash: str) -> StoreCredentials:
+        try:
+            return self._credentials.credentials(store_hash)
+        except UnknownStore:
+            raise WebhookRejected(404, f"unknown store {store_hash}") from None
 
     @staticmethod
     def _read(delivery: RawDelivery) -> tuple[dict[str, object], str]:
