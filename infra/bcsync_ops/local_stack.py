@@ -193,6 +193,8 @@ class LocalStack:
     def _load_functions(self, resolver: Resolver) -> None:
         environment = function_environment(self.template, resolver)
         environment["POWERTOOLS_LOG_LEVEL"] = self._log_level
+        if os.environ.get("SETTINGS_FILE"):  # a settings file of the user's own
+            environment["SETTINGS_FILE"] = os.environ["SETTINGS_FILE"]
         os.environ.update(environment)
         for logical_id, props in function_specs(self.template).items():
             function = LocalFunction(
@@ -333,7 +335,8 @@ def _http_api_event(
         "routeKey": f"{method} {path}",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {name.lower(): value for name, value in headers.items()},
+        # API Gateway tells the function how it was reached; locally that is plain HTTP.
+        "headers": {"x-forwarded-proto": "http", **{name.lower(): value for name, value in headers.items()}},
         "queryStringParameters": {k: ",".join(v) for k, v in parse_qs(query).items()} or None,
         "requestContext": {
             "accountId": LOCAL_ACCOUNT,
@@ -416,7 +419,19 @@ def function_environment(template: dict[str, Any], resolver: Resolver) -> dict[s
             if environment.get(key, str(value)) != str(value):
                 raise ValueError(f"functions disagree on {key}; the in-process stack shares one environment")
             environment[key] = str(value)
-    return environment
+    return {key: _layer_path(template, value) for key, value in environment.items()}
+
+
+def _layer_path(template: dict[str, Any], value: str) -> str:
+    """Layers are mounted at /opt in Lambda; in process, a path there is the layer's source file."""
+    if not value.startswith("/opt/"):
+        return value
+    relative = value.removeprefix("/opt/")
+    for props in resources_of(template, "AWS::Serverless::LayerVersion").values():
+        candidate = PROJECT_ROOT / props["ContentUri"] / relative
+        if candidate.exists():
+            return str(candidate)
+    return value
 
 
 def load_handler(logical_id: str, props: dict[str, Any]) -> ModuleType:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 EMBED_CAP = 50
+Answer = tuple[int, Any, dict[str, str]]
 
 
 def rfc2822(moment: datetime) -> str:
@@ -73,6 +74,10 @@ class SandboxStore:
         self.orders: dict[int, dict[str, Any]] = {}
         self.order_lines: dict[int, list[dict[str, Any]]] = {}
         self.refunds: dict[int, list[dict[str, Any]]] = {}
+        self.checkouts: dict[str, dict[str, Any]] = {}
+        self.customers: dict[int, dict[str, Any]] = {}
+        self.customer_groups: dict[int, str] = {}
+        self.subscribers: dict[int, dict[str, Any]] = {}
         self.requests: list[str] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -87,6 +92,228 @@ class SandboxStore:
         product.path = product.path or f"/{product.name.lower().replace(' ', '-')}/"
         self.products[product.id] = product
         return product
+
+    def update_product(self, product_id: int, **changes: Any) -> Product:
+        product = self.products[product_id]
+        for name, value in changes.items():
+            setattr(product, name, value)
+        return product
+
+    def delete_product(self, product_id: int) -> None:
+        self.products.pop(product_id, None)
+
+    def brand_id(self, name: str) -> int:
+        """Brands get ids in order of first appearance, as a store's brand list would have them."""
+        names = list(dict.fromkeys(product.brand for product in self.products.values()))
+        return names.index(name) + 1 if name in names else 0
+
+    # ------------------------------------------------------------------ carts and checkouts
+    def create_cart(
+        self, cart_id: str, lines: list[Line], *, at: datetime, customer_id: int = 0, email: str = ""
+    ) -> dict[str, Any]:
+        with self._lock:
+            self.checkouts[cart_id] = {
+                "id": cart_id,
+                "customer_id": customer_id,
+                "email": email,
+                "lines": list(lines),
+                "billing": None,
+                "shipping": None,
+                "created": at,
+                "updated": at,
+            }
+            return self.checkouts[cart_id]
+
+    def set_cart_lines(self, cart_id: str, lines: list[Line], *, at: datetime) -> None:
+        with self._lock:
+            self.checkouts[cart_id].update(lines=list(lines), updated=at)
+
+    def enter_checkout_email(
+        self, cart_id: str, email: str, *, at: datetime, first_name: str = "", last_name: str = ""
+    ) -> None:
+        """The shopper typed an email at checkout (guest) or signed in."""
+        with self._lock:
+            cart = self.checkouts[cart_id]
+            cart["billing"] = {
+                **(cart["billing"] or {}),
+                "email": email,
+                "first_name": first_name,
+                "last_name": last_name,
+            }
+            cart.update(email=email, updated=at)
+
+    def enter_shipping_address(self, cart_id: str, *, at: datetime, city: str = "Austin") -> None:
+        """The shopper filled the address step and clicked continue to payment."""
+        address = {
+            "address1": "1 Main Street",
+            "city": city,
+            "state_or_province": "Texas",
+            "postal_code": "78701",
+            "country": "United States",
+            "country_code": "US",
+        }
+        with self._lock:
+            cart = self.checkouts[cart_id]
+            cart["shipping"] = address
+            cart["billing"] = {**address, **(cart["billing"] or {})}
+            cart["updated"] = at
+
+    def close_cart(self, cart_id: str) -> None:
+        """Converted to an order or deleted: BigCommerce deletes the cart."""
+        with self._lock:
+            self.checkouts.pop(cart_id, None)
+
+    def _checkout_body(self, cart_id: str) -> dict[str, Any]:
+        cart = self.checkouts[cart_id]
+        items = [self._cart_line(cart_id, index, line) for index, line in enumerate(cart["lines"])]
+        amount = sum((Decimal(str(item["extended_sale_price"])) for item in items), Decimal(0))
+        discount = sum((line.discount for line in cart["lines"]), Decimal(0))
+        coupons = sorted({line.coupon for line in cart["lines"] if line.coupon})
+        body = {
+            "id": cart_id,
+            "cart": {
+                "id": cart_id,
+                "customer_id": cart["customer_id"],
+                "email": cart["email"],
+                "currency": {"code": "USD"},
+                "tax_included": False,
+                "base_amount": float(amount + discount),
+                "discount_amount": float(discount),
+                "cart_amount": float(amount),
+                "coupons": [{"code": code} for code in coupons],
+                "line_items": {
+                    "physical_items": items,
+                    "digital_items": [],
+                    "gift_certificates": [],
+                    "custom_items": [],
+                },
+                "created_time": cart["created"].astimezone(UTC).isoformat(),
+                "updated_time": cart["updated"].astimezone(UTC).isoformat(),
+            },
+            "billing_address": cart["billing"] or {},
+            "consignments": [{"shipping_address": cart["shipping"]}] if cart["shipping"] else [],
+            "coupons": [{"code": code} for code in coupons],
+            "order_id": None,
+            "created_time": cart["created"].astimezone(UTC).isoformat(),
+            "updated_time": cart["updated"].astimezone(UTC).isoformat(),
+        }
+        return body
+
+    def _cart_line(self, cart_id: str, index: int, line: Line) -> dict[str, Any]:
+        product = line.product
+        extended = product.price * line.quantity - line.discount
+        return {
+            "id": f"{cart_id}-line-{index}",
+            "product_id": product.id,
+            "variant_id": product.id * 10,
+            "sku": product.sku,
+            "name": product.name,
+            "url": f"{self.secure_url}{product.path}",
+            "image_url": f"https://cdn.example.com/{product.sku.lower()}.jpg",
+            "quantity": line.quantity,
+            "list_price": float(product.price),
+            "sale_price": float(product.price),
+            "extended_list_price": float(product.price * line.quantity),
+            "extended_sale_price": float(extended),
+            "discount_amount": float(line.discount if not line.coupon else 0),
+            "coupon_amount": float(line.discount if line.coupon else 0),
+        }
+
+    # ------------------------------------------------------------------ customers and subscribers
+    def add_customer(
+        self,
+        customer_id: int,
+        *,
+        email: str,
+        first_name: str,
+        last_name: str,
+        at: datetime,
+        group_id: int = 0,
+        phone: str = "",
+        company: str = "",
+        store_credit: Decimal = Decimal(0),
+        city: str = "",
+    ) -> dict[str, Any]:
+        addresses = (
+            [
+                {
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "address1": "1 Main Street",
+                    "city": city,
+                    "state_or_province": "Texas",
+                    "postal_code": "78701",
+                    "country": "United States",
+                    "country_code": "US",
+                    "phone": phone,
+                }
+            ]
+            if city
+            else []
+        )
+        row = {
+            "id": customer_id,
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "company": company,
+            "phone": phone,
+            "notes": "",
+            "customer_group_id": group_id,
+            "date_created": at.astimezone(UTC).isoformat(),
+            "date_modified": at.astimezone(UTC).isoformat(),
+            "addresses": addresses,
+            "store_credit_amounts": [{"amount": float(store_credit)}],
+        }
+        with self._lock:
+            self.customers[customer_id] = row
+        return row
+
+    def update_customer(self, customer_id: int, *, at: datetime, **changes: Any) -> None:
+        with self._lock:
+            self.customers[customer_id].update(changes, date_modified=at.astimezone(UTC).isoformat())
+
+    def delete_customer(self, customer_id: int) -> None:
+        with self._lock:
+            self.customers.pop(customer_id, None)
+
+    def subscribe(
+        self,
+        subscriber_id: int,
+        *,
+        email: str,
+        at: datetime,
+        first_name: str = "",
+        last_name: str = "",
+        consents: tuple[str, ...] = ("marketing_newsletter",),
+        source: str = "storefront",
+    ) -> dict[str, Any]:
+        row = {
+            "id": subscriber_id,
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "source": source,
+            "order_id": None,
+            "channel_id": 1,
+            "consents": list(consents),
+            "date_created": at.astimezone(UTC).isoformat(),
+            "date_modified": at.astimezone(UTC).isoformat(),
+        }
+        with self._lock:
+            self.subscribers[subscriber_id] = row
+        return row
+
+    def set_consents(self, subscriber_id: int, consents: tuple[str, ...], *, at: datetime) -> None:
+        with self._lock:
+            self.subscribers[subscriber_id].update(
+                consents=list(consents), date_modified=at.astimezone(UTC).isoformat()
+            )
+
+    def unsubscribe_record(self, subscriber_id: int) -> None:
+        """The subscriber record is deleted (BigCommerce's other way of unsubscribing)."""
+        with self._lock:
+            self.subscribers.pop(subscriber_id, None)
 
     # ------------------------------------------------------------------ orders
     def place_order(
@@ -248,7 +475,7 @@ class SandboxStore:
         return None
 
     # ------------------------------------------------------------------ API
-    def answer(self, path: str, query: dict[str, str], token: str | None) -> tuple[int, Any, dict[str, str]]:
+    def answer(self, path: str, query: dict[str, str], token: str | None) -> Answer:
         self.requests.append(path)
         fault = self._take_fault(path)
         if fault:
@@ -260,7 +487,14 @@ class SandboxStore:
             return 404, {"title": "store not found"}, {}
         return self._route(path.removeprefix(prefix), query)
 
-    def _route(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def _route(self, path: str, query: dict[str, str]) -> Answer:
+        for api in (self._orders_api, self._catalog_api, self._shoppers_api):
+            answer = api(path, query)
+            if answer is not None:
+                return answer
+        return 404, {"title": f"no such endpoint {path}"}, {}
+
+    def _orders_api(self, path: str, query: dict[str, str]) -> Answer | None:
         page = int(query.get("page", 1))
         limit = int(query.get("limit", 50))
         if match := re.fullmatch(r"/v2/orders/(\d+)", path):
@@ -278,20 +512,44 @@ class SandboxStore:
             return 204, None, {}
         if match := re.fullmatch(r"/v3/orders/(\d+)/payment_actions/refunds", path):
             return 200, _v3(self.refunds.get(int(match[1]), [])), {}
+        if path == "/v2/store":
+            return 200, {"secure_url": self.secure_url, "timezone": {"name": "Etc/UTC"}}, {}
+        return None
+
+    def _catalog_api(self, path: str, query: dict[str, str]) -> Answer | None:
+        ids = {int(value) for key in ("id:in", "category_id:in") for value in query.get(key, "").split(",") if value}
         if path == "/v3/catalog/products":
-            ids = {int(value) for value in query.get("id:in", "").split(",") if value}
             return 200, _v3([self._product_row(p) for p in self.products.values() if p.id in ids]), {}
         if path == "/v3/catalog/trees/categories":
-            ids = {int(value) for value in query.get("category_id:in", "").split(",") if value}
             rows = [
                 {"category_id": cid, "name": name, "parent_id": 0}
                 for cid, name in self.categories.items()
                 if cid in ids
             ]
             return 200, _v3(rows), {}
-        if path == "/v2/store":
-            return 200, {"secure_url": self.secure_url, "timezone": {"name": "Etc/UTC"}}, {}
-        return 404, {"title": f"no such endpoint {path}"}, {}
+        if path == "/v3/catalog/brands":
+            brands = {self.brand_id(p.brand): p.brand for p in self.products.values()}
+            return 200, _v3([{"id": bid, "name": name} for bid, name in brands.items() if bid in ids]), {}
+        return None
+
+    def _shoppers_api(self, path: str, query: dict[str, str]) -> Answer | None:
+        if match := re.fullmatch(r"/v3/checkouts/([0-9a-zA-Z-]+)", path):
+            if match[1] not in self.checkouts:
+                return 404, {"status": 404, "title": "Cart not found"}, {}
+            return 200, {"data": self._checkout_body(match[1])}, {}
+        if path == "/v3/customers":
+            ids = {int(value) for value in query.get("id:in", "").split(",") if value}
+            return 200, _v3([row for cid, row in self.customers.items() if cid in ids]), {}
+        if match := re.fullmatch(r"/v2/customer_groups/(\d+)", path):
+            name = self.customer_groups.get(int(match[1]))
+            return (200, {"id": int(match[1]), "name": name}, {}) if name else (404, [{"status": 404}], {})
+        if match := re.fullmatch(r"/v3/customers/subscribers/(\d+)", path):
+            row = self.subscribers.get(int(match[1]))
+            return (200, {"data": row, "meta": {}}, {}) if row else (404, {"status": 404, "title": "Not found"}, {})
+        if path == "/v3/customers/subscribers":
+            email = query.get("email", "").lower()
+            return 200, _v3([row for row in self.subscribers.values() if row["email"].lower() == email]), {}
+        return None
 
     def _consignments(self, order_id: int) -> dict[str, Any]:
         rows = self.order_lines.get(order_id, [])
@@ -308,7 +566,7 @@ class SandboxStore:
             "price": float(product.price),
             "sale_price": 0,
             "categories": product.categories,
-            "brand_id": 1,
+            "brand_id": self.brand_id(product.brand),
             "custom_url": {"url": product.path, "is_customized": False},
             "primary_image": {
                 "url_standard": f"https://cdn.example.com/{product.sku.lower()}.jpg",

@@ -2,12 +2,80 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
+from bcsync.domain.field_mapping import DEFAULT_FIELD_MAPPING, parse_field_mapping
 from bcsync.domain.flows import Flow, parse_enabled_flows
+
+
+class StoreSettings(BaseModel):
+    """Per-store behaviour, from the settings file (`layers/settings/bcsync-settings.json`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    double_opt_in: bool = False
+    confirmation_link_hours: int = Field(default=168, ge=1, le=24 * 30)
+    # Where confirmation links point; by default the URL the webhook arrived on.
+    public_base_url: HttpUrl | None = None
+    field_mapping: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELD_MAPPING))
+
+    @field_validator("field_mapping", mode="before")
+    @classmethod
+    def _known_fields(cls, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValueError("field_mapping must be an object of BigCommerce field -> property name")
+        return parse_field_mapping(value)
+
+    @property
+    def public_url(self) -> str | None:
+        return str(self.public_base_url) if self.public_base_url else None
+
+
+class SettingsFile(BaseModel):
+    """`defaults` for every store, and `stores` overriding any of them per store hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    defaults: StoreSettings = Field(default_factory=StoreSettings)
+    stores: dict[str, StoreSettings] = Field(default_factory=dict)
+
+    @field_validator("stores", mode="before")
+    @classmethod
+    def _over_defaults(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("stores must be an object of store hash -> settings")
+        base = info.data.get("defaults", StoreSettings())
+        merged = {}
+        for store_hash, overrides in value.items():
+            if not isinstance(overrides, dict):
+                raise ValueError(f"stores.{store_hash} must be an object")
+            merged[store_hash] = {**base.model_dump(mode="json", exclude_unset=False), **overrides}
+        return merged
+
+    def for_store(self, store_hash: str) -> StoreSettings:
+        return self.stores.get(store_hash, self.defaults)
+
+    @classmethod
+    def load(cls, path: str | None) -> SettingsFile:
+        """The file's settings (all checked now: a typo fails the cold start, loudly)."""
+        if not path:
+            return cls()
+        try:
+            raw = json.loads(Path(path).read_text())
+            return cls.model_validate(raw)
+        except FileNotFoundError:
+            raise ValueError(f"settings file {path} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"settings file {path} is not valid JSON: {exc}") from None
+        except ValidationError as exc:
+            faults = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"settings file {path}: {faults}") from None
 
 
 class Settings(BaseModel):
@@ -29,15 +97,24 @@ class Settings(BaseModel):
     # Standard Webhooks deliveries are retried by BigCommerce for ~48 h; remember ids longer.
     delivery_dedupe_seconds: int = 72 * 3600
     secret_cache_seconds: int = 300
+    carts_table_name: str = Field(min_length=1)
+    settings_file: str | None = None
+    stores: SettingsFile = Field(default_factory=SettingsFile)
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         values: dict[str, object] = {
-            name: env[name.upper()] for name in cls.model_fields if name.upper() in env and name != "enabled_flows"
+            name: env[name.upper()]
+            for name in cls.model_fields
+            if name.upper() in env and name not in ("enabled_flows", "stores")
         }
         values["enabled_flows"] = parse_enabled_flows(env.get("ENABLED_FLOWS", "all"))
+        values["stores"] = SettingsFile.load(env.get("SETTINGS_FILE"))
         return cls.model_validate(values)
+
+    def for_store(self, store_hash: str) -> StoreSettings:
+        return self.stores.for_store(store_hash)
 
 
 @lru_cache(maxsize=1)

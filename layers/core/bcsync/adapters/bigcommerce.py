@@ -12,11 +12,23 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import urllib3
 
-from bcsync.domain.bigcommerce import CatalogProduct, Category, Order, OrderLine, Refund, StoreInfo
+from bcsync.domain.bigcommerce import (
+    Brand,
+    CatalogProduct,
+    Category,
+    Checkout,
+    Customer,
+    CustomerGroup,
+    Order,
+    OrderLine,
+    Refund,
+    StoreInfo,
+    Subscriber,
+)
 from bcsync.usecases.ports import CredentialStore, DownstreamFault
 
 PAGE_LIMIT = 250
@@ -115,8 +127,38 @@ class BigCommerceClient:
             categories += [Category.model_validate(row) for row in rows]
         return categories
 
+    def get_brands(self, brand_ids: Sequence[int]) -> list[Brand]:
+        brands: list[Brand] = []
+        for chunk in _chunks(brand_ids, PAGE_LIMIT):
+            rows = self._v3_pages("/v3/catalog/brands", {"id:in": ",".join(map(str, chunk))})
+            brands += [Brand.model_validate(row) for row in rows]
+        return brands
+
     def get_store_info(self) -> StoreInfo:
         return StoreInfo.model_validate(self._get("/v2/store", {}) or {})
+
+    # ------------------------------------------------------------------ carts, customers, subscribers
+    def get_checkout(self, checkout_id: str) -> Checkout | None:
+        """The cart and what the shopper entered; None once the cart is converted or deleted."""
+        body = self._get(f"/v3/checkouts/{quote(checkout_id, safe='')}", {})
+        return Checkout.model_validate(body["data"]) if body and body.get("data") else None
+
+    def get_customer(self, customer_id: int) -> Customer | None:
+        params = {"id:in": customer_id, "include": "addresses,storecredit"}
+        rows = (self._get("/v3/customers", params) or {}).get("data") or []
+        return Customer.model_validate(rows[0]) if rows else None
+
+    def get_customer_group(self, group_id: int) -> CustomerGroup | None:
+        body = self._get(f"/v2/customer_groups/{group_id}", {})
+        return CustomerGroup.model_validate(body) if body else None
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
+        body = self._get(f"/v3/customers/subscribers/{subscriber_id}", {})
+        return Subscriber.model_validate(body["data"]) if body and body.get("data") else None
+
+    def find_subscriber(self, email: str) -> Subscriber | None:
+        rows = (self._get("/v3/customers/subscribers", {"email": email}) or {}).get("data") or []
+        return Subscriber.model_validate(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ paging
     def _v2_pages(self, path: str) -> Iterator[dict[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.events import MarketingEvent, Metric, iso_utc
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile, normalize_email
+from bcsync.usecases.ports import IdentityKind, NameKind
 
 BATCH_GET_LIMIT = 100
 PROFILE_TIMELINE_INDEX = "ProfileTimeline"
@@ -137,53 +138,64 @@ class DynamoEventLedger:
                 return events
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def reassign(self, store_hash: str, from_profile: str, to_profile: str) -> int:
+        moved = 0
+        for event in self.timeline(store_hash, from_profile):
+            self._table.update_item(
+                Key={"pk": event.id},
+                UpdateExpression="SET profile_id = :to, profile_key = :key",
+                ConditionExpression="profile_id = :from",
+                ExpressionAttributeValues={
+                    ":to": to_profile,
+                    ":key": f"{store_hash}#{to_profile}",
+                    ":from": from_profile,
+                },
+            )
+            moved += 1
+        return moved
+
+    def erase(self, store_hash: str, profile_id: str) -> int:
+        events = self.timeline(store_hash, profile_id)
+        with self._table.batch_writer() as batch:
+            for event in events:
+                batch.delete_item(Key={"pk": event.id})
+        return len(events)
+
     def all(self) -> Iterator[MarketingEvent]:
         for item in scan_all(self._table):
             yield event_from_item(item)
 
 
 # ---------------------------------------------------------------------- profiles
-def _email_key(store_hash: str, email: str) -> str:
-    # Identity keys hold a digest, so no address appears in a key (keys surface in logs and traces).
-    return f"{store_hash}#email#{hashlib.sha256(email.encode()).hexdigest()}"
-
-
-def _customer_key(store_hash: str, customer_id: int) -> str:
-    return f"{store_hash}#customer#{customer_id}"
+def _identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:
+    if kind == "email":
+        # A digest, so no address appears in a key (keys surface in logs and traces).
+        value = hashlib.sha256((normalize_email(value) or value).encode()).hexdigest()
+    return f"{store_hash}#{kind}#{value}"
 
 
 def _profile_key(store_hash: str, profile_id: str) -> str:
     return f"{store_hash}#profile#{profile_id}"
 
 
+MAX_MERGE_HOPS = 5
+
+
 class DynamoProfileRepository:
+    """Profiles, the identity keys pointing at them, and pointers left by merges, in one table."""
+
     def __init__(self, resource: Any, table_name: str) -> None:
         self._table = resource.Table(table_name)
 
-    def find_by_customer(self, store_hash: str, customer_id: int) -> str | None:
-        return self._identity(_customer_key(store_hash, customer_id))
-
-    def find_by_email(self, store_hash: str, email: str) -> str | None:
-        cleaned = normalize_email(email)
-        return self._identity(_email_key(store_hash, cleaned)) if cleaned else None
-
-    def _identity(self, key: str) -> str | None:
+    def find(self, store_hash: str, kind: IdentityKind, value: str) -> str | None:
+        key = _identity_key(store_hash, kind, value)
         item = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
         return str(item["profile_id"]) if item else None
 
-    def link(self, store_hash: str, profile_id: str, *, customer_id: int | None, email: str | None) -> str:
-        owner = profile_id
-        if customer_id:
-            owner = self._claim(_customer_key(store_hash, customer_id), profile_id)
-        cleaned = normalize_email(email)
-        if cleaned:
-            self._claim(_email_key(store_hash, cleaned), owner)
-        return owner
-
-    def _claim(self, key: str, profile_id: str) -> str:
+    def claim(self, store_hash: str, kind: IdentityKind, value: str, profile_id: str) -> str:
         try:
             self._table.put_item(
-                Item={"pk": key, "profile_id": profile_id, "linked_at": _now()},
+                Item={"pk": _identity_key(store_hash, kind, value), "profile_id": profile_id, "linked_at": _now()},
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -193,16 +205,39 @@ class DynamoProfileRepository:
                 raise
             return str(_existing_item(error)["profile_id"])
 
+    def point(self, store_hash: str, kind: IdentityKind, value: str, profile_id: str) -> None:
+        self._table.put_item(
+            Item={"pk": _identity_key(store_hash, kind, value), "profile_id": profile_id, "linked_at": _now()}
+        )
+
+    def release(self, store_hash: str, kind: IdentityKind, value: str, profile_id: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": _identity_key(store_hash, kind, value)},
+                ConditionExpression=Attr("profile_id").eq(profile_id),
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+
     def get(self, store_hash: str, profile_id: str) -> Profile | None:
-        item = self._table.get_item(Key={"pk": _profile_key(store_hash, profile_id)}, ConsistentRead=True).get("Item")
-        return Profile.model_validate(item["profile"]) if item else None
+        """The profile, following the pointers merges leave, so an old id still finds its person."""
+        for _ in range(MAX_MERGE_HOPS):
+            key = {"pk": _profile_key(store_hash, profile_id)}
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            if not item:
+                return None
+            if item.get("entity") != "merged":
+                return Profile.model_validate(item["profile"])
+            profile_id = str(item["merged_into"])
+        return None
 
     def save(self, profile: Profile, *, previous: Profile | None) -> bool:
         stored = profile.model_copy(update={"revision": previous.revision + 1 if previous else 1})
         item = {
             "pk": _profile_key(profile.store_hash, profile.id),
             "entity": "profile",
-            "profile": stored.model_dump(mode="json"),
+            "profile": stored.model_dump(mode="python"),
         }
         condition: ConditionBase = (
             Attr("pk").not_exists() if previous is None else Attr("profile.revision").eq(previous.revision)
@@ -214,6 +249,27 @@ class DynamoProfileRepository:
             if _is_conditional_failure(error):
                 return False
             raise
+
+    def retire(self, store_hash: str, profile_id: str, *, merged_into: str) -> None:
+        self._table.put_item(
+            Item={
+                "pk": _profile_key(store_hash, profile_id),
+                "entity": "merged",
+                "merged_into": merged_into,
+                "merged_at": _now(),
+            }
+        )
+
+    def delete(self, store_hash: str, profile_id: str) -> None:
+        """The profile and every merge pointer that leads to it."""
+        pointers = scan_all(
+            self._table, FilterExpression=Attr("entity").eq("merged") & Attr("merged_into").eq(profile_id)
+        )
+        with self._table.batch_writer() as batch:
+            for item in pointers:
+                if str(item["pk"]).startswith(f"{store_hash}#"):
+                    batch.delete_item(Key={"pk": item["pk"]})
+            batch.delete_item(Key={"pk": _profile_key(store_hash, profile_id)})
 
     def all(self) -> Iterator[Profile]:
         for item in scan_all(self._table, FilterExpression=Attr("entity").eq("profile")):
@@ -247,6 +303,10 @@ class DynamoTriggerLedger:
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":sent_at": sent_at},
         )
+
+    def erase(self, store_hash: str, profile_id: str) -> int:
+        filter_ = Attr("store_hash").eq(store_hash) & Attr("profile_id").eq(profile_id)
+        return _delete_matching(self._table, filter_)
 
     def all(self) -> Iterator[dict[str, Any]]:
         for item in scan_all(self._table):
@@ -283,22 +343,19 @@ class DynamoCatalogRepository:
                     }
                 )
 
-    def get_category_names(self, store_hash: str, category_ids: Iterable[int]) -> dict[int, str]:
-        keys = [{"pk": f"{store_hash}#category#{cid}"} for cid in sorted(set(category_ids))]
-        return {
-            int(item["category_id"]): str(item["name"]) for item in batch_get(self._resource, self._table_name, keys)
-        }
-
-    def put_category_names(self, store_hash: str, names: dict[int, str]) -> None:
+    def delete_items(self, store_hash: str, product_ids: Iterable[int]) -> None:
         with self._table.batch_writer() as batch:
-            for category_id, name in names.items():
-                batch.put_item(
-                    Item={
-                        "pk": f"{store_hash}#category#{category_id}",
-                        "category_id": category_id,
-                        "name": name,
-                    }
-                )
+            for product_id in sorted(set(product_ids)):
+                batch.delete_item(Key={"pk": f"{store_hash}#product#{product_id}"})
+
+    def get_names(self, store_hash: str, kind: NameKind, ids: Iterable[int]) -> dict[int, str]:
+        keys = [{"pk": f"{store_hash}#{kind}#{ref}"} for ref in sorted(set(ids))]
+        return {int(item["ref_id"]): str(item["name"]) for item in batch_get(self._resource, self._table_name, keys)}
+
+    def put_names(self, store_hash: str, kind: NameKind, names: dict[int, str]) -> None:
+        with self._table.batch_writer() as batch:
+            for ref, name in names.items():
+                batch.put_item(Item={"pk": f"{store_hash}#{kind}#{ref}", "ref_id": ref, "name": name})
 
     def get_store_info(self, store_hash: str) -> StoreInfo | None:
         item = self._table.get_item(Key={"pk": f"{store_hash}#store"}).get("Item")
@@ -306,3 +363,74 @@ class DynamoCatalogRepository:
 
     def put_store_info(self, store_hash: str, info: StoreInfo) -> None:
         self._table.put_item(Item={"pk": f"{store_hash}#store", "info": info.model_dump(mode="python")})
+
+
+# ---------------------------------------------------------------------- carts
+CART_RETENTION = timedelta(days=180)
+
+
+class DynamoCartLedger:
+    """One item per cart: who started its checkout, the Started Checkout ids, the order it became."""
+
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def record_checkout(self, store_hash: str, cart_id: str, *, profile_id: str, event_id: str) -> None:
+        self._table.update_item(
+            Key={"pk": f"{store_hash}#cart#{cart_id}"},
+            UpdateExpression=(
+                "SET store_hash = :store, cart_id = :cart, profile_id = :profile, updated_at = :now, "
+                "expires_at = :expires ADD started_checkout_ids :event"
+            ),
+            ExpressionAttributeValues={
+                ":store": store_hash,
+                ":cart": cart_id,
+                ":profile": profile_id,
+                ":now": _now(),
+                ":expires": _expiry(),
+                ":event": {event_id},
+            },
+        )
+
+    def record_conversion(self, store_hash: str, cart_id: str, *, order_id: int, at: datetime) -> None:
+        self._table.update_item(
+            Key={"pk": f"{store_hash}#cart#{cart_id}"},
+            UpdateExpression=(
+                "SET store_hash = :store, cart_id = :cart, order_id = :order, converted_at = :at, "
+                "updated_at = :now, expires_at = :expires"
+            ),
+            ExpressionAttributeValues={
+                ":store": store_hash,
+                ":cart": cart_id,
+                ":order": order_id,
+                ":at": iso_utc(at),
+                ":now": _now(),
+                ":expires": _expiry(),
+            },
+        )
+
+    def erase(self, store_hash: str, profile_id: str) -> int:
+        return _delete_matching(self._table, Attr("store_hash").eq(store_hash) & Attr("profile_id").eq(profile_id))
+
+    def all(self) -> Iterator[dict[str, Any]]:
+        for item in scan_all(self._table):
+            yield {
+                "cart_id": item["cart_id"],
+                "store_hash": item["store_hash"],
+                "profile_id": item.get("profile_id"),
+                "started_checkout_ids": sorted(item.get("started_checkout_ids") or []),
+                "order_id": _plain(item.get("order_id")),
+                "converted_at": item.get("converted_at"),
+            }
+
+
+def _expiry() -> int:
+    return int((datetime.now(UTC) + CART_RETENTION).timestamp())
+
+
+def _delete_matching(table: Any, filter_: ConditionBase) -> int:
+    items = list(scan_all(table, FilterExpression=filter_, ProjectionExpression="pk"))
+    with table.batch_writer() as batch:
+        for item in items:
+            batch.delete_item(Key={"pk": item["pk"]})
+    return len(items)

@@ -9,8 +9,8 @@ from typing import Any
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile
+from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ingest import RawDelivery
-from bcsync.usecases.profiles import utc_now
 
 
 def trigger_message(intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> dict[str, Any]:

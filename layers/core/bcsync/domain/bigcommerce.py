@@ -124,6 +124,7 @@ class Order(BcModel):
     default_currency_code: str = ""
     items_total: int = 0
     channel_id: int | None = None
+    cart_id: str | None = None
     billing_address: Address = Field(default_factory=Address)
     consignments: Any = None
 
@@ -216,6 +217,153 @@ class Category(BcModel):
     name: str = ""
 
 
+class Brand(BcModel):
+    id: int
+    name: str = ""
+
+
 class StoreInfo(BcModel):
     secure_url: str = ""
     timezone: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------- carts and checkouts, API v3
+class CartLineItem(BcModel):
+    """A physical, digital or custom cart line; custom lines have no product id."""
+
+    id: str
+    product_id: int = 0
+    variant_id: int | None = None
+    sku: str = ""
+    name: str = ""
+    url: str = ""
+    image_url: str = ""
+    quantity: int = 0
+    list_price: Money = Decimal(0)
+    sale_price: Money = Decimal(0)
+    extended_sale_price: Money = Decimal(0)
+    discount_amount: Money = Decimal(0)
+    coupon_amount: Money = Decimal(0)
+
+
+class CartLineItems(BcModel):
+    physical_items: list[CartLineItem] = Field(default_factory=list)
+    digital_items: list[CartLineItem] = Field(default_factory=list)
+    custom_items: list[CartLineItem] = Field(default_factory=list)
+
+    def all(self) -> list[CartLineItem]:
+        return [*self.physical_items, *self.digital_items, *self.custom_items]
+
+
+class CartCoupon(BcModel):
+    code: str = ""
+
+
+class CartCurrency(BcModel):
+    code: str = ""
+
+
+class Cart(BcModel):
+    id: str
+    customer_id: int = 0
+    email: str = ""
+    currency: CartCurrency = Field(default_factory=CartCurrency)
+    tax_included: bool = False
+    base_amount: Money = Decimal(0)
+    discount_amount: Money = Decimal(0)
+    cart_amount: Money = Decimal(0)
+    coupons: list[CartCoupon] = Field(default_factory=list)
+    line_items: CartLineItems = Field(default_factory=CartLineItems)
+    created_time: Timestamp = None
+    updated_time: Timestamp = None
+
+
+class CheckoutAddress(BcModel):
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    address1: str = ""
+    city: str = ""
+    state_or_province: str = ""
+    postal_code: str = ""
+    country: str = ""
+    country_code: str = ""
+    phone: str = ""
+
+    @property
+    def is_filled(self) -> bool:
+        """Enough of an address to ship to: the shopper got past the address step."""
+        return bool(self.address1.strip() and (self.country_code.strip() or self.country.strip()))
+
+
+class CheckoutConsignment(BcModel):
+    shipping_address: CheckoutAddress | None = None
+
+
+class Checkout(BcModel):
+    """`GET /v3/checkouts/{id}`: the cart plus what the shopper entered at checkout."""
+
+    id: str
+    cart: Cart
+    billing_address: CheckoutAddress | None = None
+    consignments: list[CheckoutConsignment] = Field(default_factory=list)
+    coupons: list[CartCoupon] = Field(default_factory=list)
+    order_id: str | None = None
+    created_time: Timestamp = None
+    updated_time: Timestamp = None
+
+
+# ---------------------------------------------------------------------- customers and subscribers, API v3
+class CustomerAddress(BcModel):
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    address1: str = ""
+    address2: str = ""
+    city: str = ""
+    state_or_province: str = ""
+    postal_code: str = ""
+    country: str = ""
+    country_code: str = ""
+    phone: str = ""
+
+
+class StoreCredit(BcModel):
+    amount: Money = Decimal(0)
+
+
+class Customer(BcModel):
+    id: int
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    phone: str = ""
+    notes: str = ""
+    customer_group_id: int = 0
+    date_created: Timestamp = None
+    date_modified: Timestamp = None
+    addresses: list[CustomerAddress] = Field(default_factory=list)
+    store_credit_amounts: list[StoreCredit] = Field(default_factory=list)
+
+    @property
+    def store_credit(self) -> Decimal:
+        return sum((credit.amount for credit in self.store_credit_amounts), Decimal(0))
+
+
+class CustomerGroup(BcModel):
+    id: int
+    name: str = ""
+
+
+class Subscriber(BcModel):
+    id: int
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    source: str = ""
+    order_id: int | None = None
+    consents: list[str] = Field(default_factory=list)
+    date_created: Timestamp = None
+    date_modified: Timestamp = None

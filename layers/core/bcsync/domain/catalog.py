@@ -18,13 +18,19 @@ class CatalogItem(BaseModel):
     price: Decimal = Decimal(0)
     sale_price: Decimal = Decimal(0)
     category_names: list[str] = Field(default_factory=list)
+    brand_name: str = ""
     image_url: str = ""
     product_url: str = ""
     inventory_level: int | None = None
     is_visible: bool = True
 
 
-def catalog_item(product: CatalogProduct, category_names: dict[int, str], secure_url: str) -> CatalogItem:
+def catalog_item(
+    product: CatalogProduct,
+    category_names: dict[int, str],
+    secure_url: str,
+    brand_names: dict[int, str] | None = None,
+) -> CatalogItem:
     path = product.custom_url.url if product.custom_url else ""
     return CatalogItem(
         product_id=product.id,
@@ -33,6 +39,7 @@ def catalog_item(product: CatalogProduct, category_names: dict[int, str], secure
         price=product.price,
         sale_price=product.sale_price,
         category_names=sorted({category_names[c] for c in product.categories if c in category_names}),
+        brand_name=(brand_names or {}).get(product.brand_id or 0, ""),
         image_url=product.image_url,
         product_url=f"{secure_url.rstrip('/')}{path}" if secure_url and path else path,
         inventory_level=product.inventory_level,

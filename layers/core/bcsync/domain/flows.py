@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bcsync.domain.events import MarketingEvent, Metric
 
@@ -17,6 +17,7 @@ class Flow(StrEnum):
     WELCOME_SERIES = "Welcome Series"
     NEW_CUSTOMER = "New Customer"
     FIRST_ORDER = "First Order"
+    CONFIRM_SUBSCRIPTION = "Confirm Subscription"
 
 
 METRIC_FLOWS: dict[str, Flow] = {
@@ -49,6 +50,8 @@ class TriggerIntent(BaseModel):
     profile_id: str
     event_id: str | None
     dedup_key: str
+    # Flow-specific data for the message (the Confirm Subscription link and its expiry).
+    details: dict[str, str] = Field(default_factory=dict)
 
 
 def _owner(event: MarketingEvent) -> str:
@@ -85,3 +88,15 @@ def metric_triggers(event: MarketingEvent, enabled: frozenset[Flow]) -> list[Tri
         return []
     flow = METRIC_FLOWS.get(event.metric)
     return [trigger_for_event(flow, event)] if flow and flow in enabled else []
+
+
+def profile_trigger(flow: Flow, store_hash: str, profile_id: str, episode: str) -> TriggerIntent:
+    """A trigger no metric event starts (New Customer, Welcome Series, Confirm Subscription):
+    keyed on the profile and the episode (customer id, subscription time), so replays agree."""
+    return TriggerIntent(
+        flow=flow,
+        store_hash=store_hash,
+        profile_id=profile_id,
+        event_id=None,
+        dedup_key=f"{flow.name.lower()}:{store_hash}:{profile_id}:{episode}",
+    )

@@ -3,21 +3,40 @@
 A profile is identified by its BigCommerce customer id (external id) when there is one, else by
 email. Its id is fixed when it is first created and never changes, so a guest who later opens an
 account keeps the id their events carry, and an account whose email changes keeps its events.
+Each source of facts (orders, the customer record, the subscriber record) keeps its own
+"as of" time, so an older read never overwrites what a newer one said.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bcsync.domain.bigcommerce import Order
+from bcsync.domain.bigcommerce import Customer, Order
+from bcsync.domain.events import iso_utc
+from bcsync.domain.flows import Flow, TriggerIntent, profile_trigger
 
 CUSTOMERS_LIST = "Customers"
 SUBSCRIBERS_LIST = "Subscribers"
 LOCATION_KEYS = ("City", "Region", "Zip", "Country")
+ACCOUNT_KEYS = ("External ID", "Customer Group", "Store Credit")
+# Bookkeeping that the profile export leaves out.
+INTERNAL_FIELDS = frozenset(
+    {
+        "aliases",
+        "subscriber_ids",
+        "order_facts_as_of",
+        "customer_facts_as_of",
+        "subscriber_as_of",
+        "subscribed_at",
+        "outbox",
+        "revision",
+    }
+)
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -59,15 +78,57 @@ class Profile(BaseModel):
     lists: list[str] = Field(default_factory=list)
     created_at: str
     updated_at: str
-    # When the order-derived properties were last taken: an older order never overwrites them.
+    # Every email that identifies this profile (an account's old addresses, guest checkouts).
+    aliases: list[str] = Field(default_factory=list)
+    subscriber_ids: list[int] = Field(default_factory=list)
     order_facts_as_of: str | None = None
+    customer_facts_as_of: str | None = None
+    subscriber_as_of: str | None = None
+    # When the current subscription began: the Welcome Series episode.
+    subscribed_at: str | None = None
+    # Flow triggers a change promised, saved with the change and sent after it (an outbox).
+    outbox: list[TriggerIntent] = Field(default_factory=list)
     # Optimistic-concurrency counter kept by the repository.
     revision: int = 0
 
     def export(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"order_facts_as_of", "revision"})
+        record = self.model_dump(mode="json", exclude=set(INTERNAL_FIELDS))
+        record["properties"] = dict(self.properties)  # numbers stay numbers (Store Credit)
+        return record
+
+    def promise(self, intent: TriggerIntent) -> None:
+        if all(held.dedup_key != intent.dedup_key for held in self.outbox):
+            self.outbox = [*self.outbox, intent]
+
+    def add_alias(self, email: str | None) -> None:
+        cleaned = normalize_email(email)
+        if cleaned and cleaned not in self.aliases:
+            self.aliases = sorted({*self.aliases, cleaned})
+
+    def join(self, name: str) -> None:
+        if name not in self.lists:
+            self.lists = sorted({*self.lists, name})
+
+    def leave(self, name: str) -> None:
+        if name in self.lists:
+            self.lists = [entry for entry in self.lists if entry != name]
 
 
+def blank_profile(profile_id: str, store_hash: str, now: str) -> Profile:
+    return Profile(id=profile_id, store_hash=store_hash, created_at=now, updated_at=now)
+
+
+def touched(before: Profile | None, after: Profile, now: str) -> Profile:
+    if after != before:
+        after.updated_at = now
+    return after
+
+
+def _filled(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in properties.items() if value not in (None, "")}
+
+
+# ---------------------------------------------------------------------- orders
 class OrderContact(BaseModel):
     """What a placed order tells us about the person who placed it."""
 
@@ -95,35 +156,148 @@ def contact_from_order(order: Order) -> OrderContact:
         "Zip": billing.zip,
         "Country": billing.country,
     }
-    cleaned = {key: value for key, value in properties.items() if value not in (None, "")}
     return OrderContact(
         email=email,
         customer_id=customer_id,
         as_of=order.date_modified or order.date_created or datetime.min,
-        properties=cleaned,
+        properties=_filled(properties),
     )
 
 
 def apply_order_contact(
     profile: Profile | None, contact: OrderContact, *, profile_id: str, store_hash: str, now: str
 ) -> Profile:
-    """Merge what a placed order says into the profile; an older order never overwrites a newer one."""
-    if profile is None:
-        profile = Profile(id=profile_id, store_hash=store_hash, created_at=now, updated_at=now)
-    updated = profile.model_copy(deep=True)
+    """Merge what a placed order says into the profile; an older order never overwrites a newer
+    one, and an account's own record (customer webhooks) outranks an order's billing details."""
+    updated = (profile or blank_profile(profile_id, store_hash, now)).model_copy(deep=True)
     as_of = contact.as_of.isoformat()
     if updated.order_facts_as_of is None or as_of >= updated.order_facts_as_of:
-        updated.properties = {**updated.properties, **contact.properties}
+        taken = contact.properties
+        if updated.customer_facts_as_of is not None:
+            owned = {"Email", "First Name", "Last Name", "Phone Number"}
+            taken = {key: value for key, value in taken.items() if key not in owned or key not in updated.properties}
+        updated.properties = {**updated.properties, **taken}
         updated.order_facts_as_of = as_of
-        if contact.email:
+        if contact.email and updated.customer_facts_as_of is None:
             updated.email = contact.email
     if updated.email is None and contact.email:
         updated.email = contact.email
+    updated.add_alias(contact.email)
     if contact.customer_id and updated.external_id is None:
         updated.external_id = str(contact.customer_id)
         updated.properties["External ID"] = str(contact.customer_id)
-    if CUSTOMERS_LIST not in updated.lists:
-        updated.lists = sorted({*updated.lists, CUSTOMERS_LIST})
-    if updated != profile:
-        updated.updated_at = now
-    return updated
+    updated.join(CUSTOMERS_LIST)
+    return touched(profile, updated, now)
+
+
+# ---------------------------------------------------------------------- checkouts and subscribers
+def fill_gaps(
+    profile: Profile | None,
+    *,
+    email: str,
+    properties: Mapping[str, Any],
+    profile_id: str,
+    store_hash: str,
+    now: str,
+) -> Profile:
+    """A checkout or a subscriber record only fills gaps: it says less than an order or an account."""
+    updated = (profile or blank_profile(profile_id, store_hash, now)).model_copy(deep=True)
+    if updated.email is None:
+        updated.email = email
+        updated.properties.setdefault("Email", email)
+    updated.add_alias(email)
+    for key, value in _filled(properties).items():
+        updated.properties.setdefault(key, value)
+    return touched(profile, updated, now)
+
+
+# ---------------------------------------------------------------------- customers
+def apply_customer(
+    profile: Profile | None,
+    customer: Customer,
+    *,
+    mapped: Mapping[str, Any],
+    group_name: str | None,
+    profile_id: str,
+    store_hash: str,
+    now: str,
+    created: bool = False,
+) -> Profile:
+    """The account record is the authority on who the person is: email, names, group, credit.
+    `mapped` holds the customer fields the store's field mapping syncs. On `created`, the New
+    Customer trigger is promised (and kept in the outbox until sent)."""
+    updated = (profile or blank_profile(profile_id, store_hash, now)).model_copy(deep=True)
+    as_of = (customer.date_modified or customer.date_created or datetime.min).isoformat()
+    if updated.customer_facts_as_of is None or as_of >= updated.customer_facts_as_of:
+        email = normalize_email(customer.email)
+        properties = {
+            **mapped,
+            "Email": email,
+            "External ID": str(customer.id),
+            "Customer Group": group_name,
+            "Store Credit": customer.store_credit,
+        }
+        updated.properties = {**updated.properties, **_filled(properties)}
+        if not group_name:
+            updated.properties.pop("Customer Group", None)
+        updated.customer_facts_as_of = as_of
+        if email:
+            updated.email = email
+    updated.external_id = str(customer.id)
+    updated.add_alias(customer.email)
+    updated.join(CUSTOMERS_LIST)
+    if created:
+        updated.promise(profile_trigger(Flow.NEW_CUSTOMER, store_hash, updated.id, f"customer:{customer.id}"))
+    return touched(profile, updated, now)
+
+
+def unlink_account(profile: Profile, *, now: str) -> Profile:
+    """The account was deleted: the person stays (with their marketing history) as a guest."""
+    updated = profile.model_copy(deep=True)
+    updated.external_id = None
+    updated.customer_facts_as_of = None
+    for key in ACCOUNT_KEYS:
+        updated.properties.pop(key, None)
+    if updated.order_facts_as_of is None:
+        updated.leave(CUSTOMERS_LIST)  # never bought: they were a customer only by the account
+    return touched(profile, updated, now)
+
+
+# ---------------------------------------------------------------------- merges
+def _latest(left: str | None, right: str | None) -> str | None:
+    return max((value for value in (left, right) if value), default=None)
+
+
+def merge_profiles(keep: Profile, gone: Profile, *, now: str) -> Profile:
+    """Two profiles that are one person: `keep` absorbs `gone`. Its own facts win; the other's
+    fill gaps; consent is whichever changed last; lists, aliases and promises are united."""
+    merged = keep.model_copy(deep=True)
+    merged.properties = {**gone.properties, **keep.properties}
+    if gone.order_facts_as_of and (keep.order_facts_as_of or "") < gone.order_facts_as_of:
+        merged.properties.update({key: gone.properties[key] for key in LOCATION_KEYS if key in gone.properties})
+    merged.email = keep.email or gone.email
+    merged.external_id = keep.external_id or gone.external_id
+    if (gone.consent.updated_at or "") > (keep.consent.updated_at or ""):
+        merged.consent = gone.consent.model_copy(deep=True)
+        merged.subscribed_at = gone.subscribed_at
+    merged.subscriber_as_of = _latest(keep.subscriber_as_of, gone.subscriber_as_of)
+    merged.order_facts_as_of = _latest(keep.order_facts_as_of, gone.order_facts_as_of)
+    merged.customer_facts_as_of = _latest(keep.customer_facts_as_of, gone.customer_facts_as_of)
+    merged.lists = sorted({*keep.lists, *gone.lists})
+    merged.aliases = sorted({*keep.aliases, *gone.aliases})
+    merged.subscriber_ids = sorted({*keep.subscriber_ids, *gone.subscriber_ids})
+    merged.created_at = min(keep.created_at, gone.created_at)
+    for intent in gone.outbox:
+        merged.promise(intent.model_copy(update={"profile_id": keep.id}))
+    return touched(keep, merged, now)
+
+
+def survivor(first: Profile, second: Profile) -> tuple[Profile, Profile]:
+    """Which of two profiles keeps its id: the older one (a guest who opens an account keeps the
+    id their events have); a tie goes to the smaller id, so every worker picks the same."""
+    ordered = sorted((first, second), key=lambda profile: (profile.created_at, profile.id))
+    return ordered[0], ordered[1]
+
+
+def iso(moment: datetime | None) -> str | None:
+    return iso_utc(moment) if moment else None

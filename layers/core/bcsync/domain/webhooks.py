@@ -51,6 +51,44 @@ HANDLED_SCOPES: dict[Family, frozenset[str]] = {
             "store/order/refund/created",
         }
     ),
+    Family.CARTS: frozenset(
+        {
+            "store/cart/created",
+            "store/cart/updated",
+            "store/cart/abandoned",
+            "store/cart/converted",
+            "store/cart/deleted",
+            "store/cart/couponApplied",
+            "store/cart/lineItem/created",
+            "store/cart/lineItem/updated",
+            "store/cart/lineItem/deleted",
+        }
+    ),
+    Family.CUSTOMERS: frozenset(
+        {
+            "store/customer/created",
+            "store/customer/updated",
+            "store/customer/deleted",
+            "store/customer/address/created",
+            "store/customer/address/updated",
+            "store/customer/address/deleted",
+        }
+    ),
+    Family.SUBSCRIBERS: frozenset({"store/subscriber/created", "store/subscriber/updated", "store/subscriber/deleted"}),
+    Family.CATALOG: frozenset(
+        {
+            "store/product/created",
+            "store/product/updated",
+            "store/product/deleted",
+            "store/product/inventory/updated",
+            "store/product/inventory/order/updated",
+            "store/sku/created",
+            "store/sku/updated",
+            "store/sku/deleted",
+            "store/sku/inventory/updated",
+            "store/sku/inventory/order/updated",
+        }
+    ),
 }
 
 
@@ -90,6 +128,52 @@ class OrderWebhookData(WebhookData):
     id: PositiveInt
     status: OrderStatusChange | None = None
     refund: RefundRef | None = None
+
+
+class CartWebhookData(WebhookData):
+    """`id` is the cart, or on lineItem scopes the line item with the cart in `cartId`."""
+
+    id: str = Field(min_length=1, max_length=64)
+    cart_id: str | None = Field(default=None, alias="cartId", min_length=1, max_length=64)
+    order_id: PositiveInt | None = Field(default=None, alias="orderId")
+
+    @property
+    def cart(self) -> str:
+        return self.cart_id if self.type == "cart_line_item" and self.cart_id else self.id
+
+
+class AddressRef(BaseModel):
+    customer_id: PositiveInt
+
+
+class CustomerWebhookData(WebhookData):
+    """`id` is the customer, or on address scopes the address with the customer in `address`."""
+
+    id: PositiveInt
+    address: AddressRef | None = None
+
+    @property
+    def customer_id(self) -> int:
+        return self.address.customer_id if self.address else self.id
+
+
+class SubscriberWebhookData(WebhookData):
+    id: PositiveInt
+
+
+class SkuRef(BaseModel):
+    product_id: PositiveInt
+
+
+class CatalogWebhookData(WebhookData):
+    """`id` is the product, or on sku scopes the SKU with its product in `sku`."""
+
+    id: PositiveInt
+    sku: SkuRef | None = None
+
+    @property
+    def product_id(self) -> int:
+        return self.sku.product_id if self.type == "sku" and self.sku else self.id
 
 
 class WebhookEnvelope(BaseModel):

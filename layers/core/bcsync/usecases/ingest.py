@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +22,7 @@ from bcsync.domain.webhooks import (
     MAX_BODY_BYTES,
     Family,
     StoreCredentials,
+    WebhookData,
     WebhookEnvelope,
     WebhookRejected,
     authenticate,
@@ -28,6 +30,9 @@ from bcsync.domain.webhooks import (
 )
 from bcsync.observability import logger, metrics
 from bcsync.usecases.ports import CredentialStore, UnknownStore
+
+# BigCommerce retries a delivery for about 48 hours; an event time older than this is not one.
+EVENT_TIME_TRUST = timedelta(hours=72)
 
 
 class RawDelivery(BaseModel):
@@ -39,12 +44,16 @@ class RawDelivery(BaseModel):
     body: str
     received_at: datetime
     authenticated: bool = False
+    # The public base URL the delivery came in on: links bcsync hands out point back at it.
+    origin: str | None = None
 
     @classmethod
-    def received(cls, family: Family, headers: Mapping[str, str], body: str, at: datetime) -> RawDelivery:
+    def received(
+        cls, family: Family, headers: Mapping[str, str], body: str, at: datetime, *, origin: str | None = None
+    ) -> RawDelivery:
         lowered = {key.lower(): value for key, value in headers.items()}
         kept = {name: lowered[name] for name in AUTH_HEADERS if name in lowered}
-        return cls(family=family, headers=kept, body=body, received_at=at)
+        return cls(family=family, headers=kept, body=body, received_at=at, origin=origin)
 
     def as_authenticated(self) -> RawDelivery:
         kept = {"webhook-id": self.headers["webhook-id"]} if "webhook-id" in self.headers else {}
@@ -55,10 +64,43 @@ class RawDelivery(BaseModel):
         return self.headers.get("webhook-id")
 
 
+@dataclass(frozen=True)
+class DeliveryContext:
+    received_at: datetime
+    origin: str | None
+
+    def event_time(self, envelope: WebhookEnvelope) -> datetime:
+        """When the change happened, for records that no longer exist to say so: the body's
+        `created_at` when it is plausible (BigCommerce documents it inconsistently), else the
+        time the delivery arrived."""
+        stated = datetime.fromtimestamp(envelope.created_at, tz=UTC)
+        plausible = self.received_at - EVENT_TIME_TRUST <= stated <= self.received_at
+        return stated if plausible else self.received_at
+
+
+# The processing of one delivery, given how many seconds it may wait on BigCommerce.
+Work = Callable[[float], dict[str, object]]
+DataModel = TypeVar("DataModel", bound=WebhookData)
+
+
 class DeliveryHandler(Protocol):
-    def prepare(self, envelope: WebhookEnvelope) -> Callable[[float], dict[str, object]]:
+    def prepare(self, envelope: WebhookEnvelope, context: DeliveryContext) -> Work:
         """Validate the family-specific data (WebhookRejected on bad input) and return the work."""
         ...
+
+
+def webhook_data(model: type[DataModel], envelope: WebhookEnvelope, *, types: tuple[str, ...]) -> DataModel:
+    """The body's `data` as the family's model; anything else is a 400 naming the field."""
+    try:
+        data = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = ".".join(str(part) for part in error["loc"])
+        detail = f"{location}: {error['msg']}" if location else str(error["msg"])
+        raise WebhookRejected(400, f"invalid {envelope.scope} data: {detail}") from None
+    if data.type not in types:
+        raise WebhookRejected(400, f"data.type must be one of {list(types)} for {envelope.scope}")
+    return data
 
 
 class DeliveryParker(Protocol):
@@ -159,12 +201,13 @@ class WebhookIngest:
             where = ".".join(str(part) for part in error["loc"]) or "body"
             raise WebhookRejected(400, f"invalid webhook body: {where}: {error['msg']}") from None
 
-    def _prepare(self, delivery: RawDelivery, envelope: WebhookEnvelope) -> Callable[[float], dict[str, object]] | None:
+    def _prepare(self, delivery: RawDelivery, envelope: WebhookEnvelope) -> Work | None:
         if envelope.family() != delivery.family:
             raise WebhookRejected(400, f"scope {envelope.scope} does not belong on /webhooks/{delivery.family}")
         if envelope.scope not in HANDLED_SCOPES.get(delivery.family, frozenset()):
             return None
-        return self._handlers[delivery.family].prepare(envelope)
+        context = DeliveryContext(received_at=delivery.received_at, origin=delivery.origin)
+        return self._handlers[delivery.family].prepare(envelope, context)
 
     def _park(self, delivery: RawDelivery) -> dict[str, object]:
         self._parker.park(delivery)

@@ -6,11 +6,6 @@ reconciliation and backfill, which read orders in pages, reuse the exact same ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from pydantic import ValidationError
-
 from bcsync.domain.orders import (
     OrderSnapshot,
     coupon_codes_from_lines,
@@ -19,42 +14,19 @@ from bcsync.domain.orders import (
     normalize_order,
 )
 from bcsync.domain.profiles import contact_from_order
-from bcsync.domain.webhooks import OrderWebhookData, WebhookEnvelope, WebhookRejected
-from bcsync.observability import logger, metrics
+from bcsync.domain.webhooks import OrderWebhookData, WebhookEnvelope
 from bcsync.usecases.catalog import CatalogLookup
-from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader, EventLedger
+from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
+from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader
 from bcsync.usecases.profiles import ProfileBook
-from bcsync.usecases.triggers import TriggerDispatcher
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    status: str
-    events: int = 0
-    new_events: int = 0
-    triggers: int = 0
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "status": self.status,
-            "events": self.events,
-            "new_events": self.new_events,
-            "triggers": self.triggers,
-        }
+from bcsync.usecases.recording import EventRecorder, SyncResult
 
 
 class OrderSync:
-    def __init__(
-        self,
-        catalog: CatalogLookup,
-        profiles: ProfileBook,
-        events: EventLedger,
-        triggers: TriggerDispatcher,
-    ) -> None:
+    def __init__(self, catalog: CatalogLookup, profiles: ProfileBook, recorder: EventRecorder) -> None:
         self._catalog = catalog
         self._profiles = profiles
-        self._events = events
-        self._triggers = triggers
+        self._recorder = recorder
 
     def read(
         self, store_hash: str, order_id: int, reader: BigCommerceReader, *, refund_announced: bool = False
@@ -95,18 +67,7 @@ class OrderSync:
         contact = contact_from_order(snapshot.order)
         profile = self._profiles.record_order_contact(snapshot.store_hash, contact)
         events = normalize_order(snapshot, profile_id=profile.id if profile else None, backfill=backfill)
-        recorded = self._events.record(events)
-        stored = [event for event, _ in recorded]
-        new = [event for event, created in recorded if created]
-        if new:
-            metrics.add_metric(name="EventsCreated", unit="Count", value=len(new))
-            logger.info(
-                "events created",
-                extra={"order_id": snapshot.order.id, "event_ids": [event.id for event in new]},
-            )
-        intents = self._triggers.plan(stored)
-        sent = self._triggers.dispatch(intents, profile, {event.id: event for event in stored})
-        return SyncResult(status="synced", events=len(stored), new_events=len(new), triggers=sent)
+        return self._recorder.record(events, profile, source=f"order:{snapshot.order.id}")
 
 
 class OrderDeliveries:
@@ -116,13 +77,8 @@ class OrderDeliveries:
         self._sync = sync
         self._connector = connector
 
-    def prepare(self, envelope: WebhookEnvelope) -> Callable[[float], dict[str, object]]:
-        try:
-            data = OrderWebhookData.model_validate(envelope.data)
-        except ValidationError as exc:
-            raise WebhookRejected(400, f"invalid order webhook data: {_first_error(exc)}") from None
-        if data.type != "order":
-            raise WebhookRejected(400, "data.type must be 'order' on /webhooks/orders")
+    def prepare(self, envelope: WebhookEnvelope, context: DeliveryContext) -> Work:
+        data = webhook_data(OrderWebhookData, envelope, types=("order",))
         refund_announced = data.refund is not None or envelope.scope.endswith("/refund/created")
 
         def work(budget_seconds: float) -> dict[str, object]:
@@ -131,9 +87,3 @@ class OrderDeliveries:
             return {"order_id": data.id, **result.as_dict()}
 
         return work
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    location = ".".join(str(part) for part in error["loc"])
-    return f"{location}: {error['msg']}" if location else str(error["msg"])

@@ -1,43 +1,149 @@
-"""Profile upserts: resolve who a contact is, then merge what we learned, safely under concurrency."""
+"""Profile upserts: resolve who a contact is, then apply what we learned, safely under concurrency.
+
+Identity rules. An account (customer id) outranks an email. An account's own email (from its
+customer record) is authoritative: BigCommerce gives an address to one account at a time, so the
+address follows the account, and a guest profile holding it is the same person and is merged in.
+An email seen on an order or a checkout is not: it joins the account's profile if it is free and
+never takes an address from another profile.
+
+Changes are optimistic (revision-checked) and may promise flow triggers; the promises are saved
+with the change and sent after it, then cleared, so a crash in between re-sends, never loses.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 
-from bcsync.domain.profiles import OrderContact, Profile, apply_order_contact, mask_email, new_profile_id
-from bcsync.observability import logger
-from bcsync.usecases.ports import DownstreamFault, ProfileRepository
+from bcsync.domain.profiles import (
+    OrderContact,
+    Profile,
+    apply_order_contact,
+    mask_email,
+    merge_profiles,
+    new_profile_id,
+    normalize_email,
+    survivor,
+)
+from bcsync.observability import logger, metrics
+from bcsync.usecases.clock import utc_now
+from bcsync.usecases.ports import DownstreamFault, EventLedger, IdentityKind, ProfileRepository
+from bcsync.usecases.triggers import TriggerDispatcher
 
 SAVE_ATTEMPTS = 5
 
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+Edit = Callable[[Profile | None], Profile | None]
 
 
 class ProfileBook:
-    def __init__(self, repository: ProfileRepository) -> None:
+    def __init__(self, repository: ProfileRepository, events: EventLedger, dispatcher: TriggerDispatcher) -> None:
         self._repository = repository
+        self._events = events
+        self._dispatcher = dispatcher
 
-    def resolve(self, store_hash: str, *, customer_id: int | None, email: str | None) -> str | None:
-        """The account's profile if known, else the email's, else a new one; identities linked."""
+    # ------------------------------------------------------------------ identity
+    def resolve(
+        self, store_hash: str, *, customer_id: int | None, email: str | None, authoritative: bool = False
+    ) -> str | None:
+        """The profile of this account and/or email, created or merged as the rules above say."""
+        email = normalize_email(email)
         if not customer_id and not email:
             return None
-        known = (customer_id and self._repository.find_by_customer(store_hash, customer_id)) or (
-            email and self._repository.find_by_email(store_hash, email)
-        )
-        profile_id = known or new_profile_id(store_hash, customer_id=customer_id, email=email)
-        if not known:
-            logger.info("new profile", extra={"profile_id": profile_id, "email": mask_email(email)})
-        return self._repository.link(store_hash, profile_id, customer_id=customer_id, email=email)
+        repo = self._repository
+        by_customer = repo.find(store_hash, "customer", str(customer_id)) if customer_id else None
+        by_email = repo.find(store_hash, "email", email) if email else None
+        if by_customer:
+            if email and by_email is None:
+                repo.claim(store_hash, "email", email, by_customer)
+            elif email and by_email != by_customer and authoritative:
+                holder = repo.get(store_hash, by_email) if by_email else None
+                if holder is None or holder.external_id in (None, str(customer_id)):
+                    return self.merge(store_hash, by_customer, by_email or by_customer)
+                repo.point(store_hash, "email", email, by_customer)  # the address moved accounts
+            return by_customer
+        if by_email and customer_id:
+            holder = repo.get(store_hash, by_email)
+            if holder is None or holder.external_id in (None, str(customer_id)):
+                return repo.claim(store_hash, "customer", str(customer_id), by_email)  # guest opens an account
+            fresh = repo.claim(
+                store_hash,
+                "customer",
+                str(customer_id),
+                new_profile_id(store_hash, customer_id=customer_id, email=None),
+            )
+            if authoritative:
+                repo.point(store_hash, "email", email or "", fresh)
+            return fresh
+        if by_email:
+            return by_email
+        profile_id = new_profile_id(store_hash, customer_id=customer_id, email=email)
+        logger.info("new profile", extra={"profile_id": profile_id, "email": mask_email(email)})
+        owner = repo.claim(store_hash, "customer", str(customer_id), profile_id) if customer_id else profile_id
+        if email:
+            repo.claim(store_hash, "email", email, owner)
+        return owner
+
+    def merge(self, store_hash: str, first: str, second: str) -> str:
+        """One person, two profiles: the older keeps its id and absorbs the other's identities,
+        events and facts; the other becomes a pointer. Every step is repeatable after a crash."""
+        if first == second:
+            return first
+        a, b = self._repository.get(store_hash, first), self._repository.get(store_hash, second)
+        if a is None or b is None:
+            return first if a is not None else second
+        keep, gone = survivor(a, b)
+        self.change(store_hash, keep.id, lambda current: merge_profiles(current or keep, gone, now=utc_now()))
+        identities: list[tuple[IdentityKind, str]] = [("email", alias) for alias in gone.aliases]
+        identities += [("subscriber", str(sid)) for sid in gone.subscriber_ids]
+        if gone.external_id:
+            identities.append(("customer", gone.external_id))
+        for kind, value in identities:
+            self._repository.point(store_hash, kind, value, keep.id)
+        moved = self._events.reassign(store_hash, gone.id, keep.id)
+        self._repository.retire(store_hash, gone.id, merged_into=keep.id)
+        metrics.add_metric(name="ProfilesMerged", unit="Count", value=1)
+        logger.info("profiles merged", extra={"kept": keep.id, "merged": gone.id, "events_moved": moved})
+        return keep.id
+
+    # ------------------------------------------------------------------ changes
+    def change(self, store_hash: str, profile_id: str, edit: Edit) -> Profile | None:
+        """Apply `edit` to the current profile until it saves without a concurrent change in
+        between, then send what it promised."""
+        for _ in range(SAVE_ATTEMPTS):
+            current = self._repository.get(store_hash, profile_id)
+            updated = edit(current)
+            if updated is None or updated == current:
+                saved = current
+                break
+            if self._repository.save(updated, previous=current):
+                saved = updated
+                break
+        else:
+            raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")
+        if saved is not None and saved.outbox:
+            self._deliver(saved)
+        return saved
+
+    def _deliver(self, profile: Profile) -> None:
+        self._dispatcher.dispatch(profile.outbox, profile, {})
+        done = {intent.dedup_key for intent in profile.outbox}
+
+        def clear(current: Profile | None) -> Profile | None:
+            if current is None:
+                return None
+            cleared = current.model_copy(deep=True)
+            cleared.outbox = [intent for intent in current.outbox if intent.dedup_key not in done]
+            return cleared
+
+        self.change(profile.store_hash, profile.id, clear)
 
     def record_order_contact(self, store_hash: str, contact: OrderContact) -> Profile | None:
         profile_id = self.resolve(store_hash, customer_id=contact.customer_id, email=contact.email)
         if profile_id is None:
             return None
-        for _ in range(SAVE_ATTEMPTS):
-            current = self._repository.get(store_hash, profile_id)
-            updated = apply_order_contact(current, contact, profile_id=profile_id, store_hash=store_hash, now=utc_now())
-            if updated == current or self._repository.save(updated, previous=current):
-                return updated
-        raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")
+        return self.change(
+            store_hash,
+            profile_id,
+            lambda current: apply_order_contact(
+                current, contact, profile_id=profile_id, store_hash=store_hash, now=utc_now()
+            ),
+        )

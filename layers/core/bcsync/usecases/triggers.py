@@ -15,8 +15,8 @@ from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flows import Flow, TriggerIntent, first_order_trigger, metric_triggers
 from bcsync.domain.profiles import Profile
 from bcsync.observability import logger, metrics
+from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ports import EventLedger, TriggerLedger, TriggerPublisher
-from bcsync.usecases.profiles import utc_now
 
 
 class TriggerDispatcher:
@@ -57,6 +57,8 @@ class TriggerDispatcher:
     ) -> int:
         sent = 0
         for intent in intents:
+            if intent.flow not in self._enabled:
+                continue
             stored, sent_at = self._ledger.reserve(intent)
             if sent_at is not None or stored.event_id != intent.event_id:
                 continue  # already sent, or another event holds this once-per-profile trigger

@@ -1,0 +1,87 @@
+"""Signed, expiring double opt-in links: `<payload>.<signature>`, both base64url.
+
+The payload names the store, the profile and the expiry; the signature is HMAC-SHA256 keyed with
+the store's client secret over a purpose prefix and the payload, so a token made for anything
+else never verifies here. Reading the store from the payload before verifying is safe: it only
+chooses which secret to check against.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bcsync.domain.webhooks import STORE_HASH
+
+PURPOSE = b"bcsync.subscription-confirmation."
+MAX_TOKEN_CHARS = 512
+
+
+class InvalidConfirmation(Exception):
+    """A link we refuse: the status code and a message for the person who clicked it."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ConfirmationClaims:
+    store_hash: str
+    profile_id: str
+    expires_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(secret: str, payload: str) -> str:
+    return _b64(hmac.new(secret.encode(), PURPOSE + payload.encode(), hashlib.sha256).digest())
+
+
+def issue_token(secret: str, claims: ConfirmationClaims) -> str:
+    body = {"s": claims.store_hash, "p": claims.profile_id, "x": int(claims.expires_at.timestamp())}
+    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    return f"{payload}.{_signature(secret, payload)}"
+
+
+def read_claims(token: str | None) -> ConfirmationClaims:
+    """The claims as written, not yet trusted: enough to find the store's secret."""
+    if not token:
+        raise InvalidConfirmation(400, "This confirmation link is incomplete: it has no token.")
+    if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
+        raise InvalidConfirmation(400, "This confirmation link is not valid.")
+    payload = token.split(".", 1)[0]
+    try:
+        body = json.loads(_unb64(payload))
+        claims = ConfirmationClaims(
+            store_hash=str(body["s"]),
+            profile_id=str(body["p"]),
+            expires_at=datetime.fromtimestamp(int(body["x"]), tz=UTC),
+        )
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
+        raise InvalidConfirmation(400, "This confirmation link is not valid.") from None
+    if not STORE_HASH.match(claims.store_hash):
+        raise InvalidConfirmation(400, "This confirmation link is not valid.")
+    return claims
+
+
+def verify_token(token: str, secret: str, *, now: datetime) -> ConfirmationClaims:
+    claims = read_claims(token)
+    payload, signature = token.split(".", 1)
+    if not hmac.compare_digest(signature.encode(), _signature(secret, payload).encode()):
+        raise InvalidConfirmation(400, "This confirmation link is not valid.")
+    if now >= claims.expires_at:
+        raise InvalidConfirmation(410, "This confirmation link has expired. Subscribe again to get a new one.")
+    return claims

@@ -1,0 +1,58 @@
+"""GET /subscriptions/confirm?token=...: the double opt-in link, answered with a small HTML page."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
+from bcsync.domain.confirmation import InvalidConfirmation
+from bcsync.domain.consent import ConfirmOutcome
+from bcsync.observability import logger
+from bcsync.wiring import container
+
+PAGES = {
+    ConfirmOutcome.CONFIRMED: (200, "You are subscribed", "Thank you for confirming your subscription."),
+    ConfirmOutcome.ALREADY_CONFIRMED: (200, "You are subscribed", "Your subscription was already confirmed."),
+    ConfirmOutcome.NOT_PENDING: (
+        409,
+        "Nothing to confirm",
+        "This subscription is no longer waiting for confirmation. Subscribe again to get a new link.",
+    ),
+}
+
+
+def page(status: int, title: str, message: str) -> Response[str]:
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head>"
+        f'<body style="font-family:sans-serif;max-width:32rem;margin:4rem auto">'
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return Response(status, content_types.TEXT_HTML, body, headers={"Cache-Control": "no-store"})
+
+
+def confirmation_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.get("/subscriptions/confirm")
+    def confirm() -> Response[str]:
+        token = app.current_event.get_query_string_value("token")
+        outcome = container().subscribers.confirm(token, now=datetime.now(UTC))
+        logger.info("confirmation link followed", extra={"outcome": outcome.value})
+        return page(*PAGES[outcome])
+
+    @app.exception_handler(InvalidConfirmation)
+    def refused(exc: InvalidConfirmation) -> Response[str]:
+        logger.info("confirmation link refused", extra={"status": exc.status_code, "reason": exc.message})
+        title = "Link expired" if exc.status_code == 410 else "Link not valid"
+        return page(exc.status_code, title, exc.message)
+
+    @app.exception_handler(Exception)
+    def failed(exc: Exception) -> Response[str]:
+        logger.exception("confirmation failed")
+        return page(503, "Please try again", "We could not confirm your subscription just now. Please try again.")
+
+    return app

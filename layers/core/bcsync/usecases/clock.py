@@ -1,0 +1,9 @@
+"""The one place use cases read the wall clock, as the ISO 8601 UTC strings records carry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

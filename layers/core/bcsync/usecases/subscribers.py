@@ -1,0 +1,169 @@
+"""Subscriber sync and double opt-in: BigCommerce's subscriber record sets the profile's consent.
+
+With double opt-in on, a new subscription is pending and promises a Confirm Subscription trigger
+carrying a signed, expiring link; following it (`GET /subscriptions/confirm?token=`) subscribes
+the person and starts the Welcome Series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bcsync.domain.confirmation import ConfirmationClaims, InvalidConfirmation, issue_token, read_claims, verify_token
+from bcsync.domain.consent import ConfirmOutcome, apply_subscriber_state, confirm_subscription, subscriber_state
+from bcsync.domain.events import iso_utc
+from bcsync.domain.flows import Flow
+from bcsync.domain.profiles import Profile, fill_gaps, normalize_email
+from bcsync.domain.webhooks import SubscriberWebhookData, WebhookEnvelope
+from bcsync.settings import StoreSettings
+from bcsync.usecases.clock import utc_now
+from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
+from bcsync.usecases.ports import (
+    BigCommerceConnector,
+    BigCommerceReader,
+    CredentialStore,
+    ProfileRepository,
+    UnknownStore,
+)
+from bcsync.usecases.profiles import ProfileBook
+from bcsync.usecases.recording import SyncResult
+
+CONFIRM_PATH = "/subscriptions/confirm"
+
+
+class ConfirmationLinks:
+    """Signs links with the store's client secret, so no extra secret has to be managed."""
+
+    def __init__(self, credentials: CredentialStore, settings_for: Callable[[str], StoreSettings]) -> None:
+        self._credentials = credentials
+        self._settings_for = settings_for
+
+    def attach(self, profile: Profile, *, origin: str | None, now: datetime) -> Profile:
+        """Give each promised Confirm Subscription trigger its link (once: retries resend it)."""
+        unlinked = [i for i in profile.outbox if i.flow == Flow.CONFIRM_SUBSCRIPTION and not i.details]
+        if not unlinked:
+            return profile
+        settings = self._settings_for(profile.store_hash)
+        base = settings.public_url or origin
+        if not base:
+            raise ValueError("no public URL for confirmation links: set public_base_url in the settings file")
+        expires_at = now + timedelta(hours=settings.confirmation_link_hours)
+        secret = self._credentials.credentials(profile.store_hash).client_secret
+        token = issue_token(secret, ConfirmationClaims(profile.store_hash, profile.id, expires_at))
+        details = {
+            "confirmation_url": f"{base.rstrip('/')}{CONFIRM_PATH}?token={token}",
+            "expires_at": iso_utc(expires_at),
+        }
+        linked = profile.model_copy(deep=True)
+        linked.outbox = [
+            intent.model_copy(update={"details": details}) if intent in unlinked else intent
+            for intent in profile.outbox
+        ]
+        return linked
+
+    def verify(self, token: str | None, *, now: datetime) -> ConfirmationClaims:
+        claims = read_claims(token)
+        try:
+            secret = self._credentials.credentials(claims.store_hash).client_secret
+        except UnknownStore:
+            raise InvalidConfirmation(400, "This confirmation link is not valid.") from None
+        return verify_token(token or "", secret, now=now)
+
+
+class SubscriberSync:
+    def __init__(
+        self,
+        profiles: ProfileBook,
+        repository: ProfileRepository,
+        links: ConfirmationLinks,
+        settings_for: Callable[[str], StoreSettings],
+    ) -> None:
+        self._profiles = profiles
+        self._repository = repository
+        self._links = links
+        self._settings_for = settings_for
+
+    def sync(
+        self,
+        store_hash: str,
+        subscriber_id: int,
+        reader: BigCommerceReader,
+        *,
+        observed_at: datetime,
+        origin: str | None,
+        live: bool = True,
+    ) -> SyncResult:
+        subscriber = reader.get_subscriber(subscriber_id)
+        if subscriber is None:
+            owner = self._repository.find(store_hash, "subscriber", str(subscriber_id))
+            if owner is None:
+                return SyncResult(status="unknown_subscriber")
+            # Deleted; but the address may have subscribed again under a new record since.
+            known = self._repository.get(store_hash, owner)
+            subscriber = reader.find_subscriber(known.email) if known and known.email else None
+        else:
+            owner = self._profiles.resolve(store_hash, customer_id=None, email=subscriber.email)
+        if owner is None or (subscriber is not None and normalize_email(subscriber.email) is None):
+            return SyncResult(status="no_email")
+        profile_id: str = owner
+        if subscriber is not None:
+            self._repository.point(store_hash, "subscriber", str(subscriber.id), profile_id)
+        state = subscriber_state(subscriber, deleted_at=observed_at)
+        double_opt_in = self._settings_for(store_hash).double_opt_in
+
+        def edit(current: Profile | None) -> Profile | None:
+            if subscriber is not None:
+                names = {"First Name": subscriber.first_name, "Last Name": subscriber.last_name}
+                current = fill_gaps(
+                    current,
+                    email=normalize_email(subscriber.email) or "",
+                    properties=names,
+                    profile_id=profile_id,
+                    store_hash=store_hash,
+                    now=utc_now(),
+                )
+                if subscriber.id not in current.subscriber_ids:
+                    current.subscriber_ids = sorted({*current.subscriber_ids, subscriber.id})
+            if current is None:
+                return None
+            changed = apply_subscriber_state(current, state, double_opt_in=double_opt_in, live=live, now=utc_now())
+            return self._links.attach(changed, origin=origin, now=observed_at)
+
+        profile = self._profiles.change(store_hash, profile_id, edit)
+        consent = profile.consent.email_marketing if profile else None
+        return SyncResult(status=f"consent_{consent}" if consent else "synced")
+
+    def confirm(self, token: str | None, *, now: datetime) -> ConfirmOutcome:
+        """InvalidConfirmation for a bad or expired link; otherwise what following it did."""
+        claims = self._links.verify(token, now=now)
+        outcome = ConfirmOutcome.NOT_PENDING
+
+        def edit(current: Profile | None) -> Profile | None:
+            nonlocal outcome
+            if current is None:
+                return None
+            updated, outcome = confirm_subscription(current, at=now, now=utc_now())
+            return updated
+
+        self._profiles.change(claims.store_hash, claims.profile_id, edit)
+        return outcome
+
+
+class SubscriberDeliveries:
+    def __init__(self, sync: SubscriberSync, connector: BigCommerceConnector) -> None:
+        self._sync = sync
+        self._connector = connector
+
+    def prepare(self, envelope: WebhookEnvelope, context: DeliveryContext) -> Work:
+        data = webhook_data(SubscriberWebhookData, envelope, types=("subscriber",))
+        observed_at = context.event_time(envelope)  # a deleted record has no date of its own
+
+        def work(budget_seconds: float) -> dict[str, object]:
+            reader = self._connector.reader(envelope.store_hash, budget_seconds=budget_seconds)
+            result = self._sync.sync(
+                envelope.store_hash, data.id, reader, observed_at=observed_at, origin=context.origin
+            )
+            return {"subscriber_id": data.id, **result.as_dict()}
+
+        return work
