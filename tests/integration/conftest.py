@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from bcsync import settings as settings_module
 from bcsync import wiring
+from bcsync.adapters.dynamodb import scan_all
 from bcsync.domain.webhooks import sign
 from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
 from bcsync_ops.local_stack import (
@@ -33,27 +34,64 @@ from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
 
 EVENTS = PROJECT_ROOT / "events"
+SCOPE_FAMILIES = {
+    "orders": "store/order/",
+    "carts": "store/cart/",
+    "customers": "store/customer/",
+    "subscribers": "store/subscriber/",
+    "catalog": "store/",
+}
 WEBHOOK_TOKEN = "local-webhook-token"
+
+
+FAMILY_FUNCTIONS = {
+    "orders": "OrdersWebhookFunction",
+    "carts": "CartsWebhookFunction",
+    "customers": "CustomersWebhookFunction",
+    "subscribers": "SubscribersWebhookFunction",
+    "catalog": "CatalogWebhookFunction",
+}
+FAMILY_EXAMPLES = {
+    "orders": "order_created.json",
+    "carts": "cart_updated.json",
+    "customers": "customer_created.json",
+    "subscribers": "subscriber_created.json",
+    "catalog": "product_updated.json",
+}
 
 
 @dataclass
 class Stack:
     store: SandboxStore
     physical: dict[str, str]
-    orders: ModuleType
-    retry: ModuleType
+    handlers: dict[str, ModuleType]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        module = self.handlers[logical_id]
+        result: dict[str, Any] = module.lambda_handler(event, _LambdaContext(logical_id, 30))
+        return result
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A webhook event to the function its route belongs to."""
+        family = event["rawPath"].rsplit("/", 1)[-1]
+        return self.invoke(FAMILY_FUNCTIONS[family], event)
 
     def invoke_orders(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.orders.lambda_handler(event, _LambdaContext("OrdersWebhookFunction", 30))
+        return self.invoke("OrdersWebhookFunction", event)
 
     def invoke_retry(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.retry.lambda_handler(event, _LambdaContext("RetryDeliveriesFunction", 120))
+        return self.handlers["RetryDeliveriesFunction"].lambda_handler(
+            event, _LambdaContext("RetryDeliveriesFunction", 120)
+        )
 
     def table(self, logical_id: str) -> list[dict[str, Any]]:
-        return boto3.resource("dynamodb").Table(self.physical[logical_id]).scan()["Items"]
+        return list(scan_all(boto3.resource("dynamodb").Table(self.physical[logical_id])))
 
     def events(self) -> dict[str, dict[str, Any]]:
         return {item["pk"]: item for item in self.table("EventsTable")}
+
+    def profiles(self) -> list[dict[str, Any]]:
+        return [item["profile"] for item in self.table("ProfilesTable") if item.get("entity") == "profile"]
 
     def receive(self, logical_id: str) -> list[dict[str, Any]]:
         sqs = boto3.client("sqs")
@@ -82,9 +120,12 @@ def webhook_event(
     headers: dict[str, str] | None = None,
     body: str | None = None,
     webhook_id: str | None = None,
+    family: str | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API event carrying a freshly signed delivery (or the given headers/body)."""
-    event = load_event("order_created.json")
+    """An HTTP API event carrying a freshly signed delivery (or the given headers/body), on the
+    route of the scope's family."""
+    family = family or next((name for name, prefix in SCOPE_FAMILIES.items() if scope.startswith(prefix)), "orders")
+    event = load_event(FAMILY_EXAMPLES[family])
     payload = (
         body
         if body is not None
@@ -141,15 +182,20 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv("WEBHOOK_BIGCOMMERCE_BUDGET_SECONDS", "2")
         monkeypatch.setenv("RETRY_BIGCOMMERCE_BUDGET_SECONDS", "2")
         _fresh_process_state()
-        specs = function_specs(template)
-        yield Stack(
-            store=store,
-            physical=physical,
-            orders=load_handler("OrdersWebhookFunction", specs["OrdersWebhookFunction"]),
-            retry=load_handler("RetryDeliveriesFunction", specs["RetryDeliveriesFunction"]),
-        )
+        handlers = {
+            logical_id: load_handler(logical_id, props) for logical_id, props in function_specs(template).items()
+        }
+        yield Stack(store=store, physical=physical, handlers=handlers)
         _fresh_process_state()
     server.stop()
+
+
+def use_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: dict[str, Any]) -> None:
+    """Point the functions at a settings file of the test's own, as after a redeploy."""
+    path = tmp_path / "bcsync-settings.json"
+    path.write_text(json.dumps(settings))
+    monkeypatch.setenv("SETTINGS_FILE", str(path))
+    _fresh_process_state()
 
 
 def _fresh_process_state() -> None:
@@ -184,6 +230,3 @@ def ago(**delta: float) -> datetime:
     from datetime import timedelta
 
     return datetime.now(UTC).replace(microsecond=0) - timedelta(**delta)
-
-
-__all__ = ["Path"]

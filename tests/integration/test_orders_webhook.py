@@ -215,7 +215,7 @@ def assert_nothing_written(stack):
         ),
         (lambda: webhook_event("", {}, body="{not json"), 400),
         (lambda: webhook_event("", {}, body='["a list"]'), 400),
-        (lambda: webhook_event("store/cart/created", {"type": "cart", "id": "c-1"}), 400),
+        (lambda: webhook_event("store/cart/created", {"type": "cart", "id": "c-1"}, family="orders"), 400),
         (lambda: webhook_event("store/order/created", {"type": "order", "id": "abc"}), 400),
         (lambda: webhook_event("store/order/created", {"type": "order", "id": 1001}, store_hash="nosuchstore"), 404),
         (lambda: webhook_event("store/order/created", {"type": "order", "id": 1001, "pad": "x" * 70_000}), 413),

@@ -14,7 +14,8 @@ from bcsync.usecases.ingest import RawDelivery
 
 
 def trigger_message(intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> dict[str, Any]:
-    """The contract consumers read: flow, profile (id, email, consent), the whole event, dedup key."""
+    """The contract consumers read: flow, profile (id, email, consent), the whole event, dedup key,
+    and flow-specific details (Confirm Subscription's `confirmation_url` and `expires_at`)."""
     return {
         "flow": intent.flow.value,
         "store_hash": intent.store_hash,
@@ -25,6 +26,7 @@ def trigger_message(intent: TriggerIntent, profile: Profile | None, event: Marke
             "consent": profile.consent.model_dump(mode="json") if profile else None,
         },
         "event": event.export() if event else None,
+        "details": dict(intent.details),
         "sent_at": utc_now(),
     }
 

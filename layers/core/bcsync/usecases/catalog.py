@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from bcsync.domain.catalog import CatalogItem, catalog_item
 from bcsync.domain.webhooks import CatalogWebhookData, WebhookEnvelope
+from bcsync.observability import metrics
 from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
 from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader, CatalogRepository, NameKind
 
@@ -40,6 +41,8 @@ class CatalogLookup:
         gone = sorted(set(wanted) - {item.product_id for item in fresh})
         if gone:
             self._repository.delete_items(store_hash, gone)
+        metrics.add_metric(name="CatalogItemsRefreshed", unit="Count", value=len(fresh))
+        metrics.add_metric(name="CatalogItemsRemoved", unit="Count", value=len(gone))
         return fresh, gone
 
     def _fetch(
