@@ -1,0 +1,126 @@
+"""Started Checkout derivation: when a checkout counts as started, its id, value and properties."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bcsync.domain.bigcommerce import Checkout
+from bcsync.domain.carts import CheckoutSnapshot, is_checkout_started, item_set_digest, normalize_checkout
+from bcsync.domain.catalog import CatalogItem
+
+ADDRESS = {"address1": "1 Main Street", "city": "Austin", "country_code": "US", "postal_code": "78701"}
+
+
+def cart_line(product_id: int, qty: int, *, line_id: str = "", price: float = 10.0, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": line_id or f"line-{product_id}",
+        "product_id": product_id,
+        "variant_id": product_id * 10,
+        "sku": f"SKU-{product_id}",
+        "name": f"Product {product_id}",
+        "quantity": qty,
+        "list_price": price,
+        "sale_price": price,
+        "extended_sale_price": price * qty,
+        **extra,
+    }
+
+
+def checkout(
+    *,
+    email: str | None = "Shopper@Example.com",
+    shipping: bool = True,
+    physical: list[dict[str, Any]] | None = None,
+    digital: list[dict[str, Any]] | None = None,
+    billing: dict[str, Any] | None = None,
+    **cart: Any,
+) -> Checkout:
+    physical = [cart_line(1, 1), cart_line(2, 2)] if physical is None else physical
+    return Checkout.model_validate(
+        {
+            "id": "c-1",
+            "cart": {
+                "id": "c-1",
+                "customer_id": 0,
+                "currency": {"code": "EUR"},
+                "cart_amount": 30.0,
+                "line_items": {"physical_items": physical, "digital_items": digital or []},
+                "updated_time": "2026-11-20T10:00:00+00:00",
+                **cart,
+            },
+            "billing_address": {"email": email or "", **(billing or {})},
+            "consignments": [{"shipping_address": ADDRESS}] if shipping else [],
+            "updated_time": "2026-11-20T10:05:00+00:00",
+        }
+    )
+
+
+def events_for(value: Checkout, catalog: dict[int, CatalogItem] | None = None):
+    return normalize_checkout(CheckoutSnapshot("s", value, catalog or {}), profile_id="p-1")
+
+
+@pytest.mark.parametrize(
+    ("value", "started"),
+    [
+        (checkout(), True),
+        (checkout(email=None), False),
+        (checkout(email="not-an-email"), False),
+        (checkout(shipping=False), False),
+        (checkout(physical=[]), False),
+        (checkout(physical=[], digital=[cart_line(3, 1)], shipping=False, billing=ADDRESS), True),
+        (checkout(physical=[], digital=[cart_line(3, 1)], shipping=False), False),
+    ],
+    ids=["email+address", "no-email", "bad-email", "no-address", "empty", "digital+billing", "digital-no-address"],
+)
+def test_a_checkout_is_started_with_a_billing_email_and_an_address(value, started):
+    assert is_checkout_started(value) is started
+    assert len(events_for(value)) == (1 if started else 0)
+
+
+def test_the_event_is_keyed_on_cart_and_item_set_and_timed_by_the_checkout():
+    (event,) = events_for(checkout())
+    assert event.id == f"s:started-checkout:cart:c-1:{item_set_digest(checkout())}"
+    assert event.source_id == "cart:c-1"
+    assert event.time.isoformat() == "2026-11-20T10:05:00+00:00"
+    assert event.value == Decimal("30.0")
+    assert event.currency == "EUR"
+    assert event.profile_id == "p-1"
+
+
+def test_the_item_set_ignores_prices_line_ids_and_order_but_not_quantities():
+    base = item_set_digest(checkout())
+    repriced = checkout(physical=[cart_line(2, 2, line_id="other", price=9), cart_line(1, 1, price=99)])
+    assert item_set_digest(repriced) == base
+    assert item_set_digest(checkout(physical=[cart_line(1, 1), cart_line(2, 3)])) != base
+    assert item_set_digest(checkout(physical=[cart_line(1, 1)])) != base
+
+
+def test_properties_describe_the_cart_with_catalog_categories_and_line_urls():
+    catalog = {
+        1: CatalogItem(product_id=1, category_names=["Shirts"], image_url="cat1.jpg", product_url="https://s/p1"),
+        2: CatalogItem(product_id=2, category_names=["Kitchen", "Shirts"], image_url="cat2.jpg"),
+    }
+    physical = [
+        cart_line(1, 1, image_url="line1.jpg", url="https://s/line1", coupon_amount=2.0),
+        cart_line(2, 2),
+    ]
+    (event,) = events_for(checkout(physical=physical, coupons=[{"code": "SAVE2"}]), catalog)
+    properties = event.properties
+    assert properties["Items"] == ["Product 1", "Product 2"]
+    assert properties["Item Count"] == 3
+    assert properties["Item Categories"] == ["Kitchen", "Shirts"]
+    assert properties["Discounted"] is True
+    assert properties["Coupons"] == ["SAVE2"]
+    first, second = properties["Items Detail"]
+    assert (first["ImageURL"], first["ProductURL"]) == ("line1.jpg", "https://s/line1")  # the cart's own
+    assert (second["ImageURL"], second["ProductURL"]) == ("cat2.jpg", "")  # from the catalog
+    assert second["Price"] == Decimal("10.0")
+    assert second["Quantity"] == 2
+
+
+def test_backfill_marks_the_event():
+    (event,) = normalize_checkout(CheckoutSnapshot("s", checkout(), {}), profile_id="p", backfill=True)
+    assert event.backfill is True

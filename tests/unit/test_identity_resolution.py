@@ -1,0 +1,127 @@
+"""ProfileBook's identity rules against in-memory ports: one profile per person, in any arrival order."""
+
+from __future__ import annotations
+
+import pytest
+
+from bcsync.domain.profiles import blank_profile
+from bcsync.usecases.profiles import ProfileBook
+from bcsync.usecases.triggers import TriggerDispatcher
+from tests.unit.test_trigger_dispatch import MemoryLedger, Publisher
+
+
+class MemoryProfiles:
+    def __init__(self):
+        self.identities, self.profiles, self.pointers = {}, {}, {}
+
+    def find(self, store_hash, kind, value):
+        return self.identities.get((kind, value))
+
+    def claim(self, store_hash, kind, value, profile_id):
+        return self.identities.setdefault((kind, value), profile_id)
+
+    def point(self, store_hash, kind, value, profile_id):
+        self.identities[(kind, value)] = profile_id
+
+    def release(self, store_hash, kind, value, profile_id):
+        if self.identities.get((kind, value)) == profile_id:
+            del self.identities[(kind, value)]
+
+    def get(self, store_hash, profile_id):
+        profile_id = self.pointers.get(profile_id, profile_id)
+        return self.profiles.get(profile_id)
+
+    def save(self, profile, *, previous):
+        self.profiles[profile.id] = profile
+        return True
+
+    def retire(self, store_hash, profile_id, *, merged_into):
+        self.profiles.pop(profile_id, None)
+        self.pointers[profile_id] = merged_into
+
+
+class MemoryEvents:
+    def __init__(self):
+        self.owner = {}
+
+    def reassign(self, store_hash, from_profile, to_profile):
+        moved = [event for event, owner in self.owner.items() if owner == from_profile]
+        self.owner.update(dict.fromkeys(moved, to_profile))
+        return len(moved)
+
+    def placed_orders_of(self, store_hash, profile_id):
+        return []
+
+
+@pytest.fixture
+def book():
+    repository, events = MemoryProfiles(), MemoryEvents()
+    dispatcher = TriggerDispatcher(MemoryLedger(), Publisher(), events, frozenset())
+    book = ProfileBook(repository, events, dispatcher)
+    book.repository, book.events = repository, events
+    return book
+
+
+def seen(book, *, customer_id=None, email=None, authoritative=False, at="2026-06-01T00:00:00.000Z"):
+    """Resolve, and store the profile with what this sighting says (as the use cases do)."""
+    profile_id = book.resolve("s", customer_id=customer_id, email=email, authoritative=authoritative)
+    current = book.repository.get("s", profile_id) or blank_profile(profile_id, "s", at)
+    current.add_alias(email)
+    if customer_id and authoritative:
+        current.external_id = str(customer_id)
+        current.email = email
+    book.repository.save(current, previous=None)
+    return current.id
+
+
+@pytest.mark.parametrize("account_first", [False, True])
+def test_guest_and_account_with_one_email_are_one_profile_in_either_order(book, account_first):
+    sightings = [{"customer_id": 7, "email": "a@x.com", "authoritative": True}, {"email": "a@x.com"}]
+    ids = [seen(book, **kwargs) for kwargs in (sightings[::-1] if not account_first else sightings)]
+    assert ids[0] == ids[1]
+    assert book.repository.find("s", "customer", "7") == ids[0]
+
+
+@pytest.mark.parametrize("order_after_change", [False, True])
+def test_an_email_change_keeps_the_profile_whichever_arrives_first(book, order_after_change):
+    account = seen(book, customer_id=7, email="a@x.com", authoritative=True, at="2026-01-01T00:00:00.000Z")
+    steps = [
+        lambda: seen(book, customer_id=7, email="b@x.com", authoritative=True),
+        lambda: seen(book, email="b@x.com"),
+    ]
+    if not order_after_change:
+        steps.reverse()
+    for step in steps:
+        step()
+    assert seen(book, email="b@x.com") == account
+    assert book.repository.find("s", "customer", "7") == account
+    assert len(book.repository.profiles) == 1
+
+
+def test_an_account_taking_a_guest_email_merges_the_guest_in_keeping_the_older_id(book):
+    guest = seen(book, email="b@x.com", at="2026-01-01T00:00:00.000Z")
+    book.events.owner["guest-order"] = guest
+    account = seen(book, customer_id=7, email="a@x.com", authoritative=True, at="2026-02-01T00:00:00.000Z")
+    book.events.owner["account-order"] = account
+    survivor = book.resolve("s", customer_id=7, email="b@x.com", authoritative=True)
+    assert survivor == guest
+    assert set(book.events.owner.values()) == {guest}
+    assert {book.repository.find("s", "email", e) for e in ("a@x.com", "b@x.com")} == {guest}
+    assert book.repository.find("s", "customer", "7") == guest
+    assert book.repository.get("s", account).id == guest  # the old id still finds the person
+
+
+def test_an_order_email_never_takes_an_address_from_another_profile(book):
+    other = seen(book, customer_id=8, email="b@x.com", authoritative=True)
+    mine = seen(book, customer_id=7, email="a@x.com", authoritative=True)
+    assert book.resolve("s", customer_id=7, email="b@x.com") == mine  # a billing email, not the account's
+    assert book.repository.find("s", "email", "b@x.com") == other
+    assert len(book.repository.profiles) == 2
+
+
+def test_an_address_moved_to_a_new_account_goes_with_it(book):
+    old = seen(book, customer_id=7, email="a@x.com", authoritative=True)
+    new = book.resolve("s", customer_id=8, email="a@x.com", authoritative=True)
+    assert new != old
+    assert book.repository.find("s", "email", "a@x.com") == new
+    assert book.repository.find("s", "customer", "7") == old
