@@ -1,8 +1,9 @@
-"""The `bcsync` command: local stack, demo and exports (reconcile, backfill and webhooks follow)."""
+"""The `bcsync` command: local stack, demo, exports and erasure (reconcile, backfill and webhooks follow)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -50,6 +51,17 @@ def _exporter(
     return run
 
 
+def _erase_profile(args: argparse.Namespace) -> int:
+    tables = exports.deployed_tables(args.stack_name) if args.stack_name else exports.local_tables()
+    store_hash = args.store or (None if args.stack_name else exports.local_store_hash())
+    if not store_hash:
+        print("bcsync profiles erase: name the store with --store <store_hash>", file=sys.stderr)
+        return 2
+    erased = tables.erasure().erase(store_hash, args.email)
+    print(json.dumps({"erased": erased is not None, **(erased or {})}))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="bcsync", description="BigCommerce to marketing events, self-hosted.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -63,15 +75,25 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a scripted story against a bundled sandbox store")
     demo.set_defaults(run=_run_demo)
 
+    groups = {}
     for noun, records in (
         ("events", exports.event_records),
         ("profiles", exports.profile_records),
         ("triggers", exports.trigger_records),
+        ("carts", exports.cart_records),
     ):
-        group = commands.add_parser(noun, help=f"{noun} commands").add_subparsers(dest="action", required=True)
-        export = group.add_parser("export", help=f"print {noun} as JSON lines")
+        groups[noun] = commands.add_parser(noun, help=f"{noun} commands").add_subparsers(dest="action", required=True)
+        export = groups[noun].add_parser("export", help=f"print {noun} as JSON lines")
         export.add_argument("--stack-name", help="read a deployed stack instead of the running local one")
         export.set_defaults(run=_exporter(records))
+
+    erase = groups["profiles"].add_parser(
+        "erase", help="delete a person's profile, identities, events, triggers and cart links (right to be forgotten)"
+    )
+    erase.add_argument("--email", required=True, help="any email address the person is known by")
+    erase.add_argument("--store", help="store hash (default: the running local stack's store)")
+    erase.add_argument("--stack-name", help="erase from a deployed stack instead of the running local one")
+    erase.set_defaults(run=_erase_profile)
     return root
 
 

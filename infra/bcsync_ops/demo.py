@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
 
 from bcsync_ops.local_stack import LocalStack, StoreConfig
@@ -15,6 +19,9 @@ from bcsync_ops.sandbox import Line, Product, SandboxServer, SandboxStore
 from bcsync_ops.webhook_sender import WebhookSender
 
 STORE_HASH = "sandbox"
+HEDY_CART = "5d1c2b3a-0000-4000-8000-000000000001"
+GRACE_CART = "5d1c2b3a-0000-4000-8000-000000000002"
+FAMILY_OF = {"order": "orders", "cart": "carts", "customer": "customers", "subscriber": "subscribers"}
 ACCESS_TOKEN = "sandbox-access-token"
 CLIENT_SECRET = "sandbox-client-secret"
 
@@ -39,10 +46,17 @@ def run_story(store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
         out.write(f"  - {text}\n")
 
     def deliver(scope: str, data: dict[str, object], **kwargs: object) -> int:
-        status, _ = sender.send("orders", scope, data, **kwargs)  # type: ignore[arg-type]
+        family = FAMILY_OF[scope.split("/")[1]]
+        status, _ = sender.send(family, scope, data, **kwargs)  # type: ignore[arg-type]
         return status
 
     out.write("Story:\n")
+    store.customer_groups[1] = "Retail"
+    store.add_customer(
+        7, email="ada@example.com", first_name="Ada", last_name="Lovelace", at=now - timedelta(days=30), group_id=1
+    )
+    deliver("store/customer/created", {"type": "customer", "id": 7})
+    step("Ada opens an account (customer 7): a profile, and a New Customer trigger")
     store.place_order(
         1001,
         email="ada@example.com",
@@ -117,6 +131,9 @@ def run_story(store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
     deliver("store/order/created", {"type": "order", "id": 1004})
     step("Linus's order stays Awaiting Payment: never placed, so no events")
 
+    run_shoppers_story(store, deliver, step, now)
+    confirm_step(sender, step)
+
     forged = sender.body("store/order/created", {"type": "order", "id": 1002})
     status, answer = sender.post(
         "orders",
@@ -130,6 +147,70 @@ def run_story(store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
     step(f"a forged delivery is refused: {status} {answer.get('error')}")
 
 
+def run_shoppers_story(
+    store: SandboxStore,
+    deliver: Callable[..., int],
+    step: Callable[[str], None],
+    now: datetime,
+) -> None:
+    """Carts, accounts and subscriptions: the families beyond orders."""
+    shirt, tote = store.products[101], store.products[103]
+    store.create_cart(HEDY_CART, [Line(shirt, 1)], at=now - timedelta(minutes=50))
+    deliver("store/cart/created", {"type": "cart", "id": HEDY_CART})
+    store.enter_checkout_email(HEDY_CART, "hedy@example.com", at=now - timedelta(minutes=48), first_name="Hedy")
+    deliver("store/cart/updated", {"type": "cart", "id": HEDY_CART})
+    step("Hedy browses into checkout and types her email: no address yet, so no Started Checkout")
+    store.enter_shipping_address(HEDY_CART, at=now - timedelta(minutes=45))
+    deliver("store/cart/updated", {"type": "cart", "id": HEDY_CART})
+    deliver("store/cart/abandoned", {"type": "cart", "id": HEDY_CART, "token": "t0k3n"})
+    step("...enters her address and leaves: Started Checkout, an Abandoned Cart trigger; `abandoned` adds nothing")
+
+    store.create_cart(GRACE_CART, [Line(tote, 2)], at=now - timedelta(minutes=40))
+    store.enter_checkout_email(GRACE_CART, "grace@example.org", at=now - timedelta(minutes=39), first_name="Grace")
+    store.enter_shipping_address(GRACE_CART, at=now - timedelta(minutes=38))
+    deliver("store/cart/updated", {"type": "cart", "id": GRACE_CART})
+    store.place_order(
+        1005,
+        email="grace@example.org",
+        first_name="Grace",
+        last_name="Hopper",
+        lines=[Line(tote, 2)],
+        created=now - timedelta(minutes=35),
+        city="Arlington",
+        state="Virginia",
+        zip_code="22201",
+    )
+    store.close_cart(GRACE_CART)
+    deliver("store/cart/converted", {"type": "cart", "id": GRACE_CART, "orderId": 1005})
+    deliver("store/order/created", {"type": "order", "id": 1005})
+    step("Grace starts a second checkout and completes it: the cart is linked to order 1005 (recovered)")
+
+    store.add_customer(
+        9, email="grace@example.org", first_name="Grace", last_name="Hopper", at=now - timedelta(minutes=30)
+    )
+    deliver("store/customer/created", {"type": "customer", "id": 9})
+    step("Grace, so far a guest, opens account 9: still one profile, same id, now with External ID 9")
+
+    store.update_customer(7, at=now - timedelta(minutes=20), email="countess@example.com")
+    deliver("store/customer/updated", {"type": "customer", "id": 7})
+    step("Ada changes her account email: same profile, every event kept")
+
+    store.subscribe(5, email="linus@example.com", first_name="Linus", at=now - timedelta(minutes=5))
+    deliver("store/subscriber/created", {"type": "subscriber", "id": 5})
+    step("Linus subscribes to the newsletter; double opt-in is on: pending, with a Confirm Subscription trigger")
+
+
+def confirm_step(sender: WebhookSender, step: Callable[[str], None]) -> None:
+    """Follow the link the Confirm Subscription trigger carries, as Linus would from his inbox."""
+    from bcsync_ops.exports import local_tables
+
+    rows = local_tables().resource.Table(local_tables().names["TriggersTable"]).scan()["Items"]
+    (link,) = [row["details"]["confirmation_url"] for row in rows if row["flow"] == "Confirm Subscription"]
+    with urllib.request.urlopen(link, timeout=30) as response:
+        status = response.status
+    step(f"...and follows the link: {status}, subscribed, and the Welcome Series starts")
+
+
 def print_timeline(stack_tables: object, out: TextIO) -> None:
     from bcsync_ops.exports import StackTables
 
@@ -141,7 +222,9 @@ def print_timeline(stack_tables: object, out: TextIO) -> None:
     for profile in profiles:
         name = f"{profile.properties.get('First Name', '')} {profile.properties.get('Last Name', '')}".strip()
         kind = f"account {profile.external_id}" if profile.external_id else "guest"
-        out.write(f"\n  {name} <{profile.email}> ({kind}, {profile.id})\n")
+        consent = profile.consent.email_marketing or "no consent"
+        lists = ", ".join(profile.lists) or "no lists"
+        out.write(f"\n  {name} <{profile.email}> ({kind}, {profile.id})\n    email marketing: {consent}; {lists}\n")
         for event in (e for e in events if e.profile_id == profile.id):
             detail = event.properties.get("Name") or ", ".join(event.properties.get("Items", []))
             amount = f"{event.value:>8.2f} {event.currency}"
@@ -152,6 +235,11 @@ def print_timeline(stack_tables: object, out: TextIO) -> None:
         out.write(
             f"  {trigger['flow']:<28} -> {owner.email if owner else trigger['profile_id']}  ({trigger['event_id']})\n"
         )
+    carts = list(stack_tables.carts().all())
+    out.write("\nCarts:\n")
+    for cart in sorted(carts, key=lambda c: c["cart_id"]):
+        outcome = f"became order {cart['order_id']}" if cart["order_id"] else "not converted"
+        out.write(f"  {cart['cart_id']}  {len(cart['started_checkout_ids'])} Started Checkout, {outcome}\n")
     out.write(f"\n{len(events)} events, {len(profiles)} profiles, {len(triggers)} flow triggers.\n")
 
 
@@ -160,7 +248,11 @@ def main(out: TextIO = sys.stdout) -> int:
 
     store = sandbox_store()
     sandbox = SandboxServer(store).start()
-    os.environ.setdefault("BCSYNC_STATE_DIR", tempfile.mkdtemp(prefix="bcsync-demo-"))
+    workdir = Path(tempfile.mkdtemp(prefix="bcsync-demo-"))
+    os.environ.setdefault("BCSYNC_STATE_DIR", str(workdir))
+    settings = workdir / "bcsync-settings.json"
+    settings.write_text(json.dumps({"stores": {STORE_HASH: {"double_opt_in": True}}}))
+    os.environ["SETTINGS_FILE"] = str(settings)
     config = StoreConfig(STORE_HASH, ACCESS_TOKEN, CLIENT_SECRET, api_url=sandbox.url)
     stack = LocalStack(config, port=0, log_level="ERROR").start()
     try:

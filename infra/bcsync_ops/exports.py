@@ -7,14 +7,22 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 
-from bcsync.adapters.dynamodb import DynamoEventLedger, DynamoProfileRepository, DynamoTriggerLedger
+from bcsync.adapters.dynamodb import (
+    DynamoCartLedger,
+    DynamoEventLedger,
+    DynamoProfileRepository,
+    DynamoTriggerLedger,
+)
 from bcsync_ops.local_stack import state_file
 
-TABLES = ("EventsTable", "ProfilesTable", "TriggersTable")
+if TYPE_CHECKING:
+    from bcsync.usecases.erasure import ProfileErasure
+
+TABLES = ("EventsTable", "ProfilesTable", "TriggersTable", "CartsTable")
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,15 @@ class StackTables:
 
     def triggers(self) -> DynamoTriggerLedger:
         return DynamoTriggerLedger(self.resource, self.names["TriggersTable"])
+
+    def carts(self) -> DynamoCartLedger:
+        return DynamoCartLedger(self.resource, self.names["CartsTable"])
+
+    def erasure(self) -> ProfileErasure:
+        # Imported here: use cases bring the Powertools logger, whose level the local stack sets first.
+        from bcsync.usecases.erasure import ProfileErasure
+
+        return ProfileErasure(self.profiles(), self.events(), self.triggers(), self.carts())
 
 
 def local_tables() -> StackTables:
@@ -70,6 +87,15 @@ def profile_records(tables: StackTables) -> Iterator[dict[str, Any]]:
 
 def trigger_records(tables: StackTables) -> Iterator[dict[str, Any]]:
     yield from sorted(tables.triggers().all(), key=lambda t: (t["sent_at"] or "", t["dedup_key"]))
+
+
+def cart_records(tables: StackTables) -> Iterator[dict[str, Any]]:
+    yield from sorted(tables.carts().all(), key=lambda c: (c["store_hash"], c["cart_id"]))
+
+
+def local_store_hash() -> str | None:
+    path = state_file()
+    return json.loads(path.read_text()).get("store_hash") if path.exists() else None
 
 
 def write_lines(records: Iterable[dict[str, Any]], out: TextIO) -> int:

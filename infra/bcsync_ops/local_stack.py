@@ -311,6 +311,7 @@ class LocalStack:
             json.dumps(
                 {
                     "pid": os.getpid(),
+                    "store_hash": self.store.store_hash,
                     "aws_endpoint": self.aws_endpoint,
                     "api_url": self.api_url,
                     "physical": self.physical,
