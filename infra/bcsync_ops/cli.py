@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -52,6 +53,7 @@ def _exporter(
 
 
 def _erase_profile(args: argparse.Namespace) -> int:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout carries only the JSON result
     tables = exports.deployed_tables(args.stack_name) if args.stack_name else exports.local_tables()
     store_hash = args.store or (None if args.stack_name else exports.local_store_hash())
     if not store_hash:

@@ -8,11 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import boto3
 import pytest
 
 from bcsync.domain.webhooks import sign
@@ -22,6 +25,12 @@ from bcsync_ops.webhook_sender import WebhookSender
 
 pytestmark = pytest.mark.e2e
 BCSYNC = [sys.executable, "-m", "bcsync_ops.cli"]
+
+
+def settings_file(directory: Path) -> Path:
+    path = directory / "bcsync-settings.json"
+    path.write_text(json.dumps({"stores": {STORE_HASH: {"double_opt_in": True}}}))
+    return path
 
 
 def free_port() -> int:
@@ -42,6 +51,7 @@ def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[
         "BIGCOMMERCE_CLIENT_SECRET": CLIENT_SECRET,
         "BIGCOMMERCE_API_URL": server.url,
         "BCSYNC_STATE_DIR": str(tmp_path),
+        "SETTINGS_FILE": str(settings_file(tmp_path)),
     }
     process = subprocess.Popen(
         [*BCSYNC, "local", "--port", str(port), "--log-level", "ERROR"],
@@ -66,6 +76,23 @@ def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[
 def export(kind: str, env: dict[str, str]) -> list[dict]:
     result = subprocess.run([*BCSYNC, kind, "export"], env=env, capture_output=True, text=True, timeout=60, check=True)
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def confirmation_link(env: dict[str, str]) -> str:
+    """What a consumer of the flow-trigger queue would find in the Confirm Subscription message."""
+    state = json.loads((Path(env["BCSYNC_STATE_DIR"]) / "local-stack.json").read_text())
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=state["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    messages = sqs.receive_message(
+        QueueUrl=state["physical"]["FlowTriggerQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )["Messages"]
+    bodies = [json.loads(message["Body"]) for message in messages]
+    return next(body["details"]["confirmation_url"] for body in bodies if body["flow"] == "Confirm Subscription")
 
 
 def test_signed_order_webhooks_over_http_export_exactly_the_implied_events(running):
@@ -176,3 +203,77 @@ def test_bad_deliveries_over_http_get_4xx_and_change_nothing(running):
     assert export("events", env) == []
     assert export("profiles", env) == []
     assert export("triggers", env) == []
+
+
+def test_every_family_over_http_yields_one_person_with_their_checkout_consent_and_history(running):
+    store, sender, env = running
+    now = datetime.now(UTC).replace(microsecond=0)
+    cart = "7e57ca27-0000-4000-8000-000000000001"
+    store.update_product(103, name="Canvas Tote XL")
+    assert sender.send("catalog", "store/product/updated", {"type": "product", "id": 103})[0] == 200
+    tote = store.products[103]
+
+    store.create_cart(cart, [Line(tote, 2)], at=now - timedelta(hours=2))
+    store.enter_checkout_email(cart, "grace@example.org", at=now - timedelta(hours=2), first_name="Grace")
+    assert sender.send("carts", "store/cart/updated", {"type": "cart", "id": cart})[0] == 200
+    store.enter_shipping_address(cart, at=now - timedelta(minutes=110))
+    for scope in ("store/cart/updated", "store/cart/abandoned", "store/cart/updated"):
+        assert sender.send("carts", scope, {"type": "cart", "id": cart})[0] == 200
+    store.place_order(
+        701,
+        email="grace@example.org",
+        first_name="Grace",
+        last_name="Hopper",
+        lines=[Line(tote, 2)],
+        created=now - timedelta(minutes=100),
+    )
+    store.close_cart(cart)
+    assert sender.send("carts", "store/cart/converted", {"type": "cart", "id": cart, "orderId": 701})[0] == 200
+    assert sender.send("orders", "store/order/created", {"type": "order", "id": 701})[0] == 200
+
+    store.add_customer(
+        9, email="grace@example.org", first_name="Grace", last_name="Hopper", at=now - timedelta(hours=1)
+    )
+    assert sender.send("customers", "store/customer/created", {"type": "customer", "id": 9})[0] == 200
+    store.update_customer(9, at=now - timedelta(minutes=30), email="grace.hopper@example.org")
+    assert sender.send("customers", "store/customer/updated", {"type": "customer", "id": 9})[0] == 200
+    store.subscribe(5, email="grace.hopper@example.org", at=now - timedelta(minutes=10))
+    assert sender.send("subscribers", "store/subscriber/created", {"type": "subscriber", "id": 5})[0] == 200
+    (pending,) = export("profiles", env)
+    assert pending["consent"]["email_marketing"] == "pending"
+    with urllib.request.urlopen(confirmation_link(env), timeout=30) as page:
+        assert page.status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{sender.api_url.rsplit(':', 1)[1]}/subscriptions/confirm?token=x")
+    assert refused.value.code == 400
+
+    events = export("events", env)
+    (checkout,) = [e for e in events if e["metric"] == "Started Checkout"]
+    assert checkout["properties"]["Items"] == ["Canvas Tote XL"]
+    assert checkout["value"] == 50
+    assert {e["metric"] for e in events} == {"Started Checkout", "Placed Order", "Ordered Product"}
+    (profile,) = export("profiles", env)
+    assert profile["email"] == "grace.hopper@example.org"
+    assert profile["external_id"] == "9"
+    assert profile["lists"] == ["Customers", "Subscribers"]
+    assert profile["consent"]["email_marketing"] == "subscribed"
+    assert {e["profile_id"] for e in events} == {profile["id"]}
+    assert sorted(t["flow"] for t in export("triggers", env)) == [
+        "Abandoned Cart",
+        "Confirm Subscription",
+        "Customer Winback",
+        "First Order",
+        "New Customer",
+        "Product Review / Cross Sell",
+        "Welcome Series",
+    ]
+    (cart_link,) = export("carts", env)
+    assert cart_link["order_id"] == 701
+
+    erase = [*BCSYNC, "profiles", "erase", "--email", "GRACE@example.org"]
+    result = subprocess.run(erase, env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(result.stdout)["erased"] is True
+    assert export("events", env) == []
+    assert export("profiles", env) == []
+    assert export("triggers", env) == []
+    assert export("carts", env) == []
