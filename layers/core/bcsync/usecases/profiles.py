@@ -56,9 +56,9 @@ class ProfileBook:
                 repo.claim(store_hash, "email", email, by_customer)
             elif email and by_email != by_customer and authoritative:
                 holder = repo.get(store_hash, by_email) if by_email else None
-                if holder is None or holder.external_id in (None, str(customer_id)):
-                    return self.merge(store_hash, by_customer, by_email or by_customer)
-                repo.point(store_hash, "email", email, by_customer)  # the address moved accounts
+                if holder is not None and holder.external_id in (None, str(customer_id)):
+                    return self.merge(store_hash, by_customer, holder.id)
+                repo.point(store_hash, "email", email, by_customer)  # moved accounts, or a dangling key
             return by_customer
         if by_email and customer_id:
             holder = repo.get(store_hash, by_email)
@@ -90,6 +90,8 @@ class ProfileBook:
         a, b = self._repository.get(store_hash, first), self._repository.get(store_hash, second)
         if a is None or b is None:
             return first if a is not None else second
+        if a.id == b.id:  # already one (a pointer left by an earlier, interrupted merge)
+            return a.id
         keep, gone = survivor(a, b)
         self.change(store_hash, keep.id, lambda current: merge_profiles(current or keep, gone, now=utc_now()))
         identities: list[tuple[IdentityKind, str]] = [("email", alias) for alias in gone.aliases]
