@@ -10,7 +10,7 @@ import pytest
 
 from bcsync.domain.confirmation import ConfirmationClaims, issue_token
 from bcsync_ops.demo import CLIENT_SECRET
-from tests.integration.conftest import ago, load_event, use_settings, webhook_event
+from tests.integration.conftest import ago, load_event, sqs_event, use_settings, webhook_event
 
 
 def subscriber_event(scope: str, subscriber_id: int = 5):
@@ -154,3 +154,30 @@ def test_subscriber_webhooks_for_records_never_seen_and_deleted_are_acknowledged
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["status"] == "unknown_subscriber"
     assert stack.profiles() == []
+
+
+def test_a_welcome_lost_to_a_queue_fault_after_the_consent_was_saved_is_sent_once_on_retry(stack, monkeypatch):
+    from bcsync.adapters.sqs import SqsTriggerPublisher
+
+    send = SqsTriggerPublisher.publish
+    calls = {"n": 0}
+
+    def flaky(self, intent, profile, event):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("SQS unreachable")
+        return send(self, intent, profile, event)
+
+    monkeypatch.setattr(SqsTriggerPublisher, "publish", flaky)
+    stack.store.subscribe(5, email="lin@example.com", at=ago(hours=1))
+    response = stack.deliver(load_event("subscriber_created.json"))
+    assert json.loads(response["body"]) == {"status": "parked"}
+    saved = only_profile(stack)
+    assert saved["consent"]["email_marketing"] == "subscribed"  # saved before the send failed
+    assert [intent["flow"] for intent in saved["outbox"]] == ["Welcome Series"]  # the promise is kept
+    assert stack.triggers() == []
+    assert stack.invoke_retry(sqs_event(stack.receive("RetryQueue"))) == {"batchItemFailures": []}
+    assert [t["flow"] for t in stack.triggers()] == ["Welcome Series"]
+    assert only_profile(stack)["outbox"] == []
+    stack.deliver(subscriber_event("updated"))
+    assert stack.triggers() == []

@@ -16,19 +16,15 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bcsync.domain.refusals import Refused
 from bcsync.domain.webhooks import STORE_HASH
 
 PURPOSE = b"bcsync.subscription-confirmation."
 MAX_TOKEN_CHARS = 512
 
 
-class InvalidConfirmation(Exception):
-    """A link we refuse: the status code and a message for the person who clicked it."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
+class InvalidConfirmation(Refused):
+    """A link we refuse; the message is shown to the person who clicked it."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from standardwebhooks.webhooks import Webhook
 
+from bcsync.domain.refusals import Refused
+
 MAX_BODY_BYTES = 64 * 1024
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
 STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
@@ -92,13 +94,8 @@ HANDLED_SCOPES: dict[Family, frozenset[str]] = {
 }
 
 
-class WebhookRejected(Exception):
-    """A delivery we refuse: the status code and a message safe to return to the sender."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
+class WebhookRejected(Refused):
+    """A delivery we refuse; the message is returned to the sender as JSON."""
 
 
 @dataclass(frozen=True)

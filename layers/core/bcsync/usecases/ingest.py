@@ -89,15 +89,19 @@ class DeliveryHandler(Protocol):
         ...
 
 
+def _first_error(exc: ValidationError, whole: str) -> str:
+    """The first fault as `where: what`; `whole` names the object when the fault is all of it."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or whole
+    return f"{where}: {error['msg']}"
+
+
 def webhook_data(model: type[DataModel], envelope: WebhookEnvelope, *, types: tuple[str, ...]) -> DataModel:
     """The body's `data` as the family's model; anything else is a 400 naming the field."""
     try:
         data = model.model_validate(envelope.data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        location = ".".join(str(part) for part in error["loc"])
-        detail = f"{location}: {error['msg']}" if location else str(error["msg"])
-        raise WebhookRejected(400, f"invalid {envelope.scope} data: {detail}") from None
+        raise WebhookRejected(400, f"invalid {envelope.scope} data: {_first_error(exc, 'data')}") from None
     if data.type not in types:
         raise WebhookRejected(400, f"data.type must be one of {list(types)} for {envelope.scope}")
     return data
@@ -197,9 +201,7 @@ class WebhookIngest:
         try:
             return WebhookEnvelope.model_validate(body)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"]) or "body"
-            raise WebhookRejected(400, f"invalid webhook body: {where}: {error['msg']}") from None
+            raise WebhookRejected(400, f"invalid webhook body: {_first_error(exc, 'body')}") from None
 
     def _prepare(self, delivery: RawDelivery, envelope: WebhookEnvelope) -> Work | None:
         if envelope.family() != delivery.family:
