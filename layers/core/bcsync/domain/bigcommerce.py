@@ -278,18 +278,24 @@ class Cart(BcModel):
     updated_time: Timestamp = None
 
 
-class CheckoutAddress(BcModel):
-    email: str = ""
+class AddressV3(BcModel):
+    """The v3 address shape, shared by customer address books and checkouts."""
+
     first_name: str = ""
     last_name: str = ""
     company: str = ""
     address1: str = ""
+    address2: str = ""
     city: str = ""
     state_or_province: str = ""
     postal_code: str = ""
     country: str = ""
     country_code: str = ""
     phone: str = ""
+
+
+class CheckoutAddress(AddressV3):
+    email: str = ""
 
     @property
     def is_filled(self) -> bool:
@@ -315,20 +321,6 @@ class Checkout(BcModel):
 
 
 # ---------------------------------------------------------------------- customers and subscribers, API v3
-class CustomerAddress(BcModel):
-    first_name: str = ""
-    last_name: str = ""
-    company: str = ""
-    address1: str = ""
-    address2: str = ""
-    city: str = ""
-    state_or_province: str = ""
-    postal_code: str = ""
-    country: str = ""
-    country_code: str = ""
-    phone: str = ""
-
-
 class StoreCredit(BcModel):
     amount: Money = Decimal(0)
 
@@ -344,7 +336,7 @@ class Customer(BcModel):
     customer_group_id: int = 0
     date_created: Timestamp = None
     date_modified: Timestamp = None
-    addresses: list[CustomerAddress] = Field(default_factory=list)
+    addresses: list[AddressV3] = Field(default_factory=list)
     store_credit_amounts: list[StoreCredit] = Field(default_factory=list)
 
     @property
