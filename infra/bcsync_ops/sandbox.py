@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from bcsync_ops.sandbox_collections import CollectionsApi
 
 EMBED_CAP = 50
 Answer = tuple[int, Any, dict[str, str]]
@@ -42,6 +45,7 @@ class Product:
     brand: str
     cost: Decimal = Decimal(0)
     path: str = ""
+    modified: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -54,6 +58,46 @@ class Line:
 
 
 @dataclass
+class Quota:
+    """BigCommerce's rate limit: `limit` requests per fixed window, shared by every client."""
+
+    limit: int
+    window_seconds: float
+    started: float = field(default_factory=time.monotonic)
+    used: int = 0
+    window_index: int = 0
+    served_at: list[float] = field(default_factory=list)
+    rejected: int = 0
+
+    def take(self) -> tuple[bool, dict[str, str]]:
+        elapsed = time.monotonic() - self.started
+        index = int(elapsed // self.window_seconds)
+        if index != self.window_index:
+            self.window_index, self.used = index, 0
+        reset_ms = max(1, int(((index + 1) * self.window_seconds - elapsed) * 1000))
+        allowed = self.used < self.limit
+        if allowed:
+            self.used += 1
+            self.served_at.append(elapsed)
+        else:
+            self.rejected += 1
+        return allowed, {
+            "X-Rate-Limit-Time-Window-Ms": str(int(self.window_seconds * 1000)),
+            "X-Rate-Limit-Time-Reset-Ms": str(reset_ms),
+            "X-Rate-Limit-Requests-Quota": str(self.limit),
+            "X-Rate-Limit-Requests-Left": str(self.limit - self.used),
+        }
+
+
+STATIC_RATE_HEADERS = {
+    "X-Rate-Limit-Time-Window-Ms": "30000",
+    "X-Rate-Limit-Time-Reset-Ms": "15000",
+    "X-Rate-Limit-Requests-Quota": "150",
+    "X-Rate-Limit-Requests-Left": "149",
+}
+
+
+@dataclass
 class Fault:
     path_pattern: str
     status: int
@@ -61,7 +105,7 @@ class Fault:
     remaining: int
 
 
-class SandboxStore:
+class SandboxStore(CollectionsApi):
     """In-memory store state; the demo and tests mutate it, then send webhooks about it."""
 
     def __init__(self, store_hash: str, access_token: str, *, tax_rate: Decimal = Decimal("0.1")) -> None:
@@ -78,7 +122,9 @@ class SandboxStore:
         self.customers: dict[int, dict[str, Any]] = {}
         self.customer_groups: dict[int, str] = {}
         self.subscribers: dict[int, dict[str, Any]] = {}
+        self.hooks: dict[int, dict[str, Any]] = {}
         self.requests: list[str] = []
+        self.quota: Quota | None = None
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._next_line_id = 1
@@ -95,6 +141,7 @@ class SandboxStore:
 
     def update_product(self, product_id: int, **changes: Any) -> Product:
         product = self.products[product_id]
+        changes.setdefault("modified", datetime.now(UTC))
         for name, value in changes.items():
             setattr(product, name, value)
         return product
@@ -453,7 +500,37 @@ class SandboxStore:
             )
             return refund_id
 
+    # ------------------------------------------------------------------ hooks
+    def add_hook(
+        self, scope: str, destination: str, *, headers: dict[str, str] | None = None, active: bool = True
+    ) -> dict[str, Any]:
+        with self._lock:
+            hook_id = max(self.hooks, default=0) + 1
+            now = int(datetime.now(UTC).timestamp())
+            self.hooks[hook_id] = {
+                "id": hook_id,
+                "client_id": "sandbox-app",
+                "store_hash": self.store_hash,
+                "scope": scope,
+                "destination": destination,
+                "headers": headers,
+                "is_active": active,
+                "created_at": now,
+                "updated_at": now,
+            }
+            return self.hooks[hook_id]
+
+    def deactivate_hook(self, hook_id: int, *, at: datetime) -> None:
+        """What BigCommerce does after ~48 h of failed retries."""
+        with self._lock:
+            self.hooks[hook_id].update(is_active=False, updated_at=int(at.timestamp()))
+
     # ------------------------------------------------------------------ faults
+    def enforce_quota(self, limit: int, window_seconds: float) -> Quota:
+        """From now on answer 429 beyond `limit` requests per window, with honest headers."""
+        self.quota = Quota(limit, window_seconds)
+        return self.quota
+
     def fail_next(
         self, path_pattern: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None
     ) -> None:
@@ -475,8 +552,21 @@ class SandboxStore:
         return None
 
     # ------------------------------------------------------------------ API
-    def answer(self, path: str, query: dict[str, str], token: str | None) -> Answer:
+    def answer(
+        self, path: str, query: dict[str, str], token: str | None, *, method: str = "GET", body: Any = None
+    ) -> Answer:
+        """The status, JSON body and headers BigCommerce would answer (rate-limit headers included)."""
         self.requests.append(path)
+        rate_headers = STATIC_RATE_HEADERS
+        if self.quota is not None:
+            with self._lock:
+                allowed, rate_headers = self.quota.take()
+            if not allowed:
+                return 429, {"status": 429, "title": "Too many requests"}, rate_headers
+        status, payload, headers = self._answer(method, path, query, token, body)
+        return status, payload, {**rate_headers, **headers}
+
+    def _answer(self, method: str, path: str, query: dict[str, str], token: str | None, body: Any) -> Answer:
         fault = self._take_fault(path)
         if fault:
             return fault.status, {"title": "injected fault"}, fault.headers
@@ -485,10 +575,13 @@ class SandboxStore:
         prefix = f"/stores/{self.store_hash}"
         if not path.startswith(prefix):
             return 404, {"title": "store not found"}, {}
+        hooks = self._hooks_api(method, path.removeprefix(prefix), query, body)
+        if hooks is not None or method != "GET":
+            return hooks or (405, {"title": f"{method} is not served here"}, {})
         return self._route(path.removeprefix(prefix), query)
 
     def _route(self, path: str, query: dict[str, str]) -> Answer:
-        for api in (self._orders_api, self._catalog_api, self._shoppers_api):
+        for api in (self._collections_api, self._orders_api, self._catalog_api, self._shoppers_api):
             answer = api(path, query)
             if answer is not None:
                 return answer
@@ -498,13 +591,9 @@ class SandboxStore:
         page = int(query.get("page", 1))
         limit = int(query.get("limit", 50))
         if match := re.fullmatch(r"/v2/orders/(\d+)", path):
-            order = self.orders.get(int(match[1]))
-            if order is None:
+            if int(match[1]) not in self.orders:
                 return 404, [{"status": 404, "message": "The requested resource was not found."}], {}
-            body = dict(order)
-            if "consignments.line_items" in query.get("include", ""):
-                body["consignments"] = self._consignments(int(match[1]))
-            return 200, body, {}
+            return 200, self._order_body(int(match[1]), query), {}
         if match := re.fullmatch(r"/v2/orders/(\d+)/products", path):
             rows = self.order_lines.get(int(match[1]), [])[(page - 1) * limit : page * limit]
             return (200, rows, {}) if rows else (204, None, {})
@@ -550,6 +639,12 @@ class SandboxStore:
             email = query.get("email", "").lower()
             return 200, _v3([row for row in self.subscribers.values() if row["email"].lower() == email]), {}
         return None
+
+    def _order_body(self, order_id: int, query: dict[str, str]) -> dict[str, Any]:
+        body = dict(self.orders[order_id])
+        if "consignments.line_items" in query.get("include", ""):
+            body["consignments"] = self._consignments(order_id)
+        return body
 
     def _consignments(self, order_id: int) -> dict[str, Any]:
         rows = self.order_lines.get(order_id, [])
@@ -627,24 +722,27 @@ class SandboxServer:
 
 def _handler_for(store: SandboxStore) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
+        def _handle(self) -> None:
             parts = urlsplit(self.path)
             query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-            status, body, headers = store.answer(parts.path, query, self.headers.get("X-Auth-Token"))
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                sent = json.loads(self.rfile.read(length)) if length else None
+            except ValueError:
+                sent = None
+            status, body, headers = store.answer(
+                parts.path, query, self.headers.get("X-Auth-Token"), method=self.command, body=sent
+            )
             payload = b"" if status == 204 or body is None else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
-            base = {
-                "X-Rate-Limit-Time-Window-Ms": "30000",
-                "X-Rate-Limit-Time-Reset-Ms": "15000",
-                "X-Rate-Limit-Requests-Quota": "150",
-                "X-Rate-Limit-Requests-Left": "149",
-            }
-            for name, value in {**base, **headers}.items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = _handle
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the store's request log is `store.requests`."""

@@ -98,6 +98,16 @@ class Settings(BaseModel):
     delivery_dedupe_seconds: int = 72 * 3600
     secret_cache_seconds: int = 300
     carts_table_name: str = Field(min_length=1)
+    sync_state_table_name: str = Field(min_length=1)
+    sync_job_queue_url: str = Field(min_length=1)
+    # Reconciliation re-reads this much before each watermark (BigCommerce stamps a change a
+    # little before it is visible); a store's first run reaches back `first_lookback`.
+    reconcile_overlap_minutes: float = Field(default=15, ge=0)
+    reconcile_first_lookback_hours: float = Field(default=168, gt=0)
+    # Reconciliation and backfill use at most this share of the store's API quota.
+    sync_quota_share: float = Field(default=0.5, gt=0, le=1)
+    # A job stops this long before the Lambda time limit and continues in a new invocation.
+    sync_stop_margin_seconds: float = Field(default=90, ge=0)
     settings_file: str | None = None
     stores: SettingsFile = Field(default_factory=SettingsFile)
 

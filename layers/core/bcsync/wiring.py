@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 import boto3
 
 from bcsync.adapters.bigcommerce import BigCommerceConnector
-from bcsync.adapters.credentials import SecretsManagerCredentials
+from bcsync.adapters.credentials import SecretsManagerCredentials, SecretsManagerStores
 from bcsync.adapters.dedupe import IdempotentDeliveries
 from bcsync.adapters.dynamodb import (
     DynamoCartLedger,
     DynamoCatalogRepository,
     DynamoEventLedger,
     DynamoProfileRepository,
+    DynamoSyncState,
     DynamoTriggerLedger,
 )
-from bcsync.adapters.sqs import SqsDeliveryParker, SqsTriggerPublisher
+from bcsync.adapters.sqs import SqsDeliveryParker, SqsJobQueue, SqsTriggerPublisher
 from bcsync.domain.webhooks import Family
 from bcsync.settings import Settings, settings
+from bcsync.usecases.backfill import Backfill
 from bcsync.usecases.carts import CartDeliveries, CartSync
 from bcsync.usecases.catalog import CatalogDeliveries, CatalogLookup
 from bcsync.usecases.customers import CustomerDeliveries, CustomerSync
+from bcsync.usecases.daily_counts import DailyCounts
 from bcsync.usecases.erasure import ProfileErasure
 from bcsync.usecases.ingest import WebhookIngest
 from bcsync.usecases.orders import OrderDeliveries, OrderSync
+from bcsync.usecases.polling import StreamPasses
 from bcsync.usecases.profiles import ProfileBook
+from bcsync.usecases.reconcile import Reconciler, SyncLimits
 from bcsync.usecases.recording import EventRecorder
 from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberDeliveries, SubscriberSync
 from bcsync.usecases.triggers import TriggerDispatcher
+from bcsync.usecases.webhook_health import WebhookHealth
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,14 @@ class Container:
     customers: CustomerSync
     subscribers: SubscriberSync
     erasure: ProfileErasure
+    connector: BigCommerceConnector
+    stores: SecretsManagerStores
+    sync_state: DynamoSyncState
+    jobs: SqsJobQueue
+    reconciler: Reconciler
+    backfill: Backfill
+    webhook_health: WebhookHealth
+    daily_counts: DailyCounts
 
 
 def build(config: Settings) -> Container:
@@ -82,7 +97,33 @@ def build(config: Settings) -> Container:
         retry_budget_seconds=config.retry_bigcommerce_budget_seconds,
     )
     erasure = ProfileErasure(repository, events, trigger_ledger, cart_ledger)
-    return Container(config, ingest, dedupe, orders, carts, customers, subscribers, erasure)
+    sync_state = DynamoSyncState(dynamodb, config.sync_state_table_name)
+    limits = SyncLimits(
+        overlap=timedelta(minutes=config.reconcile_overlap_minutes),
+        first_lookback=timedelta(hours=config.reconcile_first_lookback_hours),
+        quota_share=config.sync_quota_share,
+        stop_margin_seconds=config.sync_stop_margin_seconds,
+    )
+    passes = StreamPasses(orders, customers, subscribers, catalog)
+    webhook_health = WebhookHealth(credentials, sync_state)
+    return Container(
+        settings=config,
+        ingest=ingest,
+        dedupe=dedupe,
+        orders=orders,
+        carts=carts,
+        customers=customers,
+        subscribers=subscribers,
+        erasure=erasure,
+        connector=connector,
+        stores=SecretsManagerStores(boto3.client("secretsmanager"), config.store_secret_prefix),
+        sync_state=sync_state,
+        jobs=SqsJobQueue(sqs, config.sync_job_queue_url),
+        reconciler=Reconciler(passes, sync_state, connector, webhook_health, limits),
+        backfill=Backfill(passes, sync_state, connector, limits),
+        webhook_health=webhook_health,
+        daily_counts=DailyCounts(events),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,13 +24,16 @@ from bcsync.domain.bigcommerce import (
     Checkout,
     Customer,
     CustomerGroup,
+    Hook,
     Order,
+    OrderCount,
     OrderLine,
     Refund,
     StoreInfo,
     Subscriber,
 )
-from bcsync.usecases.ports import CredentialStore, DownstreamFault
+from bcsync.domain.sync import Window
+from bcsync.usecases.ports import CredentialStore, DownstreamFault, Page
 
 PAGE_LIMIT = 250
 SERVER_ERROR_ATTEMPTS = 4
@@ -61,6 +65,47 @@ class RateLimitState:
     requests: int = 0
 
 
+class QuotaPacer:
+    """Keeps one client within `share` of the store's quota, which every app on the store shares.
+
+    Each response says how many requests the window allows and how long until it resets; once
+    this client has made its share in the current window it sleeps until the reset. Spending the
+    share at once and then waiting keeps throughput at the share (the windows are fixed).
+    """
+
+    def __init__(self, share: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("the quota share must be in (0, 1]")
+        self.share = share
+        self._clock = clock
+        self._sleep = sleep
+        self._window_ends_at: float | None = None
+        self._used = 0
+        self._allowance: int | None = None
+
+    def before_request(self) -> None:
+        if self._allowance is None or self._window_ends_at is None or self._used < self._allowance:
+            return
+        wait = self._window_ends_at - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._used = 0
+        self._window_ends_at = None
+
+    def after_response(self, state: RateLimitState, *, fresh: bool) -> None:
+        """`fresh`: the response carried the headers (an unlimited plan sends none)."""
+        if not fresh or state.quota is None or state.reset_ms is None:
+            self._allowance = None
+            return
+        now = self._clock()
+        ends_at = now + state.reset_ms / 1000
+        half_window = (state.window_ms or 30_000) / 2000
+        if self._window_ends_at is None or abs(ends_at - self._window_ends_at) > half_window:
+            self._window_ends_at, self._used = ends_at, 0
+        self._used += 1
+        self._allowance = max(1, int(state.quota * self.share))
+
+
 class BigCommerceClient:
     def __init__(
         self,
@@ -73,6 +118,7 @@ class BigCommerceClient:
         timeout: urllib3.Timeout = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        quota_share: float | None = None,
     ) -> None:
         self._base = f"{api_url.rstrip('/')}/stores/{store_hash}"
         self._headers = {"X-Auth-Token": access_token, "Accept": "application/json"}
@@ -82,6 +128,11 @@ class BigCommerceClient:
         self._clock = clock
         self._deadline = clock() + budget_seconds
         self.rate_limit = RateLimitState()
+        self._pacer = QuotaPacer(quota_share, clock, sleep) if quota_share else None
+
+    @property
+    def requests_made(self) -> int:
+        return self.rate_limit.requests
 
     # ------------------------------------------------------------------ orders
     def get_order(self, order_id: int) -> Order | None:
@@ -160,7 +211,69 @@ class BigCommerceClient:
         rows = (self._get("/v3/customers/subscribers", {"email": email}) or {}).get("data") or []
         return Subscriber.model_validate(rows[0]) if rows else None
 
+    # ------------------------------------------------------------------ polling: reconcile and backfill
+    def orders_page(self, window: Window, *, after_id: int, with_lines: bool = True) -> list[Order]:
+        """Up to 250 orders of the window with ids above `after_id`, ascending, line items
+        embedded. Keyset paging by id: an order modified meanwhile leaves the window instead of
+        shifting the pages, so none is skipped."""
+        params: dict[str, Any] = {**_v2_window(window), "min_id": after_id + 1, "sort": "id:asc", "limit": PAGE_LIMIT}
+        if with_lines:
+            params |= {"include": "consignments.line_items", "consignment_structure": "object"}
+        return [Order.model_validate(row) for row in self._get("/v2/orders", params) or []]
+
+    def count_orders(self, window: Window) -> OrderCount:
+        return OrderCount.model_validate(self._get("/v2/orders/count", _v2_window(window)) or {})
+
+    def refunds_page(self, window: Window, *, page: int) -> Page[Refund]:
+        params = {**_v3_window(window, "created"), "page": page, "limit": PAGE_LIMIT}
+        return self._v3_page("/v3/orders/payment_actions/refunds", params, Refund)
+
+    def customers_page(self, window: Window, *, page: int) -> Page[Customer]:
+        params = {
+            **_v3_window(window, f"date_{window.field}"),
+            "include": "addresses,storecredit",
+            "sort": "date_modified:asc",
+            "page": page,
+            "limit": PAGE_LIMIT,
+        }
+        return self._v3_page("/v3/customers", params, Customer)
+
+    def subscribers_page(self, window: Window, *, page: int) -> Page[Subscriber]:
+        params = {**_v3_window(window, f"date_{window.field}"), "page": page, "limit": PAGE_LIMIT}
+        return self._v3_page("/v3/customers/subscribers", params, Subscriber)
+
+    def products_page(self, window: Window, *, page: int) -> Page[CatalogProduct]:
+        params = {
+            **(_v3_window(window, "date_modified") if window.field == "modified" else {}),
+            "include": "primary_image",
+            "sort": "date_modified",
+            "direction": "asc",
+            "page": page,
+            "limit": PAGE_LIMIT,
+        }
+        return self._v3_page("/v3/catalog/products", params, CatalogProduct)
+
+    # ------------------------------------------------------------------ webhooks (/v3/hooks)
+    def list_hooks(self) -> list[Hook]:
+        return [Hook.model_validate(row) for row in self._v3_pages("/v3/hooks", {})]
+
+    def create_hook(self, scope: str, destination: str, headers: dict[str, str] | None) -> Hook:
+        body = {"scope": scope, "destination": destination, "is_active": True, "headers": headers}
+        return Hook.model_validate(self._send("POST", "/v3/hooks", body)["data"])
+
+    def activate_hook(self, hook_id: int, headers: dict[str, str] | None) -> Hook:
+        body: dict[str, Any] = {"is_active": True}
+        if headers:
+            body["headers"] = headers
+        return Hook.model_validate(self._send("PUT", f"/v3/hooks/{hook_id}", body)["data"])
+
     # ------------------------------------------------------------------ paging
+    def _v3_page(self, path: str, params: dict[str, Any], model: type[Any]) -> Page[Any]:
+        body = self._get(path, params) or {}
+        pagination = (body.get("meta") or {}).get("pagination") or {}
+        rows = [model.model_validate(row) for row in body.get("data") or []]
+        return Page(rows=rows, total=pagination.get("total"), total_pages=pagination.get("total_pages"))
+
     def _v2_pages(self, path: str) -> Iterator[dict[str, Any]]:
         """v2 collections are bare arrays; 204 or a short page ends them."""
         page = 1
@@ -188,17 +301,31 @@ class BigCommerceClient:
         url = f"{self._base}{path}"
         if params:
             url += "?" + urlencode(params, safe=":,")
+        return self._request("GET", url, path, None)
+
+    def _send(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        answer = self._request(method, f"{self._base}{path}", path, json.dumps(body).encode())
+        if answer is None:
+            raise BigCommerceRejected(f"{method} {path} found nothing to change")
+        return answer
+
+    def _request(self, method: str, url: str, path: str, body: bytes | None) -> Any:
+        headers = self._headers if body is None else {**self._headers, "Content-Type": "application/json"}
         server_errors = 0
         while True:
+            if self._pacer:
+                self._pacer.before_request()
             try:
-                response = self._http.request("GET", url, headers=self._headers, timeout=self._timeout, retries=False)
+                response = self._http.request(
+                    method, url, body=body, headers=headers, timeout=self._timeout, retries=False
+                )
             except urllib3.exceptions.HTTPError as exc:
                 server_errors += 1
-                self._backoff(server_errors, f"GET {path} failed: {type(exc).__name__}")
+                self._backoff(server_errors, f"{method} {path} failed: {type(exc).__name__}")
                 continue
             self._note_rate_limit(response)
             status = response.status
-            if status == 200:
+            if status in (200, 201):
                 return json.loads(response.data or b"null")
             if status in (204, 404):
                 return None
@@ -207,18 +334,21 @@ class BigCommerceClient:
                 continue
             if status >= 500:
                 server_errors += 1
-                self._backoff(server_errors, f"GET {path} answered {status}")
+                self._backoff(server_errors, f"{method} {path} answered {status}")
                 continue
-            raise BigCommerceRejected(f"GET {path} answered {status}")
+            raise BigCommerceRejected(f"{method} {path} answered {status}")
 
     def _note_rate_limit(self, response: urllib3.BaseHTTPResponse) -> None:
         headers = response.headers
         state = self.rate_limit
         state.requests += 1
+        fresh = headers.get("X-Rate-Limit-Requests-Quota") is not None
         state.window_ms = _int_header(headers, "X-Rate-Limit-Time-Window-Ms", state.window_ms)
         state.reset_ms = _int_header(headers, "X-Rate-Limit-Time-Reset-Ms", state.reset_ms)
         state.quota = _int_header(headers, "X-Rate-Limit-Requests-Quota", state.quota)
         state.left = _int_header(headers, "X-Rate-Limit-Requests-Left", state.left)
+        if self._pacer:
+            self._pacer.after_response(state, fresh=fresh)
 
     def _wait_for_quota(self, response: urllib3.BaseHTTPResponse, path: str) -> None:
         """Wait X-Rate-Limit-Time-Reset-Ms, or X-Retry-After if longer; with neither header the
@@ -251,6 +381,24 @@ def _int_header(headers: Any, name: str, default: int | None) -> int | None:
         return default
 
 
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _v2_window(window: Window) -> dict[str, str]:
+    params = {f"max_date_{window.field}": _iso(window.end)}
+    if window.start:
+        params[f"min_date_{window.field}"] = _iso(window.start)
+    return params
+
+
+def _v3_window(window: Window, name: str) -> dict[str, str]:
+    params = {f"{name}:max": _iso(window.end)}
+    if window.start:
+        params[f"{name}:min"] = _iso(window.start)
+    return params
+
+
 def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -264,11 +412,13 @@ class BigCommerceConnector:
         self._credentials = credentials
         self._http = urllib3.PoolManager(maxsize=4)
 
-    def reader(self, store_hash: str, *, budget_seconds: float) -> BigCommerceClient:
+    def reader(self, store_hash: str, *, budget_seconds: float, quota_share: float | None = None) -> BigCommerceClient:
+        """`quota_share` paces background work (reconcile, backfill) to that share of the quota."""
         return BigCommerceClient(
             api_url=self._api_url,
             store_hash=store_hash,
             access_token=self._credentials.credentials(store_hash).access_token,
             http=self._http,
             budget_seconds=budget_seconds,
+            quota_share=quota_share,
         )

@@ -43,3 +43,20 @@ class SecretsManagerCredentials:
             client_secret=secret.client_secret,
             webhook_token=secret.webhook_token or None,
         )
+
+
+class SecretsManagerStores:
+    """The stores bcsync serves: one secret each under the prefix."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def store_hashes(self) -> list[str]:
+        paginator = self._client.get_paginator("list_secrets")
+        names = [
+            secret["Name"]
+            for page in paginator.paginate(Filters=[{"Key": "name", "Values": [self._prefix]}])
+            for secret in page.get("SecretList", [])
+        ]
+        return sorted(name.removeprefix(self._prefix) for name in names if name.startswith(self._prefix))

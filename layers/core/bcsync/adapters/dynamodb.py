@@ -21,10 +21,12 @@ from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.events import MarketingEvent, Metric, iso_utc
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile, normalize_email
+from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl
 from bcsync.usecases.ports import IdentityKind, NameKind
 
 BATCH_GET_LIMIT = 100
 PROFILE_TIMELINE_INDEX = "ProfileTimeline"
+PLACED_ORDERS_INDEX = "PlacedOrders"
 
 
 _DESERIALIZER = TypeDeserializer()
@@ -73,6 +75,8 @@ def event_item(event: MarketingEvent) -> dict[str, Any]:
     item["timeline_key"] = f"{item['time']}#{event.id}"
     if event.profile_id:
         item["profile_key"] = f"{event.store_hash}#{event.profile_id}"
+    if event.metric is Metric.PLACED_ORDER:
+        item["placed_key"] = event.store_hash  # sparse index: daily counts read only these
     return item
 
 
@@ -160,6 +164,21 @@ class DynamoEventLedger:
             for event in events:
                 batch.delete_item(Key={"pk": event.id})
         return len(events)
+
+    def placed_order_times(self, store_hash: str, start: datetime, end: datetime) -> list[datetime]:
+        """Times of the store's Placed Order events in [start, end)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": PLACED_ORDERS_INDEX,
+            "KeyConditionExpression": Key("placed_key").eq(store_hash)
+            & Key("time").between(iso_utc(start), iso_utc(end - timedelta(seconds=1))),
+        }
+        times: list[datetime] = []
+        while True:
+            page = self._table.query(**kwargs)
+            times += [datetime.fromisoformat(item["time"].replace("Z", "+00:00")) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return times
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def all(self) -> Iterator[MarketingEvent]:
         for item in scan_all(self._table):
@@ -434,3 +453,52 @@ def _delete_matching(table: Any, filter_: ConditionBase) -> int:
         for item in items:
             batch.delete_item(Key={"pk": item["pk"]})
     return len(items)
+
+
+# ---------------------------------------------------------------------- sync jobs
+class DynamoSyncState:
+    """One table, three items per store: `<store>#control` (operator settings, plain attributes
+    so each can be set alone), `<store>#reconcile` and `<store>#backfill` (job state as JSON)."""
+
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def control(self, store_hash: str) -> SyncControl:
+        item = self._table.get_item(Key={"pk": f"{store_hash}#control"}, ConsistentRead=True).get("Item") or {}
+        return SyncControl.model_validate({k: v for k, v in item.items() if k in SyncControl.model_fields})
+
+    def update_control(self, store_hash: str, **changes: object) -> SyncControl:
+        unknown = set(changes) - set(SyncControl.model_fields)
+        if unknown:
+            raise ValueError(f"not sync controls: {sorted(unknown)}")
+        names = {f"#{name}": name for name in changes}
+        values = {f":{name}": value for name, value in changes.items()}
+        item = self._table.update_item(
+            Key={"pk": f"{store_hash}#control"},
+            UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in changes) + ", updated_at = :now",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**values, ":now": _now()},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return SyncControl.model_validate({k: v for k, v in item.items() if k in SyncControl.model_fields})
+
+    def reconcile(self, store_hash: str) -> ReconcileState:
+        body = self._body(f"{store_hash}#reconcile")
+        return ReconcileState.model_validate_json(body) if body else ReconcileState()
+
+    def save_reconcile(self, store_hash: str, state: ReconcileState) -> None:
+        self._put(f"{store_hash}#reconcile", store_hash, state.model_dump_json())
+
+    def backfill(self, store_hash: str) -> BackfillState | None:
+        body = self._body(f"{store_hash}#backfill")
+        return BackfillState.model_validate_json(body) if body else None
+
+    def save_backfill(self, store_hash: str, state: BackfillState) -> None:
+        self._put(f"{store_hash}#backfill", store_hash, state.model_dump_json())
+
+    def _body(self, key: str) -> str | None:
+        item = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
+        return str(item["body"]) if item else None
+
+    def _put(self, key: str, store_hash: str, body: str) -> None:
+        self._table.put_item(Item={"pk": key, "store_hash": store_hash, "body": body, "updated_at": _now()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import TriggerIntent
@@ -53,3 +53,20 @@ class SqsDeliveryParker:
 
     def park(self, delivery: RawDelivery) -> None:
         self._client.send_message(QueueUrl=self._queue_url, MessageBody=delivery.model_dump_json())
+
+
+class SqsJobQueue:
+    """Sync jobs on a FIFO queue: one message group per store and job runs them one at a time,
+    and a continuation sent while a job runs is taken only after that run ends."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def enqueue(self, store_hash: str, job: Literal["reconcile", "backfill"], *, dedup: str) -> None:
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=json.dumps({"job": job, "store_hash": store_hash}),
+            MessageGroupId=f"{store_hash}:{job}",
+            MessageDeduplicationId=hashlib.sha256(f"{store_hash}:{job}:{dedup}".encode()).hexdigest(),
+        )

@@ -7,10 +7,11 @@ ISO 8601, both become aware UTC datetimes; v2's '' for "not set" becomes None.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -226,6 +227,17 @@ class StoreInfo(BcModel):
     secure_url: str = ""
     timezone: dict[str, Any] = Field(default_factory=dict)
 
+    def zone(self) -> tzinfo:
+        """The store's timezone: its IANA name, else its fixed offset, else UTC."""
+        name = self.timezone.get("name")
+        if name:
+            try:
+                return ZoneInfo(str(name))
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        offset = self.timezone.get("raw_offset")
+        return timezone(timedelta(seconds=int(offset))) if isinstance(offset, int | float) else UTC
+
 
 # ---------------------------------------------------------------------- carts and checkouts, API v3
 class CartLineItem(BcModel):
@@ -359,3 +371,24 @@ class Subscriber(BcModel):
     consents: list[str] = Field(default_factory=list)
     date_created: Timestamp = None
     date_modified: Timestamp = None
+
+
+# ---------------------------------------------------------------------- webhooks API (/v3/hooks)
+class Hook(BcModel):
+    id: int
+    scope: str
+    destination: str
+    is_active: bool = True
+    headers: dict[str, str] | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+
+
+class OrderCount(BcModel):
+    """`/v2/orders/count`: the total and a count per status id."""
+
+    count: int = 0
+    statuses: list[dict[str, Any]] = Field(default_factory=list)
+
+    def by_status(self) -> dict[int, int]:
+        return {int(row["id"]): int(row.get("count") or 0) for row in self.statuses if "id" in row}

@@ -7,18 +7,26 @@ so a refresh usually costs one call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 
+from bcsync.domain.bigcommerce import CatalogProduct
 from bcsync.domain.catalog import CatalogItem, catalog_item
 from bcsync.domain.webhooks import CatalogWebhookData, WebhookEnvelope
 from bcsync.observability import metrics
 from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
 from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader, CatalogRepository, NameKind
 
+# A product BigCommerce no longer has is not asked for again this soon (a page of old orders
+# naming a deleted product would otherwise cost one call per order).
+ABSENT_PRODUCT_SECONDS = 600.0
+
 
 class CatalogLookup:
-    def __init__(self, repository: CatalogRepository) -> None:
+    def __init__(self, repository: CatalogRepository, clock: Callable[[], float] = time.monotonic) -> None:
         self._repository = repository
+        self._clock = clock
+        self._absent: dict[tuple[str, int], float] = {}
 
     def items_for(
         self, store_hash: str, product_ids: Iterable[int], reader: BigCommerceReader
@@ -26,9 +34,13 @@ class CatalogLookup:
         """Cached items, fetching only the missing ones."""
         wanted = sorted({pid for pid in product_ids if pid > 0})
         items = self._repository.get_items(store_hash, wanted)
-        missing = [pid for pid in wanted if pid not in items]
+        now = self._clock()
+        missing = [pid for pid in wanted if pid not in items and self._absent.get((store_hash, pid), 0) <= now]
         if missing:
-            items.update({item.product_id: item for item in self._fetch(store_hash, missing, reader)})
+            fetched = {item.product_id: item for item in self._fetch(store_hash, missing, reader)}
+            items.update(fetched)
+            for pid in set(missing) - fetched.keys():
+                self._absent[(store_hash, pid)] = now + ABSENT_PRODUCT_SECONDS
         return items
 
     def refresh(
@@ -45,12 +57,22 @@ class CatalogLookup:
         metrics.add_metric(name="CatalogItemsRemoved", unit="Count", value=len(gone))
         return fresh, gone
 
+    def store_products(
+        self, store_hash: str, products: Sequence[CatalogProduct], reader: BigCommerceReader
+    ) -> list[CatalogItem]:
+        """Products already read (a page of them): build and cache their items."""
+        return self._build(store_hash, products, reader, refresh_names=False)
+
     def _fetch(
         self, store_hash: str, product_ids: Sequence[int], reader: BigCommerceReader, *, refresh_names: bool = False
     ) -> list[CatalogItem]:
         if not product_ids:
             return []
-        products = reader.get_products(product_ids)
+        return self._build(store_hash, reader.get_products(product_ids), reader, refresh_names=refresh_names)
+
+    def _build(
+        self, store_hash: str, products: Sequence[CatalogProduct], reader: BigCommerceReader, *, refresh_names: bool
+    ) -> list[CatalogItem]:
         categories = self._names(
             store_hash, "category", {c for p in products for c in p.categories}, reader, refresh_names
         )

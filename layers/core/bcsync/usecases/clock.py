@@ -7,3 +7,8 @@ from datetime import UTC, datetime
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_moment() -> datetime:
+    """Now as a datetime, for windows and job bookkeeping."""
+    return datetime.now(UTC)

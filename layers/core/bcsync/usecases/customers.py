@@ -39,6 +39,12 @@ class CustomerSync:
         customer = reader.get_customer(customer_id)
         if customer is None:
             return self.unlink(store_hash, customer_id)
+        return self.record_read(store_hash, customer, reader, created=created)
+
+    def record_read(
+        self, store_hash: str, customer: Customer, reader: BigCommerceReader, *, created: bool
+    ) -> SyncResult:
+        """A customer already read (by id, or in a page of them); the group name is cached."""
         return self.record(store_hash, customer, self._group_name(store_hash, customer, reader), created=created)
 
     def record(self, store_hash: str, customer: Customer, group_name: str | None, *, created: bool) -> SyncResult:

@@ -6,6 +6,7 @@ reconciliation and backfill, which read orders in pages, reuse the exact same ru
 
 from __future__ import annotations
 
+from bcsync.domain.bigcommerce import Order, Refund
 from bcsync.domain.orders import (
     OrderSnapshot,
     coupon_codes_from_lines,
@@ -35,16 +36,24 @@ class OrderSync:
         order = reader.get_order(order_id)
         if order is None or not is_placed(order):
             return None
-        embedded = order.embedded_lines()
-        lines = embedded if embedded is not None else reader.get_order_products(order_id)
-        coupons = coupon_codes_from_lines(lines)
-        if not coupons and order.coupon_discount > 0:
-            coupons = tuple(sorted(set(reader.get_order_coupon_codes(order_id))))
         refunds = (
             tuple(reader.get_order_refunds(order_id))
             if needs_refunds(order, refund_announced=refund_announced)
             else None
         )
+        return self.complete(store_hash, order, reader, refunds=refunds)
+
+    def complete(
+        self, store_hash: str, order: Order, reader: BigCommerceReader, *, refunds: tuple[Refund, ...] | None
+    ) -> OrderSnapshot:
+        """The snapshot of an order already read (alone, or in a page of them): its line items
+        from the embedded consignments unless capped, coupon codes, catalog items."""
+        order_id = order.id
+        embedded = order.embedded_lines()
+        lines = embedded if embedded is not None else reader.get_order_products(order_id)
+        coupons = coupon_codes_from_lines(lines)
+        if not coupons and order.coupon_discount > 0:
+            coupons = tuple(sorted(set(reader.get_order_coupon_codes(order_id))))
         catalog = self._catalog.items_for(store_hash, (line.product_id for line in lines), reader)
         return OrderSnapshot(
             store_hash=store_hash,

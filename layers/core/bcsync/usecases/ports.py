@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 from bcsync.domain.bigcommerce import (
     Brand,
@@ -13,7 +14,9 @@ from bcsync.domain.bigcommerce import (
     Checkout,
     Customer,
     CustomerGroup,
+    Hook,
     Order,
+    OrderCount,
     OrderLine,
     Refund,
     StoreInfo,
@@ -23,6 +26,7 @@ from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile
+from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
 from bcsync.domain.webhooks import StoreCredentials
 
 IdentityKind = Literal["customer", "email", "subscriber"]
@@ -57,8 +61,38 @@ class BigCommerceReader(Protocol):
     def find_subscriber(self, email: str) -> Subscriber | None: ...
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a v3 collection, with the total BigCommerce reported alongside it."""
+
+    rows: list[T] = field(default_factory=list)
+    total: int | None = None
+    total_pages: int | None = None
+
+
+class BigCommercePoller(BigCommerceReader, Protocol):
+    """The collection reads reconciliation and backfill page through, and the hooks API."""
+
+    @property
+    def requests_made(self) -> int: ...
+    def orders_page(self, window: Window, *, after_id: int, with_lines: bool = True) -> list[Order]: ...
+    def count_orders(self, window: Window) -> OrderCount: ...
+    def refunds_page(self, window: Window, *, page: int) -> Page[Refund]: ...
+    def customers_page(self, window: Window, *, page: int) -> Page[Customer]: ...
+    def subscribers_page(self, window: Window, *, page: int) -> Page[Subscriber]: ...
+    def products_page(self, window: Window, *, page: int) -> Page[CatalogProduct]: ...
+    def list_hooks(self) -> list[Hook]: ...
+    def create_hook(self, scope: str, destination: str, headers: dict[str, str] | None) -> Hook: ...
+    def activate_hook(self, hook_id: int, headers: dict[str, str] | None) -> Hook: ...
+
+
 class BigCommerceConnector(Protocol):
-    def reader(self, store_hash: str, *, budget_seconds: float) -> BigCommerceReader: ...
+    def reader(
+        self, store_hash: str, *, budget_seconds: float, quota_share: float | None = None
+    ) -> BigCommercePoller: ...
 
 
 class CatalogRepository(Protocol):
@@ -130,3 +164,31 @@ class CartLedger(Protocol):
 
 class TriggerPublisher(Protocol):
     def publish(self, intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> None: ...
+
+
+class StoreDirectory(Protocol):
+    def store_hashes(self) -> list[str]:
+        """Every store with credentials configured."""
+        ...
+
+
+class SyncStateStore(Protocol):
+    """Per-store job state. The reconcile and backfill items are written by their (serialized)
+    job only; the control item by operators, except the stop flag a backfill clears."""
+
+    def control(self, store_hash: str) -> SyncControl: ...
+    def update_control(self, store_hash: str, **changes: object) -> SyncControl: ...
+    def reconcile(self, store_hash: str) -> ReconcileState: ...
+    def save_reconcile(self, store_hash: str, state: ReconcileState) -> None: ...
+    def backfill(self, store_hash: str) -> BackfillState | None: ...
+    def save_backfill(self, store_hash: str, state: BackfillState) -> None: ...
+
+
+class JobQueue(Protocol):
+    def enqueue(self, store_hash: str, job: Literal["reconcile", "backfill"], *, dedup: str) -> None:
+        """Ask the sync worker to run (or continue) a job; one at a time per store and job."""
+        ...
+
+
+class PlacedOrderCounter(Protocol):
+    def placed_order_times(self, store_hash: str, start: datetime, end: datetime) -> list[datetime]: ...

@@ -18,6 +18,7 @@ class SyncResult:
     events: int = 0
     new_events: int = 0
     triggers: int = 0
+    created_ids: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -43,4 +44,10 @@ class EventRecorder:
             logger.info("events created", extra={"source": source, "event_ids": [event.id for event in new]})
         intents = self._triggers.plan(stored)
         sent = self._triggers.dispatch(intents, profile, {event.id: event for event in stored})
-        return SyncResult(status="synced", events=len(stored), new_events=len(new), triggers=sent)
+        return SyncResult(
+            status="synced",
+            events=len(stored),
+            new_events=len(new),
+            triggers=sent,
+            created_ids=tuple(event.id for event in new),
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from bcsync.domain.bigcommerce import Subscriber
 from bcsync.domain.confirmation import ConfirmationClaims, InvalidConfirmation, issue_token, read_claims, verify_token
 from bcsync.domain.consent import ConfirmOutcome, apply_subscriber_state, confirm_subscription, subscriber_state
 from bcsync.domain.events import iso_utc
@@ -95,19 +96,38 @@ class SubscriberSync:
         live: bool = True,
     ) -> SyncResult:
         subscriber = reader.get_subscriber(subscriber_id)
-        if subscriber is None:
-            owner = self._repository.find(store_hash, "subscriber", str(subscriber_id))
-            if owner is None:
-                return SyncResult(status="unknown_subscriber")
-            # Deleted; but the address may have subscribed again under a new record since.
-            known = self._repository.get(store_hash, owner)
-            subscriber = reader.find_subscriber(known.email) if known and known.email else None
-        else:
-            owner = self._profiles.resolve(store_hash, customer_id=None, email=subscriber.email)
-        if owner is None or (subscriber is not None and normalize_email(subscriber.email) is None):
-            return SyncResult(status="no_email")
-        profile_id: str = owner
         if subscriber is not None:
+            return self.record(store_hash, subscriber, observed_at=observed_at, origin=origin, live=live)
+        owner = self._repository.find(store_hash, "subscriber", str(subscriber_id))
+        if owner is None:
+            return SyncResult(status="unknown_subscriber")
+        # Deleted; but the address may have subscribed again under a new record since.
+        known = self._repository.get(store_hash, owner)
+        newer = reader.find_subscriber(known.email) if known and known.email else None
+        return self._apply(store_hash, owner, newer, observed_at=observed_at, origin=origin, live=live)
+
+    def record(
+        self, store_hash: str, subscriber: Subscriber, *, observed_at: datetime, origin: str | None, live: bool
+    ) -> SyncResult:
+        """A subscriber record already read (by id, or in a page of them)."""
+        owner = self._profiles.resolve(store_hash, customer_id=None, email=subscriber.email)
+        if owner is None or normalize_email(subscriber.email) is None:
+            return SyncResult(status="no_email")
+        return self._apply(store_hash, owner, subscriber, observed_at=observed_at, origin=origin, live=live)
+
+    def _apply(
+        self,
+        store_hash: str,
+        profile_id: str,
+        subscriber: Subscriber | None,
+        *,
+        observed_at: datetime,
+        origin: str | None,
+        live: bool,
+    ) -> SyncResult:
+        if subscriber is not None:
+            if normalize_email(subscriber.email) is None:
+                return SyncResult(status="no_email")
             self._repository.point(store_hash, "subscriber", str(subscriber.id), profile_id)
         state = subscriber_state(subscriber, deleted_at=observed_at)
         double_opt_in = self._settings_for(store_hash).double_opt_in

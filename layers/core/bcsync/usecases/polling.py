@@ -1,0 +1,177 @@
+"""One pass over one stream's window, page by page, through the same use cases as the webhooks.
+
+Reconciliation and backfill differ only in their windows and in `backfill` (no flow triggers, no
+promised profile triggers); both call `StreamPasses.run`, which records a page, then saves the
+cursor, then asks whether to stop. A crash mid-page re-reads that page: recording is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from bcsync.domain.bigcommerce import Customer, Order, Refund, Subscriber
+from bcsync.domain.orders import REFUND_STATUSES, is_placed
+from bcsync.domain.sync import PAGE_SIZE, Stream, StreamCursor, Window, step_back_after_shrink
+from bcsync.observability import logger
+from bcsync.usecases.catalog import CatalogLookup
+from bcsync.usecases.clock import utc_moment
+from bcsync.usecases.customers import CustomerSync
+from bcsync.usecases.orders import OrderSync
+from bcsync.usecases.ports import BigCommercePoller, Page
+from bcsync.usecases.recording import SyncResult
+from bcsync.usecases.subscribers import SubscriberSync
+
+Row = TypeVar("Row")
+
+
+class PollingError(Exception):
+    """BigCommerce answered a poll in a way that would loop or lose rows (e.g. ignored min_id)."""
+
+
+@dataclass
+class PageOutcome:
+    """What one recorded page added: rows read and the ids of events it created."""
+
+    seen: int = 0
+    created_ids: list[str] = field(default_factory=list)
+
+
+# Called after each recorded page with the advanced cursor; returns True to stop the pass there.
+Checkpoint = Callable[[StreamCursor, PageOutcome], bool]
+
+
+@dataclass
+class PassContext:
+    store_hash: str
+    reader: BigCommercePoller
+    backfill: bool
+    origin: str | None = None  # where confirmation links point (the webhook destination)
+    refunds: dict[int, list[Refund]] | None = None  # the window's refunds, read on first need
+
+
+class StreamPasses:
+    def __init__(
+        self, orders: OrderSync, customers: CustomerSync, subscribers: SubscriberSync, catalog: CatalogLookup
+    ) -> None:
+        self._orders = orders
+        self._customers = customers
+        self._subscribers = subscribers
+        self._catalog = catalog
+
+    def run(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
+        """True when the window is done; False when `checkpoint` asked to stop."""
+        if cursor.stream is Stream.ORDERS:
+            return self._orders_pass(context, cursor, checkpoint)
+        return self._paged_pass(context, cursor, checkpoint)
+
+    # ------------------------------------------------------------------ orders (keyset by id)
+    def _orders_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
+        while True:
+            orders = context.reader.orders_page(cursor.window, after_id=cursor.after_id)
+            fresh = [order for order in orders if order.id > cursor.after_id]
+            if len(orders) >= PAGE_SIZE and not fresh:
+                raise PollingError("BigCommerce returned a full page of orders at or below min_id")
+            outcome = PageOutcome(seen=len(fresh))
+            for order in fresh:
+                outcome.created_ids += self._record_order(context, cursor.window, order).created_ids
+            cursor.after_id = max((order.id for order in fresh), default=cursor.after_id)
+            cursor.done += len(fresh)
+            if len(orders) < PAGE_SIZE:
+                checkpoint(cursor, outcome)
+                return True
+            if checkpoint(cursor, outcome):
+                return False
+
+    def _record_order(self, context: PassContext, window: Window, order: Order) -> SyncResult:
+        if not is_placed(order):
+            return SyncResult(status="not_placed")
+        refunds = self._refunds_of(context, window, order) if order.status_id in REFUND_STATUSES else None
+        snapshot = self._orders.complete(context.store_hash, order, context.reader, refunds=refunds)
+        return self._orders.record(snapshot, backfill=context.backfill)
+
+    def _refunds_of(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...]:
+        """The window's refunds stream (`created:min/max`), read once when the first refunded
+        order shows up; an order whose refunds predate the window is asked about alone."""
+        if context.refunds is None:
+            context.refunds = {}
+            refund_window = Window(start=window.start, end=window.end, field="created")
+            page = 1
+            while True:
+                batch = context.reader.refunds_page(refund_window, page=page)
+                for refund in batch.rows:
+                    context.refunds.setdefault(refund.order_id, []).append(refund)
+                if _last_page(batch, page):
+                    break
+                page += 1
+        known = context.refunds.get(order.id)
+        return tuple(known) if known else tuple(context.reader.get_order_refunds(order.id))
+
+    # ------------------------------------------------------------------ v3 collections (pages)
+    def _paged_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
+        store, reader, window = context.store_hash, context.reader, cursor.window
+        if cursor.stream is Stream.PRODUCTS:
+            return _pages(
+                cursor, checkpoint, reader.products_page, lambda rows: self._catalog.store_products(store, rows, reader)
+            )
+        if cursor.stream is Stream.CUSTOMERS:
+
+            def customers(rows: list[Customer]) -> None:
+                for customer in rows:
+                    # A customer created inside a live window had its `created` webhook missed.
+                    created = not context.backfill and _inside(customer.date_created, window)
+                    self._customers.record_read(store, customer, reader, created=created)
+
+            return _pages(cursor, checkpoint, reader.customers_page, customers)
+
+        def subscribers(rows: list[Subscriber]) -> None:
+            for subscriber in rows:
+                self._subscribers.record(
+                    store, subscriber, observed_at=utc_moment(), origin=context.origin, live=not context.backfill
+                )
+
+        return _pages(cursor, checkpoint, reader.subscribers_page, subscribers)
+
+
+def _pages(
+    cursor: StreamCursor,
+    checkpoint: Checkpoint,
+    fetch: Callable[..., Page[Row]],
+    record: Callable[[list[Row]], object],
+) -> bool:
+    """Page through a v3 collection from the cursor, stepping back when its total shrinks."""
+    while True:
+        batch = fetch(cursor.window, page=cursor.page)
+        if batch.total is not None:
+            back = step_back_after_shrink(cursor, batch.total)
+            if back < cursor.page:
+                logger.info("collection shrank mid-pass; re-reading", extra={"stream": cursor.stream, "page": back})
+                cursor.page, cursor.total = back, batch.total
+                continue
+        record(batch.rows)
+        last = _last_page(batch, cursor.page)
+        cursor.page += 1
+        cursor.total = batch.total
+        cursor.done += len(batch.rows)
+        outcome = PageOutcome(seen=len(batch.rows))
+        if last:
+            checkpoint(cursor, outcome)
+            return True
+        if checkpoint(cursor, outcome):
+            return False
+
+
+def _last_page(batch: Page[Row], page: int) -> bool:
+    if not batch.rows:
+        return True
+    if batch.total_pages is not None:
+        return page >= batch.total_pages
+    return len(batch.rows) < PAGE_SIZE
+
+
+def _inside(moment: datetime | None, window: Window) -> bool:
+    if moment is None:
+        return False
+    return (window.start is None or moment >= window.start) and moment <= window.end
