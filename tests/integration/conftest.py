@@ -107,6 +107,47 @@ class Stack:
     def triggers(self) -> list[dict[str, Any]]:
         return [json.loads(m["Body"]) for m in self.receive("FlowTriggerQueue")]
 
+    # ------------------------------------------------------------------ sync jobs
+    def schedule(self) -> dict[str, Any]:
+        """What EventBridge's hourly rule sends the sync worker."""
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "id": uuid.uuid4().hex, "detail": {}}
+        return self.invoke("SyncJobsFunction", event)
+
+    def run_jobs(self, *, timeout: int = 900, limit: int = 100) -> int:
+        """Drain the sync-job queue through the worker, one message per invocation as the event
+        source mapping does; a failed message is made visible again. Returns invocations made."""
+        sqs, url = boto3.client("sqs"), self.physical["SyncJobQueue"]
+        invocations = 0
+        while invocations < limit:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return invocations
+            invocations += 1
+            try:
+                response = self.handlers["SyncJobsFunction"].lambda_handler(
+                    sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:sync.fifo"),
+                    _LambdaContext("SyncJobsFunction", timeout),
+                )
+            except Exception:  # the invocation failed: Lambda returns the whole batch
+                response = {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+            if response.get("batchItemFailures"):
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        raise AssertionError(f"the sync-job queue did not drain in {limit} invocations")
+
+    def sync_state(self, kind: str) -> dict[str, Any]:
+        item = (
+            boto3.resource("dynamodb")
+            .Table(self.physical["SyncStateTable"])
+            .get_item(Key={"pk": f"{STORE_HASH}#{kind}"})["Item"]
+        )
+        return json.loads(item["body"]) if "body" in item else item
+
 
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())

@@ -134,6 +134,11 @@ class BigCommerceClient:
     def requests_made(self) -> int:
         return self.rate_limit.requests
 
+    @property
+    def page_size(self) -> int:
+        """Rows per collection page; a shorter page is the last."""
+        return PAGE_LIMIT
+
     # ------------------------------------------------------------------ orders
     def get_order(self, order_id: int) -> Order | None:
         body = self._get(

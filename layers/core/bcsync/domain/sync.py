@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from bcsync.domain.bigcommerce import Hook
 from bcsync.domain.webhooks import HANDLED_SCOPES, Family
 
-PAGE_SIZE = 250
 # BigCommerce retries a failing hook for about 48 hours, then deactivates it.
 HOOK_RETRY_SPAN = timedelta(hours=48)
 
@@ -64,7 +63,7 @@ class StreamCursor(BaseModel):
     done: int = 0
 
 
-def step_back_after_shrink(cursor: StreamCursor, total: int, page_size: int = PAGE_SIZE) -> int:
+def step_back_after_shrink(cursor: StreamCursor, total: int, page_size: int) -> int:
     """The page to read next when the collection's total fell from `cursor.total` to `total`.
 
     `shrunk` rows left from somewhere before the unread ones at worst, so the first unread row is

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bcsync.domain.orders import is_placed
-from bcsync.domain.sync import PAGE_SIZE, DayCount, Window, day_of, store_days
+from bcsync.domain.sync import DayCount, Window, day_of, store_days
 from bcsync.usecases.ports import BigCommercePoller, PlacedOrderCounter
 
 
@@ -29,7 +29,7 @@ class DailyCounts:
             for order in orders:
                 if order.id > after_id and is_placed(order) and order.date_created is not None:
                     placed[day_of(order.date_created, zone)] += 1
-            if len(orders) < PAGE_SIZE:
+            if len(orders) < reader.page_size:
                 break
             after_id = max(order.id for order in orders)
         recorded = Counter(day_of(moment, zone) for moment in self._events.placed_order_times(store_hash, first, last))

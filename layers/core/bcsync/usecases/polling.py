@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from bcsync.domain.bigcommerce import Customer, Order, Refund, Subscriber
+from bcsync.domain.bigcommerce import CatalogProduct, Customer, Order, Refund, Subscriber
 from bcsync.domain.orders import REFUND_STATUSES, is_placed
-from bcsync.domain.sync import PAGE_SIZE, Stream, StreamCursor, Window, step_back_after_shrink
+from bcsync.domain.sync import Stream, StreamCursor, Window, step_back_after_shrink
 from bcsync.observability import logger
 from bcsync.usecases.catalog import CatalogLookup
 from bcsync.usecases.clock import utc_moment
@@ -72,14 +72,15 @@ class StreamPasses:
         while True:
             orders = context.reader.orders_page(cursor.window, after_id=cursor.after_id)
             fresh = [order for order in orders if order.id > cursor.after_id]
-            if len(orders) >= PAGE_SIZE and not fresh:
+            full = len(orders) >= context.reader.page_size
+            if full and not fresh:
                 raise PollingError("BigCommerce returned a full page of orders at or below min_id")
             outcome = PageOutcome(seen=len(fresh))
             for order in fresh:
                 outcome.created_ids += self._record_order(context, cursor.window, order).created_ids
             cursor.after_id = max((order.id for order in fresh), default=cursor.after_id)
             cursor.done += len(fresh)
-            if len(orders) < PAGE_SIZE:
+            if not full:
                 checkpoint(cursor, outcome)
                 return True
             if checkpoint(cursor, outcome):
@@ -103,7 +104,7 @@ class StreamPasses:
                 batch = context.reader.refunds_page(refund_window, page=page)
                 for refund in batch.rows:
                     context.refunds.setdefault(refund.order_id, []).append(refund)
-                if _last_page(batch, page):
+                if _last_page(batch, page, context.reader.page_size):
                     break
                 page += 1
         known = context.refunds.get(order.id)
@@ -113,9 +114,11 @@ class StreamPasses:
     def _paged_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
         store, reader, window = context.store_hash, context.reader, cursor.window
         if cursor.stream is Stream.PRODUCTS:
-            return _pages(
-                cursor, checkpoint, reader.products_page, lambda rows: self._catalog.store_products(store, rows, reader)
-            )
+
+            def products(rows: list[CatalogProduct]) -> None:
+                self._catalog.store_products(store, rows, reader)
+
+            return _pages(cursor, checkpoint, reader.products_page, products, reader.page_size)
         if cursor.stream is Stream.CUSTOMERS:
 
             def customers(rows: list[Customer]) -> None:
@@ -124,7 +127,7 @@ class StreamPasses:
                     created = not context.backfill and _inside(customer.date_created, window)
                     self._customers.record_read(store, customer, reader, created=created)
 
-            return _pages(cursor, checkpoint, reader.customers_page, customers)
+            return _pages(cursor, checkpoint, reader.customers_page, customers, reader.page_size)
 
         def subscribers(rows: list[Subscriber]) -> None:
             for subscriber in rows:
@@ -132,7 +135,7 @@ class StreamPasses:
                     store, subscriber, observed_at=utc_moment(), origin=context.origin, live=not context.backfill
                 )
 
-        return _pages(cursor, checkpoint, reader.subscribers_page, subscribers)
+        return _pages(cursor, checkpoint, reader.subscribers_page, subscribers, reader.page_size)
 
 
 def _pages(
@@ -140,18 +143,19 @@ def _pages(
     checkpoint: Checkpoint,
     fetch: Callable[..., Page[Row]],
     record: Callable[[list[Row]], object],
+    page_size: int,
 ) -> bool:
     """Page through a v3 collection from the cursor, stepping back when its total shrinks."""
     while True:
         batch = fetch(cursor.window, page=cursor.page)
         if batch.total is not None:
-            back = step_back_after_shrink(cursor, batch.total)
+            back = step_back_after_shrink(cursor, batch.total, page_size)
             if back < cursor.page:
                 logger.info("collection shrank mid-pass; re-reading", extra={"stream": cursor.stream, "page": back})
                 cursor.page, cursor.total = back, batch.total
                 continue
         record(batch.rows)
-        last = _last_page(batch, cursor.page)
+        last = _last_page(batch, cursor.page, page_size)
         cursor.page += 1
         cursor.total = batch.total
         cursor.done += len(batch.rows)
@@ -163,12 +167,12 @@ def _pages(
             return False
 
 
-def _last_page(batch: Page[Row], page: int) -> bool:
+def _last_page(batch: Page[Row], page: int, page_size: int) -> bool:
     if not batch.rows:
         return True
     if batch.total_pages is not None:
         return page >= batch.total_pages
-    return len(batch.rows) < PAGE_SIZE
+    return len(batch.rows) < page_size
 
 
 def _inside(moment: datetime | None, window: Window) -> bool:

@@ -63,6 +63,6 @@ class WebhookHealth:
         if health.created or health.reenabled:
             logger.warning(
                 "webhooks repaired",
-                extra={"store_hash": store_hash, "created": health.created, "reenabled": health.reenabled},
+                extra={"store_hash": store_hash, "hooks_created": health.created, "hooks_reenabled": health.reenabled},
             )
         return health, plan
