@@ -1,4 +1,4 @@
-"""The `bcsync` command: local stack, demo, exports and erasure (reconcile, backfill and webhooks follow)."""
+"""The `bcsync` command: local stack, demo, exports, erasure, and the sync operations."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from bcsync_ops import exports
+from bcsync_ops import exports, operations
 
 
 def _run_local(args: argparse.Namespace) -> int:
@@ -64,6 +65,80 @@ def _erase_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operation(
+    action: Callable[[operations.StackHandle, argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return action(operations.StackHandle.resolve(args.stack_name, args.store), args)
+        except operations.OperationFailed as error:
+            return operations.fail(error)
+
+    return run
+
+
+def _since(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def _add_operations(commands: Any) -> None:
+    def target(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("--stack-name", help="act on a deployed stack instead of the running local one")
+        command.add_argument("--store", help="store hash (default: the local stack's store)")
+        return command
+
+    out = sys.stdout
+    reconcile = target(commands.add_parser("reconcile", help="poll BigCommerce for what webhooks missed; wait"))
+    reconcile.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
+    reconcile.set_defaults(run=_operation(lambda stack, a: operations.reconcile(stack, out, timeout=a.timeout)))
+
+    backfill = target(commands.add_parser("backfill", help="import the store's history (no flow triggers)"))
+    backfill.add_argument("--since", type=_since, help="orders created since this date (default: all)")
+    backfill.add_argument("--no-wait", action="store_true", help="start it and return without the progress bar")
+    backfill.add_argument("--stop", action="store_true", help="stop a running backfill (resume it later)")
+    backfill.set_defaults(run=_operation(_backfill))
+
+    sync = target(commands.add_parser("sync", help="hourly sync on/off, run it now, or show its status"))
+    sync.add_argument("action", choices=("on", "off", "now", "status"))
+    sync.set_defaults(run=_operation(lambda stack, a: operations.sync(stack, out, a.action)))
+
+    hooks = commands.add_parser("webhooks", help="the store's webhooks").add_subparsers(dest="action", required=True)
+    register = target(hooks.add_parser("register", help="create missing and re-enable deactivated hooks"))
+    register.add_argument("--destination", required=True, help="the stack's webhook base URL (WebhookBaseUrl)")
+    register.set_defaults(
+        run=_operation(lambda stack, a: operations.webhooks(stack, out, destination=a.destination, repair=True))
+    )
+    status = target(hooks.add_parser("status", help="show each scope's hook; exit 1 if any is missing or off"))
+    status.set_defaults(
+        run=_operation(lambda stack, a: operations.webhooks(stack, out, destination=None, repair=False))
+    )
+
+    verify = target(commands.add_parser("verify-counts", help="compare daily Placed Order counts with BigCommerce"))
+    verify.add_argument("--days", type=_positive, default=7, help="days back, in the store's timezone (default 7)")
+    verify.set_defaults(run=_operation(lambda stack, a: operations.verify_counts(stack, out, days=a.days)))
+
+
+def _backfill(stack: operations.StackHandle, args: argparse.Namespace) -> int:
+    if args.stop:
+        from bcsync.usecases.backfill import BackfillRequests
+
+        BackfillRequests(stack.state()).request_stop(stack.store_hash)
+        print("stop requested; the backfill stops after its current page")
+        return 0
+    return operations.backfill(stack, sys.stdout, since=args.since, wait=not args.no_wait)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="bcsync", description="BigCommerce to marketing events, self-hosted.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -96,6 +171,7 @@ def parser() -> argparse.ArgumentParser:
     erase.add_argument("--store", help="store hash (default: the running local stack's store)")
     erase.add_argument("--stack-name", help="erase from a deployed stack instead of the running local one")
     erase.set_defaults(run=_erase_profile)
+    _add_operations(commands)
     return root
 
 

@@ -10,6 +10,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -101,6 +102,21 @@ class _LambdaContext:
 
 
 @dataclass
+class Schedule:
+    function: LocalFunction
+    every_seconds: float
+
+
+def rate_seconds(expression: str) -> float:
+    """`rate(1 hour)` and friends; cron expressions are not used by the template."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if not match:
+        raise ValueError(f"unsupported schedule {expression!r}: only rate(N minutes|hours|days)")
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
+    return int(match[1]) * unit
+
+
+@dataclass
 class SqsSource:
     function: LocalFunction
     queue_url: str
@@ -126,6 +142,7 @@ class LocalStack:
         self._log_level = log_level
         self.routes: dict[tuple[str, str], LocalFunction] = {}
         self.sources: list[SqsSource] = []
+        self.schedules: list[Schedule] = []
         self.physical: dict[str, str] = {}
         self._http: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
@@ -145,6 +162,12 @@ class LocalStack:
         for source in self.sources:
             thread = threading.Thread(
                 target=self._poll, args=(source,), daemon=True, name=f"poll-{source.function.logical_id}"
+            )
+            thread.start()
+            self._threads.append(thread)
+        for schedule in self.schedules:
+            thread = threading.Thread(
+                target=self._tick, args=(schedule,), daemon=True, name=f"schedule-{schedule.function.logical_id}"
             )
             thread.start()
             self._threads.append(thread)
@@ -206,6 +229,8 @@ class LocalStack:
                 spec = event.get("Properties", {})
                 if event["Type"] == "HttpApi":
                     self.routes[(spec["Method"].upper(), spec["Path"])] = function
+                elif event["Type"] == "Schedule":
+                    self.schedules.append(Schedule(function, rate_seconds(spec["Schedule"])))
                 elif event["Type"] == "SQS":
                     arn = resolver.resolve(spec["Queue"])
                     logical_queue = next(k for k, v in resolver.attributes.items() if v == arn and k[1] == "Arn")[0]
@@ -253,6 +278,31 @@ class LocalStack:
         self._http = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         thread = threading.Thread(target=self._http.serve_forever, daemon=True, name="local-http-api")
         thread.start()
+
+    # ------------------------------------------------------------------ Schedule events
+    def _tick(self, schedule: Schedule) -> None:
+        """Fire at the template's rate, first one period after start, as EventBridge does."""
+        while not self._stopping.wait(schedule.every_seconds):
+            self.fire(schedule)
+
+    def fire(self, schedule: Schedule) -> Any:
+        now = datetime.now(UTC)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": LOCAL_ACCOUNT,
+            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": LOCAL_REGION,
+            "resources": [f"arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT}:rule/local-{schedule.function.logical_id}"],
+            "detail": {},
+        }
+        try:
+            return schedule.function.invoke(event)
+        except Exception:
+            logging.getLogger(__name__).exception("%s failed on its schedule", schedule.function.logical_id)
+            return None
 
     # ------------------------------------------------------------------ SQS event sources
     def _poll(self, source: SqsSource) -> None:
@@ -314,6 +364,7 @@ class LocalStack:
                     "store_hash": self.store.store_hash,
                     "aws_endpoint": self.aws_endpoint,
                     "api_url": self.api_url,
+                    "bigcommerce_api_url": self.store.api_url,
                     "physical": self.physical,
                 },
                 indent=2,

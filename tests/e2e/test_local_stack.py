@@ -277,3 +277,50 @@ def test_every_family_over_http_yields_one_person_with_their_checkout_consent_an
     assert export("profiles", env) == []
     assert export("triggers", env) == []
     assert export("carts", env) == []
+
+
+def bcsync(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*BCSYNC, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_operator_commands_reconcile_backfill_webhooks_and_daily_counts(running):
+    store, sender, env = running
+    now = datetime.now(UTC).replace(microsecond=0)
+    shirt = store.products[101]
+    for order_id in (5001, 5002):
+        store.place_order(
+            order_id,
+            email=f"buyer{order_id}@example.com",
+            first_name="Buyer",
+            last_name=str(order_id),
+            lines=[Line(shirt, 1)],
+            created=now - timedelta(hours=1),
+        )
+    # 5001's webhook arrives; 5002's is lost, and the daily counts say so.
+    assert sender.send("orders", "store/order/created", {"type": "order", "id": 5001})[0] == 200
+    counts = bcsync(env, "verify-counts", "--days", "3")
+    assert counts.returncode == 1, counts.stdout + counts.stderr
+    assert "MISMATCH" in counts.stdout
+
+    registered = bcsync(env, "webhooks", "register", "--destination", "https://hooks.example.com")
+    assert registered.returncode == 0, registered.stderr
+    assert "store/order/created" in registered.stdout and "created" in registered.stdout
+    status = bcsync(env, "webhooks", "status")
+    assert status.returncode == 0 and "deactivated" not in status.stdout
+
+    reconciled = bcsync(env, "reconcile", "--timeout", "60")
+    assert reconciled.returncode == 0, reconciled.stderr
+    assert "drift 2 event(s)" in reconciled.stdout  # 5002's Placed Order and Ordered Product
+    assert bcsync(env, "verify-counts", "--days", "3").returncode == 0
+
+    placed = [e for e in export("events", env) if e["metric"] == "Placed Order"]
+    assert sorted(e["source_id"] for e in placed) == ["order:5001", "order:5002"]
+
+    backfilled = bcsync(env, "backfill")
+    assert backfilled.returncode == 0, backfilled.stderr
+    assert "backfill done" in backfilled.stdout
+    assert len([e for e in export("events", env) if e["metric"] == "Placed Order"]) == 2
+
+    assert bcsync(env, "sync", "off").returncode == 0
+    shown = bcsync(env, "sync", "status")
+    assert "hourly sync off" in shown.stdout and "backfill: done" in shown.stdout and "drift 2" in shown.stdout

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bcsync.adapters import bigcommerce
+from bcsync.usecases.backfill import BackfillRequests
 from bcsync.usecases.orders import OrderSync
 from bcsync.wiring import container
 from bcsync_ops.sandbox import Line
@@ -43,7 +44,7 @@ def history(stack, orders: int, *, days: int = 30) -> None:
 
 def start_backfill(stack, since: datetime | None = None) -> None:
     app = container()
-    app.backfill.start(STORE_HASH, since=since)
+    BackfillRequests(app.sync_state).start(STORE_HASH, since=since)
     app.jobs.enqueue(STORE_HASH, "backfill", dedup=f"test:{datetime.now(UTC).isoformat()}")
 
 
@@ -94,7 +95,7 @@ def test_backfill_resumes_after_a_crash_and_after_a_stop(stack, monkeypatch):
         if snapshot.order.id == 2003 and seen.count(2003) == 1:
             raise RuntimeError("the function died here")
         if snapshot.order.id == 2005 and seen.count(2005) == 1:
-            container().backfill.request_stop(STORE_HASH)  # an operator's Ctrl-C
+            BackfillRequests(container().sync_state).request_stop(STORE_HASH)  # an operator's Ctrl-C
         return record(self, snapshot, backfill=backfill)
 
     monkeypatch.setattr(OrderSync, "record", crash_once_then_stop)

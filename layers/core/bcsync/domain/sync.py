@@ -140,7 +140,7 @@ class ReconcileState(BaseModel):
         return bool(self.pending)
 
 
-BackfillStatus = Literal["running", "stopped", "done", "failed"]
+BackfillStatus = Literal["running", "stopped", "done"]
 
 
 class BackfillState(BaseModel):

@@ -23,14 +23,11 @@ class BackfillAlreadyRunning(Exception):
     """A backfill with other bounds is under way; stop it first."""
 
 
-class Backfill:
-    def __init__(
-        self, passes: StreamPasses, state: SyncStateStore, connector: BigCommerceConnector, limits: SyncLimits
-    ) -> None:
-        self._passes = passes
+class BackfillRequests:
+    """What an operator asks of the backfill (`bcsync backfill`, Ctrl-C); the worker does it."""
+
+    def __init__(self, state: SyncStateStore) -> None:
         self._state = state
-        self._connector = connector
-        self._limits = limits
 
     def start(self, store_hash: str, *, since: datetime | None) -> BackfillState:
         """Resume an unfinished backfill over the same range, or begin a new one."""
@@ -51,6 +48,16 @@ class Backfill:
 
     def request_stop(self, store_hash: str) -> None:
         self._state.update_control(store_hash, backfill_stop_requested=True)
+
+
+class Backfill:
+    def __init__(
+        self, passes: StreamPasses, state: SyncStateStore, connector: BigCommerceConnector, limits: SyncLimits
+    ) -> None:
+        self._passes = passes
+        self._state = state
+        self._connector = connector
+        self._limits = limits
 
     def run(self, store_hash: str, remaining_seconds: Callable[[], float]) -> bool:
         """Make progress; True when there is nothing left to continue (done, stopped, none)."""

@@ -1,0 +1,311 @@
+"""`bcsync reconcile | backfill | sync | webhooks | verify-counts`: operator commands against the
+running local stack or a deployed one (`--stack-name`). Jobs are sent to the stack's sync-job
+queue and run by its worker; the commands watch the job state until the work is done. Webhook
+and count checks call BigCommerce from here, with the credentials the stack holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+import boto3
+
+from bcsync_ops.local_stack import state_file
+
+if TYPE_CHECKING:
+    from bcsync.adapters.bigcommerce import BigCommerceClient
+    from bcsync.adapters.dynamodb import DynamoSyncState
+    from bcsync.adapters.sqs import SqsJobQueue
+    from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
+
+POLL_SECONDS = 1.0
+
+
+class OperationFailed(Exception):
+    """The command could not do its work; the message says why and what to do."""
+
+
+@dataclass
+class StackHandle:
+    """Where a stack's sync state, job queue and events live, and which store to act on."""
+
+    store_hash: str
+    names: dict[str, str]
+    bigcommerce_api_url: str
+
+    @classmethod
+    def resolve(cls, stack_name: str | None, store: str | None) -> StackHandle:
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout is for the command's output
+        logical = ("SyncStateTable", "SyncJobQueue", "EventsTable")
+        if stack_name:
+            if not store:
+                raise OperationFailed("name the store with --store <store_hash>")
+            cloudformation = boto3.client("cloudformation")
+            names = {
+                name: cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=name)[
+                    "StackResourceDetail"
+                ]["PhysicalResourceId"]
+                for name in logical
+            }
+            api_url = os.environ.get("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com")
+            return cls(store, names, api_url)
+        path = state_file()
+        if not path.exists():
+            raise OperationFailed("no running local stack found: start one with `bcsync local`")
+        local = json.loads(path.read_text())
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": local["aws_endpoint"],
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+                "AWS_DEFAULT_REGION": "us-east-1",
+            }
+        )
+        return cls(
+            store or local["store_hash"], {n: local["physical"][n] for n in logical}, local["bigcommerce_api_url"]
+        )
+
+    # Imported late: the use cases bring Powertools' logger, whose level is read at import.
+    def state(self) -> DynamoSyncState:
+        from bcsync.adapters.dynamodb import DynamoSyncState
+
+        return DynamoSyncState(boto3.resource("dynamodb"), self.names["SyncStateTable"])
+
+    def jobs(self) -> SqsJobQueue:
+        from bcsync.adapters.sqs import SqsJobQueue
+
+        return SqsJobQueue(boto3.client("sqs"), self.names["SyncJobQueue"])
+
+    def bigcommerce(self) -> BigCommerceClient:
+        from bcsync.adapters.bigcommerce import BigCommerceConnector
+        from bcsync.adapters.credentials import SecretsManagerCredentials
+
+        connector = BigCommerceConnector(self.bigcommerce_api_url, SecretsManagerCredentials("bcsync/stores/", 0))
+        return connector.reader(self.store_hash, budget_seconds=120)
+
+
+# ---------------------------------------------------------------------- reconcile
+def reconcile(stack: StackHandle, out: TextIO, *, timeout: float) -> int:
+    """Run a reconciliation that starts after now, and wait for it."""
+    requested_at = datetime.now(UTC)
+    state, jobs = stack.state(), stack.jobs()
+    jobs.enqueue(stack.store_hash, "reconcile", dedup=f"cli:{requested_at.isoformat()}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        current = state.reconcile(stack.store_hash)
+        run = current.run
+        if run and run.failed_at and run.failed_at >= requested_at and run.error:
+            raise OperationFailed(f"reconciliation failed (the worker will retry from its cursor): {run.error}")
+        finished = current.last_finished
+        if finished and finished.finished_at and finished.finished_at >= requested_at:
+            if finished.started_at >= requested_at:
+                out.write(_run_summary(finished, current.hooks) + "\n")
+                return 0
+            # That run began before we asked; ask for one that begins after.
+            jobs.enqueue(stack.store_hash, "reconcile", dedup=f"cli:{datetime.now(UTC).isoformat()}")
+            requested_at = datetime.now(UTC)
+    raise OperationFailed(f"no reconciliation finished within {timeout:.0f} s; see `bcsync sync status`")
+
+
+def _run_summary(run: RunReport, hooks: HookHealth | None) -> str:
+    lines = [
+        f"reconciled in {(run.finished_at or run.started_at) - run.started_at}; "
+        f"{run.requests} BigCommerce requests; drift {run.drift} event(s) the webhooks had missed",
+        f"  {'stream':<12} {'read':>6} {'recovered':>9}",
+    ]
+    for stream in ("products", "customers", "subscribers", "orders"):
+        lines.append(f"  {stream:<12} {run.seen.get(stream, 0):>6} {run.created.get(stream, 0):>9}")
+    if hooks:
+        lines.append(_hooks_line(hooks))
+    return "\n".join(lines)
+
+
+def _hooks_line(hooks: HookHealth) -> str:
+    if hooks.problem:
+        return f"webhooks: {hooks.problem}"
+    active = sum(1 for hook in hooks.hooks if hook.is_active)
+    repaired = (
+        f"; created {len(hooks.created)}, re-enabled {len(hooks.reenabled)}" if hooks.created or hooks.reenabled else ""
+    )
+    return f"webhooks: {active}/{len(hooks.hooks)} active at {hooks.destination}{repaired}"
+
+
+# ---------------------------------------------------------------------- backfill
+def backfill(stack: StackHandle, out: TextIO, *, since: datetime | None, wait: bool) -> int:
+    from bcsync.usecases.backfill import BackfillAlreadyRunning, BackfillRequests
+
+    requests = BackfillRequests(stack.state())
+    try:
+        started = requests.start(stack.store_hash, since=since)
+    except BackfillAlreadyRunning as error:
+        raise OperationFailed(str(error)) from None
+    stack.jobs().enqueue(stack.store_hash, "backfill", dedup=f"cli:{datetime.now(UTC).isoformat()}")
+    out.write(f"backfill since {started.since.date() if started.since else 'the beginning'} running\n")
+    if not wait:
+        return 0
+    try:
+        return _watch_backfill(stack, out)
+    except KeyboardInterrupt:
+        requests.request_stop(stack.store_hash)
+        out.write("\nstopping after the current page...\n")
+        _wait_for(stack, lambda s: s.status != "running", timeout=120)
+        out.write("backfill stopped; run `bcsync backfill` again to resume where it stopped\n")
+        return 130
+
+
+def _watch_backfill(stack: StackHandle, out: TextIO) -> int:
+    state = stack.state()
+    samples: list[tuple[float, int]] = []
+    while True:
+        current = state.backfill(stack.store_hash)
+        if current is None:
+            raise OperationFailed("the backfill state disappeared")
+        samples = [*samples[-30:], (time.monotonic(), current.progress[0])]
+        out.write("\r" + progress_line(current, samples))
+        out.flush()
+        if current.status == "done":
+            out.write(f"\nbackfill done: {json.dumps(current.done)}; {current.requests} BigCommerce requests\n")
+            return 0
+        if current.status == "stopped":
+            out.write("\nbackfill stopped; run `bcsync backfill` again to resume\n")
+            return 1
+        if current.error:
+            raise OperationFailed(f"backfill failed (the worker retries from its cursor): {current.error}")
+        time.sleep(POLL_SECONDS)
+
+
+def progress_line(state: BackfillState, samples: list[tuple[float, int]], width: int = 30) -> str:
+    """`[#####.....] 1200/4000 orders  40.0/s  ETA 1m10s`: the rate over the recent samples."""
+    done, total = state.progress
+    share = min(1.0, done / total) if total else 0.0
+    bar = "#" * int(share * width) + "." * (width - int(share * width))
+    stage = state.pending[0].value if state.pending else "done"
+    rate = 0.0
+    if len(samples) >= 2 and samples[-1][0] > samples[0][0]:
+        rate = (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
+    eta = f"ETA {_duration((total - done) / rate)}" if rate > 0 and total > done else "ETA --"
+    return f"[{bar}] {done}/{total} ({stage})  {rate:.1f}/s  {eta}   "
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _wait_for(stack: StackHandle, condition: Any, *, timeout: float) -> None:
+    state, deadline = stack.state(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = state.backfill(stack.store_hash)
+        if current is None or condition(current):
+            return
+        time.sleep(POLL_SECONDS)
+
+
+# ---------------------------------------------------------------------- sync controls
+def sync(stack: StackHandle, out: TextIO, action: str) -> int:
+    state = stack.state()
+    if action in ("on", "off"):
+        state.update_control(stack.store_hash, enabled=action == "on")
+        out.write(f"hourly sync {action} for store {stack.store_hash}\n")
+    elif action == "now":
+        stack.jobs().enqueue(stack.store_hash, "reconcile", dedup=f"now:{datetime.now(UTC).isoformat()}")
+        out.write("reconciliation queued; `bcsync sync status` shows when it finished\n")
+    else:
+        out.write(status_text(stack) + "\n")
+    return 0
+
+
+def status_text(stack: StackHandle) -> str:
+    state = stack.state()
+    control = state.control(stack.store_hash)
+    reconcile_state = state.reconcile(stack.store_hash)
+    lines = [f"store {stack.store_hash}: hourly sync {'on' if control.enabled else 'off'}"]
+    last = reconcile_state.last_finished
+    if last and last.finished_at:
+        lines.append(
+            f"last reconcile: finished {last.finished_at.isoformat()}, read {sum(last.seen.values())}, "
+            f"drift {last.drift}, {last.requests} requests"
+        )
+    else:
+        lines.append("last reconcile: never")
+    if reconcile_state.running and reconcile_state.run:
+        run = reconcile_state.run
+        lines.append(
+            f"reconcile in progress since {run.started_at.isoformat()}: {', '.join(reconcile_state.pending)} left"
+        )
+        if run.error:
+            lines.append(f"  last error: {run.error}")
+    progress = state.backfill(stack.store_hash)
+    if progress:
+        done, total = progress.progress
+        lines.append(f"backfill: {progress.status}, {done}/{total} records, {progress.requests} requests")
+        if progress.error:
+            lines.append(f"  last error: {progress.error}")
+    else:
+        lines.append("backfill: never run")
+    lines.append(_hooks_line(reconcile_state.hooks) if reconcile_state.hooks else "webhooks: not checked yet")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- webhooks
+def webhooks(stack: StackHandle, out: TextIO, *, destination: str | None, repair: bool) -> int:
+    from bcsync.adapters.credentials import SecretsManagerCredentials
+    from bcsync.usecases.webhook_health import WebhookHealth
+
+    health_check = WebhookHealth(SecretsManagerCredentials("bcsync/stores/", 0), stack.state())
+    health, plan = health_check.check(
+        stack.store_hash, stack.bigcommerce(), now=datetime.now(UTC), repair=repair, destination=destination
+    )
+    out.write(hooks_table(health, plan, repaired=repair) + "\n")
+    if health.problem:
+        raise OperationFailed(health.problem)
+    return 0 if repair or not (plan.create or plan.reenable) else 1
+
+
+def hooks_table(health: HookHealth, plan: HookPlan, *, repaired: bool) -> str:
+    missing = dict(plan.create)
+    rows = [(hook.scope, hook.destination, _hook_state(hook.is_active, hook.scope, health)) for hook in health.hooks]
+    if not repaired:
+        rows += [(scope, target, "missing") for scope, target in missing.items()]
+    width = max((len(row[0]) for row in rows), default=5)
+    lines = [f"{'scope':<{width}}  {'state':<11}  destination"]
+    lines += [f"{scope:<{width}}  {state:<11}  {target}" for scope, target, state in sorted(rows)]
+    return "\n".join(lines)
+
+
+def _hook_state(active: bool, scope: str, health: HookHealth) -> str:
+    if scope in health.created:
+        return "created"
+    if scope in health.reenabled:
+        return "re-enabled"
+    return "active" if active else "deactivated"
+
+
+# ---------------------------------------------------------------------- daily counts
+def verify_counts(stack: StackHandle, out: TextIO, *, days: int) -> int:
+    from bcsync.adapters.dynamodb import DynamoEventLedger
+    from bcsync.usecases.daily_counts import DailyCounts
+
+    ledger = DynamoEventLedger(boto3.resource("dynamodb"), stack.names["EventsTable"])
+    rows = DailyCounts(ledger).compare(stack.store_hash, stack.bigcommerce(), days=days, now=datetime.now(UTC))
+    out.write(f"{'day':<10}  {'bigcommerce':>11}  {'bcsync':>6}  check\n")
+    for row in rows:
+        check = "ok" if row.matches else "MISMATCH"
+        out.write(f"{row.day.isoformat():<10}  {row.bigcommerce:>11}  {row.bcsync:>6}  {check}\n")
+    mismatched = [row for row in rows if not row.matches]
+    if mismatched:
+        out.write(f"{len(mismatched)} day(s) differ: run `bcsync reconcile`, then check again\n")
+        return 1
+    return 0
+
+
+def fail(error: OperationFailed) -> int:
+    print(f"bcsync: {error}", file=sys.stderr)
+    return 1
