@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install demo test lint format validate build clean
+.PHONY: install demo test bench lint format validate build clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "bcsync needs $(PYTHON) on PATH"; exit 1; }
@@ -23,6 +23,9 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_sync.py
 
 lint: $(BIN)/sam
 	$(BIN)/ruff check .

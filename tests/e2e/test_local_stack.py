@@ -280,7 +280,7 @@ def test_every_family_over_http_yields_one_person_with_their_checkout_consent_an
 
 
 def bcsync(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BCSYNC, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*BCSYNC, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_operator_commands_reconcile_backfill_webhooks_and_daily_counts(running):
