@@ -188,3 +188,15 @@ def test_refunds_are_read_once_per_window_and_recorded_per_refund(stack):
     assert [e["source_id"] for e in refunds] == ["refund:1"]
     assert stack.store.requests.count(f"/stores/{STORE_HASH}/v3/orders/payment_actions/refunds") == 1
     assert not any(path.endswith("/1001/payment_actions/refunds") for path in stack.store.requests)
+
+
+def test_a_hooks_api_refusal_does_not_stop_the_poll(stack):
+    container().sync_state.update_control(STORE_HASH, destination=DESTINATION)
+    place(stack, 1001)
+    stack.store.fail_next(r"/v3/hooks", 403, times=100)
+
+    state = reconcile(stack)
+
+    assert "failed" in state["hooks"]["problem"]
+    assert placed_orders(stack) == {"order:1001": 1}
+    assert state["last_finished"]["error"] is None

@@ -52,13 +52,18 @@ class WebhookHealth:
         token = self._credentials.credentials(store_hash).webhook_token
         headers = {TOKEN_HEADER: token} if token else None
         by_id = {hook.id: hook for hook in hooks}
-        for scope, target in plan.create:
-            created = reader.create_hook(scope, target, headers)
-            by_id[created.id] = created
-            health.created.append(scope)
-        for hook in plan.reenable:
-            by_id[hook.id] = reader.activate_hook(hook.id, headers)
-            health.reenabled.append(hook.scope)
+        try:
+            for scope, target in plan.create:
+                created = reader.create_hook(scope, target, headers)
+                by_id[created.id] = created
+                health.created.append(scope)
+            for hook in plan.reenable:
+                by_id[hook.id] = reader.activate_hook(hook.id, headers)
+                health.reenabled.append(hook.scope)
+        except DownstreamFault as fault:
+            # Polling still recovers the events; the next run tries the hooks again.
+            logger.warning("could not repair webhooks", extra={"store_hash": store_hash, "fault": str(fault)})
+            health.problem = f"repairing hooks failed: {fault}"
         health.hooks = sorted(by_id.values(), key=lambda hook: (hook.destination, hook.scope))
         if health.created or health.reenabled:
             logger.warning(
