@@ -49,26 +49,35 @@ class StackTables:
         return ProfileErasure(self.profiles(), self.events(), self.triggers(), self.carts())
 
 
-def local_tables() -> StackTables:
+def local_state() -> dict[str, Any]:
+    """What the running local stack wrote about itself (endpoints, physical ids, store)."""
     path = state_file()
     if not path.exists():
         raise SystemExit("no running local stack found: start one with `bcsync local`")
-    state = json.loads(path.read_text())
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def deployed_names(stack_name: str, logical_ids: Iterable[str]) -> dict[str, str]:
+    cloudformation = boto3.client("cloudformation")
+    return {
+        logical: cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical)[
+            "StackResourceDetail"
+        ]["PhysicalResourceId"]
+        for logical in logical_ids
+    }
+
+
+def local_tables() -> StackTables:
+    state = local_state()
     resource = boto3.resource("dynamodb", endpoint_url=state["aws_endpoint"], region_name="us-east-1")
     return StackTables(resource, {name: state["physical"][name] for name in TABLES})
 
 
 def deployed_tables(stack_name: str) -> StackTables:
-    cloudformation = boto3.client("cloudformation")
-    names = {
-        logical: cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical)[
-            "StackResourceDetail"
-        ]["PhysicalResourceId"]
-        for logical in TABLES
-    }
-    return StackTables(boto3.resource("dynamodb"), names)
+    return StackTables(boto3.resource("dynamodb"), deployed_names(stack_name, TABLES))
 
 
 def json_default(value: Any) -> Any:

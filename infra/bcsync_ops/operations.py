@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 
-from bcsync_ops.local_stack import state_file
+from bcsync_ops.exports import deployed_names, local_state
 
 if TYPE_CHECKING:
     from bcsync.adapters.bigcommerce import BigCommerceClient
@@ -45,30 +45,13 @@ class StackHandle:
         if stack_name:
             if not store:
                 raise OperationFailed("name the store with --store <store_hash>")
-            cloudformation = boto3.client("cloudformation")
-            names = {
-                name: cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=name)[
-                    "StackResourceDetail"
-                ]["PhysicalResourceId"]
-                for name in logical
-            }
             api_url = os.environ.get("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com")
-            return cls(store, names, api_url)
-        path = state_file()
-        if not path.exists():
-            raise OperationFailed("no running local stack found: start one with `bcsync local`")
-        local = json.loads(path.read_text())
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": local["aws_endpoint"],
-                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
-                "AWS_DEFAULT_REGION": "us-east-1",
-            }
-        )
-        return cls(
-            store or local["store_hash"], {n: local["physical"][n] for n in logical}, local["bigcommerce_api_url"]
-        )
+            return cls(store, deployed_names(stack_name, logical), api_url)
+        local = local_state()
+        os.environ["AWS_ENDPOINT_URL"] = local["aws_endpoint"]
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+        names = {name: local["physical"][name] for name in logical}
+        return cls(store or local["store_hash"], names, local["bigcommerce_api_url"])
 
     # Imported late: the use cases bring Powertools' logger, whose level is read at import.
     def state(self) -> DynamoSyncState:

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bcsync_ops.sandbox_collections import CollectionsApi
+from bcsync_ops.sandbox_collections import CollectionsApi, v3_page
 
 EMBED_CAP = 50
 Answer = tuple[int, Any, dict[str, str]]
@@ -600,7 +600,7 @@ class SandboxStore(CollectionsApi):
         if re.fullmatch(r"/v2/orders/(\d+)/coupons", path):
             return 204, None, {}
         if match := re.fullmatch(r"/v3/orders/(\d+)/payment_actions/refunds", path):
-            return 200, _v3(self.refunds.get(int(match[1]), [])), {}
+            return 200, v3_page(self.refunds.get(int(match[1]), []), query), {}
         if path == "/v2/store":
             return 200, {"secure_url": self.secure_url, "timezone": {"name": "Etc/UTC"}}, {}
         return None
@@ -608,17 +608,17 @@ class SandboxStore(CollectionsApi):
     def _catalog_api(self, path: str, query: dict[str, str]) -> Answer | None:
         ids = {int(value) for key in ("id:in", "category_id:in") for value in query.get(key, "").split(",") if value}
         if path == "/v3/catalog/products":
-            return 200, _v3([self._product_row(p) for p in self.products.values() if p.id in ids]), {}
+            return 200, v3_page([self._product_row(p) for p in self.products.values() if p.id in ids], query), {}
         if path == "/v3/catalog/trees/categories":
             rows = [
                 {"category_id": cid, "name": name, "parent_id": 0}
                 for cid, name in self.categories.items()
                 if cid in ids
             ]
-            return 200, _v3(rows), {}
+            return 200, v3_page(rows, query), {}
         if path == "/v3/catalog/brands":
             brands = {self.brand_id(p.brand): p.brand for p in self.products.values()}
-            return 200, _v3([{"id": bid, "name": name} for bid, name in brands.items() if bid in ids]), {}
+            return 200, v3_page([{"id": bid, "name": name} for bid, name in brands.items() if bid in ids], query), {}
         return None
 
     def _shoppers_api(self, path: str, query: dict[str, str]) -> Answer | None:
@@ -628,7 +628,7 @@ class SandboxStore(CollectionsApi):
             return 200, {"data": self._checkout_body(match[1])}, {}
         if path == "/v3/customers":
             ids = {int(value) for value in query.get("id:in", "").split(",") if value}
-            return 200, _v3([row for cid, row in self.customers.items() if cid in ids]), {}
+            return 200, v3_page([row for cid, row in self.customers.items() if cid in ids], query), {}
         if match := re.fullmatch(r"/v2/customer_groups/(\d+)", path):
             name = self.customer_groups.get(int(match[1]))
             return (200, {"id": int(match[1]), "name": name}, {}) if name else (404, [{"status": 404}], {})
@@ -637,7 +637,7 @@ class SandboxStore(CollectionsApi):
             return (200, {"data": row, "meta": {}}, {}) if row else (404, {"status": 404, "title": "Not found"}, {})
         if path == "/v3/customers/subscribers":
             email = query.get("email", "").lower()
-            return 200, _v3([row for row in self.subscribers.values() if row["email"].lower() == email]), {}
+            return 200, v3_page([row for row in self.subscribers.values() if row["email"].lower() == email], query), {}
         return None
 
     def _order_body(self, order_id: int, query: dict[str, str]) -> dict[str, Any]:
@@ -689,13 +689,6 @@ STATUS_NAMES = {
     13: "Disputed",
     14: "Partially Refunded",
 }
-
-
-def _v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "data": rows,
-        "meta": {"pagination": {"total": len(rows), "count": len(rows), "current_page": 1, "total_pages": 1}},
-    }
 
 
 class SandboxServer:

@@ -51,6 +51,9 @@ class Window(BaseModel):
     end: datetime
     field: Literal["modified", "created"] = "modified"
 
+    def covers(self, moment: datetime | None) -> bool:
+        return moment is not None and (self.start is None or moment >= self.start) and moment <= self.end
+
 
 class StreamCursor(BaseModel):
     """Where a pass over one stream stands; saved after every page that was fully recorded."""

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bcsync.domain.orders import is_placed
 from bcsync.domain.sync import DayCount, Window, day_of, store_days
+from bcsync.usecases.polling import order_pages
 from bcsync.usecases.ports import BigCommercePoller, PlacedOrderCounter
 
 
@@ -23,14 +24,9 @@ class DailyCounts:
         # One pass over the orders created in the range (ids ascending, 250 a page, no line items).
         window = Window(start=first, end=last - timedelta(seconds=1), field="created")
         placed: Counter[object] = Counter()
-        after_id = 0
-        while True:
-            orders = reader.orders_page(window, after_id=after_id, with_lines=False)
+        for orders, _ in order_pages(reader, window, after_id=0, with_lines=False):
             for order in orders:
-                if order.id > after_id and is_placed(order) and order.date_created is not None:
+                if is_placed(order) and order.date_created is not None:
                     placed[day_of(order.date_created, zone)] += 1
-            if len(orders) < reader.page_size:
-                break
-            after_id = max(order.id for order in orders)
         recorded = Counter(day_of(moment, zone) for moment in self._events.placed_order_times(store_hash, first, last))
         return [DayCount(day=day, bigcommerce=placed[day], bcsync=recorded[day]) for day, _, _ in spans]

@@ -7,9 +7,8 @@ cursor, then asks whether to stop. A crash mid-page re-reads that page: recordin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TypeVar
 
 from bcsync.domain.bigcommerce import CatalogProduct, Customer, Order, Refund, Subscriber
@@ -69,22 +68,15 @@ class StreamPasses:
 
     # ------------------------------------------------------------------ orders (keyset by id)
     def _orders_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
-        while True:
-            orders = context.reader.orders_page(cursor.window, after_id=cursor.after_id)
-            fresh = [order for order in orders if order.id > cursor.after_id]
-            full = len(orders) >= context.reader.page_size
-            if full and not fresh:
-                raise PollingError("BigCommerce returned a full page of orders at or below min_id")
-            outcome = PageOutcome(seen=len(fresh))
-            for order in fresh:
+        for orders, more in order_pages(context.reader, cursor.window, after_id=cursor.after_id):
+            outcome = PageOutcome(seen=len(orders))
+            for order in orders:
                 outcome.created_ids += self._record_order(context, cursor.window, order).created_ids
-            cursor.after_id = max((order.id for order in fresh), default=cursor.after_id)
-            cursor.done += len(fresh)
-            if not full:
-                checkpoint(cursor, outcome)
-                return True
-            if checkpoint(cursor, outcome):
+            cursor.after_id = max((order.id for order in orders), default=cursor.after_id)
+            cursor.done += len(orders)
+            if checkpoint(cursor, outcome) and more:
                 return False
+        return True
 
     def _record_order(self, context: PassContext, window: Window, order: Order) -> SyncResult:
         if not is_placed(order):
@@ -124,7 +116,7 @@ class StreamPasses:
             def customers(rows: list[Customer]) -> None:
                 for customer in rows:
                     # A customer created inside a live window had its `created` webhook missed.
-                    created = not context.backfill and _inside(customer.date_created, window)
+                    created = not context.backfill and window.covers(customer.date_created)
                     self._customers.record_read(store, customer, reader, created=created)
 
             return _pages(cursor, checkpoint, reader.customers_page, customers, reader.page_size)
@@ -136,6 +128,23 @@ class StreamPasses:
                 )
 
         return _pages(cursor, checkpoint, reader.subscribers_page, subscribers, reader.page_size)
+
+
+def order_pages(
+    reader: BigCommercePoller, window: Window, *, after_id: int, with_lines: bool = True
+) -> Iterator[tuple[list[Order], bool]]:
+    """The window's orders above `after_id`, a page at a time (keyset by id), each with whether
+    more may follow; a short page is the last."""
+    while True:
+        orders = reader.orders_page(window, after_id=after_id, with_lines=with_lines)
+        fresh = [order for order in orders if order.id > after_id]
+        more = len(orders) >= reader.page_size
+        if more and not fresh:
+            raise PollingError("BigCommerce returned a full page of orders at or below min_id")
+        yield fresh, more
+        if not more:
+            return
+        after_id = max(order.id for order in fresh)
 
 
 def _pages(
@@ -173,9 +182,3 @@ def _last_page(batch: Page[Row], page: int, page_size: int) -> bool:
     if batch.total_pages is not None:
         return page >= batch.total_pages
     return len(batch.rows) < page_size
-
-
-def _inside(moment: datetime | None, window: Window) -> bool:
-    if moment is None:
-        return False
-    return (window.start is None or moment >= window.start) and moment <= window.end
