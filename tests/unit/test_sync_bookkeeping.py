@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bcsync.adapters.bigcommerce import QuotaPacer, RateLimitState
-from bcsync.domain.bigcommerce import Hook
+from bcsync.domain.bigcommerce import Hook, StoreInfo
 from bcsync.domain.sync import (
     HOOK_RETRY_SPAN,
     Stream,
@@ -18,6 +18,7 @@ from bcsync.domain.sync import (
     store_days,
 )
 from bcsync.domain.webhooks import HANDLED_SCOPES, Family
+from bcsync.usecases.catalog import ABSENT_PRODUCT_SECONDS, CatalogLookup
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -113,3 +114,55 @@ def test_the_pacer_does_not_wait_without_rate_limit_headers():
         pacer.before_request()
         pacer.after_response(RateLimitState(), fresh=False)
     assert clock.slept == []
+
+
+class EmptyCatalog:
+    """A catalog cache that holds nothing, and a store whose products were all deleted."""
+
+    def __init__(self) -> None:
+        self.product_reads: list[list[int]] = []
+
+    def get_items(self, store_hash, product_ids):
+        return {}
+
+    def put_items(self, store_hash, items):
+        pass
+
+    def get_names(self, store_hash, kind, ids):
+        return {}
+
+    def put_names(self, store_hash, kind, names):
+        pass
+
+    def get_store_info(self, store_hash):
+        return StoreInfo(secure_url="https://shop.example.com")
+
+    def get_products(self, product_ids):
+        self.product_reads.append(list(product_ids))
+        return []
+
+
+def test_a_product_bigcommerce_no_longer_has_is_not_asked_for_again_soon():
+    clock = FakeClock()
+    catalog = EmptyCatalog()
+    lookup = CatalogLookup(catalog, clock)  # type: ignore[arg-type]
+    for _ in range(3):  # three old orders naming the deleted product 7
+        assert lookup.items_for("store", [7], catalog) == {}  # type: ignore[arg-type]
+    assert catalog.product_reads == [[7]]
+    clock.now += ABSENT_PRODUCT_SECONDS + 1
+    lookup.items_for("store", [7, 8], catalog)  # type: ignore[arg-type]
+    assert catalog.product_reads == [[7], [7, 8]]
+
+
+def test_a_slow_response_does_not_make_the_pacer_think_a_new_window_began():
+    clock = FakeClock()
+    pacer = QuotaPacer(0.5, clock, clock.sleep)
+    sent_at = []
+    latencies = iter([20.0] + [0.0] * 10)  # the first answer reaches us 20 s after it was sent
+    while clock.now < 30:  # one fixed 30 s window of a 10-request quota
+        pacer.before_request()
+        sent_at.append(clock.now)
+        reset_ms = int((30 - clock.now % 30) * 1000)  # as the server stamps it
+        clock.now += 0.1 + next(latencies)
+        pacer.after_response(RateLimitState(window_ms=30_000, reset_ms=reset_ms, quota=10), fresh=True)
+    assert sum(1 for at in sent_at if at < 30) == 5

@@ -97,11 +97,14 @@ class QuotaPacer:
         if not fresh or state.quota is None or state.reset_ms is None:
             self._allowance = None
             return
-        now = self._clock()
-        ends_at = now + state.reset_ms / 1000
+        # Late by the response's latency, never early (the header is whole milliseconds, rounded down).
+        ends_at = self._clock() + (state.reset_ms + 1) / 1000
         half_window = (state.window_ms or 30_000) / 2000
-        if self._window_ends_at is None or abs(ends_at - self._window_ends_at) > half_window:
-            self._window_ends_at, self._used = ends_at, 0
+        if self._window_ends_at is None or ends_at > self._window_ends_at + half_window:
+            self._window_ends_at, self._used = ends_at, 0  # a new window: its end is a window later
+        else:
+            # The same window; a less delayed response dates its end more exactly.
+            self._window_ends_at = min(self._window_ends_at, ends_at)
         self._used += 1
         self._allowance = max(1, int(state.quota * self.share))
 
