@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bcsync_ops.sandbox_collections import CollectionsApi, v3_page
+from bcsync_ops.sandbox_collections import CollectionsApi, customer_view, refunds_page, v3_page
 
 EMBED_CAP = 50
 Answer = tuple[int, Any, dict[str, str]]
@@ -32,7 +32,36 @@ def rfc2822(moment: datetime) -> str:
 
 
 def money(amount: Decimal | int | str) -> str:
+    """v2 money: a 4-decimal string."""
     return f"{Decimal(amount):.4f}"
+
+
+def _number(amount: Decimal | int) -> float:
+    """v3 money: a JSON number, to the cent."""
+    return float(round(Decimal(amount), 2))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+# Once any part of a checkout address is set, BigCommerce answers every field ('' when unset).
+BLANK_CHECKOUT_ADDRESS = {
+    "first_name": "",
+    "last_name": "",
+    "email": "",
+    "company": "",
+    "address1": "",
+    "address2": "",
+    "city": "",
+    "state_or_province": "",
+    "state_or_province_code": "",
+    "country": "",
+    "country_code": "",
+    "postal_code": "",
+    "phone": "",
+    "custom_fields": [],
+}
 
 
 @dataclass
@@ -45,6 +74,10 @@ class Product:
     brand: str
     cost: Decimal = Decimal(0)
     path: str = ""
+    sale_price: Decimal = Decimal(0)
+    inventory_level: int = 100
+    is_visible: bool = True
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -156,15 +189,24 @@ class SandboxStore(CollectionsApi):
 
     # ------------------------------------------------------------------ carts and checkouts
     def create_cart(
-        self, cart_id: str, lines: list[Line], *, at: datetime, customer_id: int = 0, email: str = ""
+        self,
+        cart_id: str,
+        lines: list[Line],
+        *,
+        at: datetime,
+        customer_id: int = 0,
+        email: str = "",
+        tax_included: bool = False,
     ) -> dict[str, Any]:
+        """A cart; `tax_included` carts show prices with tax (a tax-inclusive store or zone)."""
         with self._lock:
             self.checkouts[cart_id] = {
                 "id": cart_id,
                 "customer_id": customer_id,
                 "email": email,
+                "tax_included": tax_included,
                 "lines": list(lines),
-                "billing": None,
+                "billing": {},
                 "shipping": None,
                 "created": at,
                 "updated": at,
@@ -178,31 +220,37 @@ class SandboxStore(CollectionsApi):
     def enter_checkout_email(
         self, cart_id: str, email: str, *, at: datetime, first_name: str = "", last_name: str = ""
     ) -> None:
-        """The shopper typed an email at checkout (guest) or signed in."""
+        """A guest typed an email at checkout: it goes on the billing address and the cart."""
         with self._lock:
             cart = self.checkouts[cart_id]
-            cart["billing"] = {
-                **(cart["billing"] or {}),
-                "email": email,
-                "first_name": first_name,
-                "last_name": last_name,
-            }
+            cart["billing"] = {**cart["billing"], "email": email, "first_name": first_name, "last_name": last_name}
             cart.update(email=email, updated=at)
 
+    def sign_in(self, cart_id: str, customer_id: int, email: str, *, at: datetime) -> None:
+        """The shopper signed in to their account: the cart is theirs; billing stays `{}`."""
+        with self._lock:
+            self.checkouts[cart_id].update(customer_id=customer_id, email=email, updated=at)
+
     def enter_shipping_address(self, cart_id: str, *, at: datetime, city: str = "Austin") -> None:
-        """The shopper filled the address step and clicked continue to payment."""
-        address = {
-            "address1": "1 Main Street",
-            "city": city,
-            "state_or_province": "Texas",
-            "postal_code": "78701",
-            "country": "United States",
-            "country_code": "US",
-        }
+        """The shopper filled the address step and clicked continue to payment: a consignment
+        with that address, and the billing address the same (the checkout's default)."""
         with self._lock:
             cart = self.checkouts[cart_id]
+            billing = cart["billing"]
+            address = {
+                "first_name": billing.get("first_name", ""),
+                "last_name": billing.get("last_name", ""),
+                "email": cart["email"],
+                "address1": "1 Main Street",
+                "city": city,
+                "state_or_province": "Texas",
+                "state_or_province_code": "TX",
+                "country": "United States",
+                "country_code": "US",
+                "postal_code": "78701",
+            }
             cart["shipping"] = address
-            cart["billing"] = {**address, **(cart["billing"] or {})}
+            cart["billing"] = {**address, **{key: value for key, value in billing.items() if value}}
             cart["updated"] = at
 
     def close_cart(self, cart_id: str) -> None:
@@ -211,59 +259,105 @@ class SandboxStore(CollectionsApi):
             self.checkouts.pop(cart_id, None)
 
     def _checkout_body(self, cart_id: str) -> dict[str, Any]:
+        """`GET /v3/checkouts/{id}`'s `data`: amounts in both tax bases, billing `{}` until
+        filled, one consignment with its `address` once a shipping address was entered."""
         cart = self.checkouts[cart_id]
-        items = [self._cart_line(cart_id, index, line) for index, line in enumerate(cart["lines"])]
+        tax_included = cart["tax_included"]
+        items = [self._cart_line(cart_id, index, line, tax_included) for index, line in enumerate(cart["lines"])]
         amount = sum((Decimal(str(item["extended_sale_price"])) for item in items), Decimal(0))
-        discount = sum((line.discount for line in cart["lines"]), Decimal(0))
+        gross = sum((Decimal(str(item["extended_list_price"])) for item in items), Decimal(0))
+        rate = 1 + self.tax_rate
+        inc, ex = (amount, amount / rate) if tax_included else (amount * rate, amount)
         coupons = sorted({line.coupon for line in cart["lines"] if line.coupon})
-        body = {
+        created, updated = _iso(cart["created"]), _iso(cart["updated"])
+        consignments = []
+        if cart["shipping"]:
+            consignments.append(
+                {
+                    "id": f"{cart_id[:8]}c1",
+                    "address": {"company": "", "address2": "", "phone": "", "custom_fields": [], **cart["shipping"]},
+                    "line_item_ids": [item["id"] for item in items],
+                    "shipping_cost_inc_tax": 0,
+                    "shipping_cost_ex_tax": 0,
+                    "handling_cost_inc_tax": 0,
+                    "handling_cost_ex_tax": 0,
+                    "coupon_discounts": [],
+                    "discounts": [],
+                }
+            )
+        billing = cart["billing"]
+        if billing:
+            billing = {**BLANK_CHECKOUT_ADDRESS, "id": f"{cart_id[:8]}b1", **billing}
+        return {
             "id": cart_id,
             "cart": {
                 "id": cart_id,
                 "customer_id": cart["customer_id"],
+                "channel_id": 1,
                 "email": cart["email"],
                 "currency": {"code": "USD"},
-                "tax_included": False,
-                "base_amount": float(amount + discount),
-                "discount_amount": float(discount),
-                "cart_amount": float(amount),
+                "tax_included": tax_included,
+                "base_amount": _number(gross),
+                "discount_amount": 0,
+                "cart_amount_inc_tax": _number(inc),
+                "cart_amount_ex_tax": _number(ex),
                 "coupons": [{"code": code} for code in coupons],
+                "discounts": [],
                 "line_items": {
                     "physical_items": items,
                     "digital_items": [],
                     "gift_certificates": [],
                     "custom_items": [],
                 },
-                "created_time": cart["created"].astimezone(UTC).isoformat(),
-                "updated_time": cart["updated"].astimezone(UTC).isoformat(),
+                "created_time": created,
+                "updated_time": updated,
             },
-            "billing_address": cart["billing"] or {},
-            "consignments": [{"shipping_address": cart["shipping"]}] if cart["shipping"] else [],
+            "billing_address": billing,
+            "consignments": consignments,
+            "taxes": [{"name": "Tax", "amount": _number(inc - ex)}],
             "coupons": [{"code": code} for code in coupons],
             "order_id": None,
-            "created_time": cart["created"].astimezone(UTC).isoformat(),
-            "updated_time": cart["updated"].astimezone(UTC).isoformat(),
+            "shipping_cost_total_inc_tax": 0,
+            "shipping_cost_total_ex_tax": 0,
+            "handling_cost_total_inc_tax": 0,
+            "handling_cost_total_ex_tax": 0,
+            "tax_total": _number(inc - ex),
+            "subtotal_inc_tax": _number(inc),
+            "subtotal_ex_tax": _number(ex),
+            "grand_total": _number(inc),
+            "created_time": created,
+            "updated_time": updated,
+            "customer_message": "",
         }
-        return body
 
-    def _cart_line(self, cart_id: str, index: int, line: Line) -> dict[str, Any]:
+    def _cart_line(self, cart_id: str, index: int, line: Line, tax_included: bool) -> dict[str, Any]:
+        """A physical item, priced in the cart's tax basis; a coupon's share is `coupon_amount`,
+        any other discount `discount_amount`, both taken off `extended_sale_price`."""
         product = line.product
-        extended = product.price * line.quantity - line.discount
+        price = product.price * (1 + self.tax_rate) if tax_included else product.price
+        extended = price * line.quantity - line.discount
         return {
             "id": f"{cart_id}-line-{index}",
-            "product_id": product.id,
+            "parent_id": None,
             "variant_id": product.id * 10,
+            "product_id": product.id,
             "sku": product.sku,
             "name": product.name,
             "url": f"{self.secure_url}{product.path}",
-            "image_url": f"https://cdn.example.com/{product.sku.lower()}.jpg",
             "quantity": line.quantity,
-            "list_price": float(product.price),
-            "sale_price": float(product.price),
-            "extended_list_price": float(product.price * line.quantity),
-            "extended_sale_price": float(extended),
-            "discount_amount": float(line.discount if not line.coupon else 0),
-            "coupon_amount": float(line.discount if line.coupon else 0),
+            "is_taxable": True,
+            "image_url": f"https://cdn.example.com/{product.sku.lower()}.jpg",
+            "discounts": [],
+            "coupons": [],
+            "discount_amount": _number(line.discount if not line.coupon else 0),
+            "coupon_amount": _number(line.discount if line.coupon else 0),
+            "original_price": _number(price),
+            "list_price": _number(price),
+            "sale_price": _number(price),
+            "extended_list_price": _number(price * line.quantity),
+            "extended_sale_price": _number(extended),
+            "is_require_shipping": True,
+            "is_mutable": True,
         }
 
     # ------------------------------------------------------------------ customers and subscribers
@@ -284,15 +378,20 @@ class SandboxStore(CollectionsApi):
         addresses = (
             [
                 {
+                    "id": customer_id * 10,
+                    "customer_id": customer_id,
                     "first_name": first_name,
                     "last_name": last_name,
+                    "company": company,
                     "address1": "1 Main Street",
+                    "address2": "",
                     "city": city,
                     "state_or_province": "Texas",
                     "postal_code": "78701",
                     "country": "United States",
                     "country_code": "US",
                     "phone": phone,
+                    "address_type": "residential",
                 }
             ]
             if city
@@ -309,6 +408,8 @@ class SandboxStore(CollectionsApi):
             "customer_group_id": group_id,
             "date_created": at.astimezone(UTC).isoformat(),
             "date_modified": at.astimezone(UTC).isoformat(),
+            "address_count": len(addresses),
+            "attribute_count": 0,
             "addresses": addresses,
             "store_credit_amounts": [{"amount": float(store_credit)}],
         }
@@ -597,24 +698,59 @@ class SandboxStore(CollectionsApi):
         if match := re.fullmatch(r"/v2/orders/(\d+)/products", path):
             rows = self.order_lines.get(int(match[1]), [])[(page - 1) * limit : page * limit]
             return (200, rows, {}) if rows else (204, None, {})
-        if re.fullmatch(r"/v2/orders/(\d+)/coupons", path):
-            return 204, None, {}
+        if match := re.fullmatch(r"/v2/orders/(\d+)/coupons", path):
+            rows = self._order_coupons(int(match[1]))[(page - 1) * limit : page * limit]
+            return (200, rows, {}) if rows else (204, None, {})
         if match := re.fullmatch(r"/v3/orders/(\d+)/payment_actions/refunds", path):
-            return 200, v3_page(self.refunds.get(int(match[1]), []), query), {}
+            return 200, refunds_page(self.refunds.get(int(match[1]), []), query), {}
         if path == "/v2/store":
-            return 200, {"secure_url": self.secure_url, "timezone": {"name": "Etc/UTC"}}, {}
+            return 200, self._store_body(), {}
         return None
+
+    def _order_coupons(self, order_id: int) -> list[dict[str, Any]]:
+        """`/v2/orders/{id}/coupons`: one row per coupon code the order's lines used."""
+        amounts: dict[str, Decimal] = {}
+        for row in self.order_lines.get(order_id, []):
+            for discount in row["applied_discounts"]:
+                if discount["code"]:
+                    amounts[discount["code"]] = amounts.get(discount["code"], Decimal(0)) + Decimal(discount["amount"])
+        return [
+            {
+                "id": order_id * 100 + index,
+                "coupon_id": index,
+                "order_id": order_id,
+                "code": code,
+                "amount": _number(amount),
+                "type": 0,
+                "discount": _number(amount),
+            }
+            for index, (code, amount) in enumerate(sorted(amounts.items()), start=1)
+        ]
+
+    def _store_body(self) -> dict[str, Any]:
+        """`/v2/store`: bcsync reads `secure_url` and `timezone`."""
+        return {
+            "id": self.store_hash,
+            "domain": self.secure_url.removeprefix("https://"),
+            "secure_url": self.secure_url,
+            "name": "Sandbox Store",
+            "timezone": {
+                "name": "Etc/UTC",
+                "raw_offset": 0,
+                "dst_offset": 0,
+                "dst_correction": False,
+                "date_format": {"display": "M jS Y", "export": "M jS Y", "extended_display": "M jS Y @ g:i A"},
+            },
+            "currency": "USD",
+        }
 
     def _catalog_api(self, path: str, query: dict[str, str]) -> Answer | None:
         ids = {int(value) for key in ("id:in", "category_id:in") for value in query.get(key, "").split(",") if value}
         if path == "/v3/catalog/products":
-            return 200, v3_page([self._product_row(p) for p in self.products.values() if p.id in ids], query), {}
+            rows = [self._product_row(p, query) for p in self.products.values() if p.id in ids]
+            return 200, v3_page(rows, query), {}
         if path == "/v3/catalog/trees/categories":
-            rows = [
-                {"category_id": cid, "name": name, "parent_id": 0}
-                for cid, name in self.categories.items()
-                if cid in ids
-            ]
+            rows = [self._category_row(cid, name) for cid, name in self.categories.items() if cid in ids]
             return 200, v3_page(rows, query), {}
         if path == "/v3/catalog/brands":
             brands = {self.brand_id(p.brand): p.brand for p in self.products.values()}
@@ -625,10 +761,11 @@ class SandboxStore(CollectionsApi):
         if match := re.fullmatch(r"/v3/checkouts/([0-9a-zA-Z-]+)", path):
             if match[1] not in self.checkouts:
                 return 404, {"status": 404, "title": "Cart not found"}, {}
-            return 200, {"data": self._checkout_body(match[1])}, {}
+            return 200, {"data": self._checkout_body(match[1]), "meta": {}}, {}
         if path == "/v3/customers":
             ids = {int(value) for value in query.get("id:in", "").split(",") if value}
-            return 200, v3_page([row for cid, row in self.customers.items() if cid in ids], query), {}
+            rows = [customer_view(row, query) for cid, row in self.customers.items() if cid in ids]
+            return 200, v3_page(rows, query), {}
         if match := re.fullmatch(r"/v2/customer_groups/(\d+)", path):
             name = self.customer_groups.get(int(match[1]))
             return (200, {"id": int(match[1]), "name": name}, {}) if name else (404, [{"status": 404}], {})
@@ -640,6 +777,29 @@ class SandboxStore(CollectionsApi):
             return 200, v3_page([row for row in self.subscribers.values() if row["email"].lower() == email], query), {}
         return None
 
+    def _category_row(self, category_id: int, name: str) -> dict[str, Any]:
+        """A row of the category tree API (keyed `category_id`; the deprecated API says `id`)."""
+        slug = name.lower().replace(" ", "-")
+        return {
+            "category_id": category_id,
+            "category_uuid": f"00000000-0000-4000-8000-{category_id:012d}",
+            "parent_id": 0,
+            "tree_id": 1,
+            "name": name,
+            "description": "",
+            "views": 0,
+            "sort_order": 0,
+            "page_title": "",
+            "meta_keywords": [],
+            "meta_description": "",
+            "layout_file": "category.html",
+            "image_url": "",
+            "is_visible": True,
+            "search_keywords": "",
+            "default_product_sort": "use_store_settings",
+            "url": {"path": f"/{slug}/", "is_customized": False},
+        }
+
     def _order_body(self, order_id: int, query: dict[str, str]) -> dict[str, Any]:
         body = dict(self.orders[order_id])
         if "consignments.line_items" in query.get("include", ""):
@@ -650,26 +810,48 @@ class SandboxStore(CollectionsApi):
         rows = self.order_lines.get(order_id, [])
         shipping: dict[str, Any] = {"id": order_id * 10, "line_items": rows[:EMBED_CAP]}
         if len(rows) > EMBED_CAP:
-            shipping["__warning__"] = "line_items is capped at 50; use /orders/{id}/products"
+            shipping["__warning__"] = {
+                "message": "Not all line items of this consignment are returned with this response, only 50 are "
+                "included. Please use the `/v2/orders/{order_id}/products` endpoint to fetch all line items."
+            }
         return {"pickups": [], "shipping": [shipping], "downloads": [], "email": {"gift_certificates": []}}
 
-    def _product_row(self, product: Product) -> dict[str, Any]:
-        return {
+    def _product_row(self, product: Product, query: dict[str, str]) -> dict[str, Any]:
+        """A `product_Full`; `primary_image` only when asked for with `include=primary_image`."""
+        row: dict[str, Any] = {
             "id": product.id,
             "name": product.name,
+            "type": "physical",
             "sku": product.sku,
             "price": float(product.price),
-            "sale_price": 0,
+            "cost_price": float(product.cost),
+            "retail_price": 0,
+            "sale_price": float(product.sale_price),
+            "calculated_price": float(product.sale_price or product.price),
             "categories": product.categories,
             "brand_id": self.brand_id(product.brand),
+            "inventory_level": product.inventory_level,
+            "inventory_tracking": "product",
+            "is_visible": product.is_visible,
             "custom_url": {"url": product.path, "is_customized": False},
-            "primary_image": {
-                "url_standard": f"https://cdn.example.com/{product.sku.lower()}.jpg",
-                "is_thumbnail": True,
-            },
-            "inventory_level": 100,
-            "is_visible": True,
+            "date_created": _iso(product.created),
+            "date_modified": _iso(product.modified),
         }
+        if "primary_image" in query.get("include", "").split(","):
+            image = f"https://cdn.example.com/{product.sku.lower()}.jpg"
+            row["primary_image"] = {
+                "id": product.id * 100,
+                "product_id": product.id,
+                "is_thumbnail": True,
+                "sort_order": 0,
+                "description": "",
+                "url_zoom": image,
+                "url_standard": image,
+                "url_thumbnail": image,
+                "url_tiny": image,
+                "date_modified": _iso(product.modified),
+            }
+        return row
 
 
 STATUS_NAMES = {

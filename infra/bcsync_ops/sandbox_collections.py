@@ -48,6 +48,22 @@ def v3_page(rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]
     }
 
 
+def refunds_page(rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
+    """Refund lists page by `page`/`limit` but answer `meta: {}`: no pagination is promised."""
+    page, limit = int(query.get("page", 1)), int(query.get("limit", 50))
+    return {"data": rows[(page - 1) * limit : page * limit], "meta": {}}
+
+
+# The customer fields `/v3/customers` answers only with their `include=` value.
+CUSTOMER_INCLUDES = {"addresses": "addresses", "store_credit_amounts": "storecredit"}
+
+
+def customer_view(row: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    """A customer as `/v3/customers` answers it: addresses and store credit only when included."""
+    included = set(query.get("include", "").split(","))
+    return {key: value for key, value in row.items() if CUSTOMER_INCLUDES.get(key) in (None, *included)}
+
+
 class CollectionsApi:
     """Mixed into SandboxStore: reads its orders, refunds, customers, subscribers, products."""
 
@@ -61,7 +77,7 @@ class CollectionsApi:
     def _order_body(self, order_id: int, query: dict[str, str]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _product_row(self, product: Product) -> dict[str, Any]:
+    def _product_row(self, product: Product, query: dict[str, str]) -> dict[str, Any]:
         raise NotImplementedError
 
     def add_hook(
@@ -93,9 +109,9 @@ class CollectionsApi:
                 if (order_ids is None or refund["order_id"] in order_ids)
                 and _within(refund["created"], query.get("created:min"), query.get("created:max"))
             ]
-            return 200, v3_page(rows, query), {}
+            return 200, refunds_page(rows, query), {}
         if path == "/v3/customers" and "id:in" not in query:
-            rows = [row for _, row in sorted(self.customers.items()) if self._dated(row, query)]
+            rows = [customer_view(row, query) for _, row in sorted(self.customers.items()) if self._dated(row, query)]
             rows.sort(key=lambda row: parse_datetime(row["date_modified"]) or datetime.min.replace(tzinfo=UTC))
             return 200, v3_page(rows, query), {}
         if path == "/v3/customers/subscribers" and "email" not in query:
@@ -104,7 +120,7 @@ class CollectionsApi:
         if path == "/v3/catalog/products" and "id:in" not in query:
             products = sorted(self.products.values(), key=lambda product: (product.modified, product.id))
             rows = [
-                self._product_row(product)
+                self._product_row(product, query)
                 for product in products
                 if _within(product.modified, query.get("date_modified:min"), query.get("date_modified:max"))
             ]

@@ -8,10 +8,35 @@ from typing import Any
 import pytest
 
 from bcsync.domain.bigcommerce import Checkout
-from bcsync.domain.carts import CheckoutSnapshot, is_checkout_started, item_set_digest, normalize_checkout
+from bcsync.domain.carts import (
+    CheckoutSnapshot,
+    checkout_email,
+    is_checkout_started,
+    item_set_digest,
+    normalize_checkout,
+)
 from bcsync.domain.catalog import CatalogItem
 
-ADDRESS = {"address1": "1 Main Street", "city": "Austin", "country_code": "US", "postal_code": "78701"}
+GIFT_CERTIFICATE = {
+    "id": "gc-1",
+    "name": "$25 Gift Certificate",
+    "theme": "General",
+    "amount": 25,
+    "taxable": False,
+    "sender": {"name": "Ada", "email": "ada@example.com"},
+    "recipient": {"name": "Grace", "email": "grace@example.org"},
+    "message": "Enjoy",
+}
+ADDRESS = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "shopper@example.com",
+    "address1": "1 Main Street",
+    "city": "Austin",
+    "state_or_province": "Texas",
+    "country_code": "US",
+    "postal_code": "78701",
+}
 
 
 def cart_line(product_id: int, qty: int, *, line_id: str = "", price: float = 10.0, **extra: Any) -> dict[str, Any]:
@@ -35,24 +60,43 @@ def checkout(
     shipping: bool = True,
     physical: list[dict[str, Any]] | None = None,
     digital: list[dict[str, Any]] | None = None,
+    gift_certificates: list[dict[str, Any]] | None = None,
     billing: dict[str, Any] | None = None,
+    consignment: dict[str, Any] | None = None,
+    cart_email: str | None = None,
     **cart: Any,
 ) -> Checkout:
+    """`GET /v3/checkouts/{id}`'s `data` as published: the cart's amounts in both tax bases,
+    `billing_address` `{}` until filled, a consignment with its `address` once the shipping step
+    is submitted."""
     physical = [cart_line(1, 1), cart_line(2, 2)] if physical is None else physical
+    billing_address = {"email": email, **(billing or {})} if email else dict(billing or {})
     return Checkout.model_validate(
         {
             "id": "c-1",
             "cart": {
                 "id": "c-1",
                 "customer_id": 0,
+                "email": cart_email or email or "",
                 "currency": {"code": "EUR"},
-                "cart_amount": 30.0,
-                "line_items": {"physical_items": physical, "digital_items": digital or []},
+                "tax_included": False,
+                "base_amount": 30.0,
+                "discount_amount": 0,
+                "cart_amount_inc_tax": 33.0,
+                "cart_amount_ex_tax": 30.0,
+                "line_items": {
+                    "physical_items": physical,
+                    "digital_items": digital or [],
+                    "gift_certificates": gift_certificates or [],
+                    "custom_items": [],
+                },
                 "updated_time": "2026-11-20T10:00:00+00:00",
                 **cart,
             },
-            "billing_address": {"email": email or "", **(billing or {})},
-            "consignments": [{"shipping_address": ADDRESS}] if shipping else [],
+            "billing_address": billing_address,
+            "consignments": [consignment or {"id": "cons-1", "address": ADDRESS, "line_item_ids": ["line-1"]}]
+            if shipping
+            else [],
             "updated_time": "2026-11-20T10:05:00+00:00",
         }
     )
@@ -72,8 +116,22 @@ def events_for(value: Checkout, catalog: dict[int, CatalogItem] | None = None):
         (checkout(physical=[]), False),
         (checkout(physical=[], digital=[cart_line(3, 1)], shipping=False, billing=ADDRESS), True),
         (checkout(physical=[], digital=[cart_line(3, 1)], shipping=False), False),
+        (checkout(physical=[], gift_certificates=[GIFT_CERTIFICATE], shipping=False, billing=ADDRESS), True),
+        (checkout(consignment={"id": "cons-1", "address": {"email": "s@example.com", "country_code": "US"}}), False),
+        (checkout(consignment={"id": "cons-1", "shipping_address": ADDRESS}), False),
     ],
-    ids=["email+address", "no-email", "bad-email", "no-address", "empty", "digital+billing", "digital-no-address"],
+    ids=[
+        "email+address",
+        "no-email",
+        "bad-email",
+        "no-address",
+        "empty",
+        "digital+billing",
+        "digital-no-address",
+        "gift-certificate+billing",
+        "consignment-address-unfilled",
+        "no-shipping_address-field",
+    ],
 )
 def test_a_checkout_is_started_with_a_billing_email_and_an_address(value, started):
     assert is_checkout_started(value) is started
@@ -85,7 +143,7 @@ def test_the_event_is_keyed_on_cart_and_item_set_and_timed_by_the_checkout():
     assert event.id == f"s:started-checkout:cart:c-1:{item_set_digest(checkout())}"
     assert event.source_id == "cart:c-1"
     assert event.time.isoformat() == "2026-11-20T10:05:00+00:00"
-    assert event.value == Decimal("30.0")
+    assert event.value == Decimal("30.0")  # cart_amount_ex_tax: prices exclude tax
     assert event.currency == "EUR"
     assert event.profile_id == "p-1"
 
@@ -119,6 +177,30 @@ def test_properties_describe_the_cart_with_catalog_categories_and_line_urls():
     assert (second["ImageURL"], second["ProductURL"]) == ("cat2.jpg", "")  # from the catalog
     assert second["Price"] == Decimal("10.0")
     assert second["Quantity"] == 2
+
+
+def test_a_tax_inclusive_cart_is_worth_its_amount_including_tax():
+    (event,) = events_for(checkout(tax_included=True, cart_amount_inc_tax=36.3, cart_amount_ex_tax=30.25))
+    assert event.value == Decimal("36.3")
+
+
+def test_a_signed_in_shopper_before_the_billing_step_is_known_by_the_carts_email():
+    """Billing is `{}` until filled; the cart's email is the same address."""
+    value = checkout(email=None, cart_email="member@example.com", customer_id=32)
+    assert value.billing_address is not None and value.billing_address.email == ""
+    assert checkout_email(value) == "member@example.com"
+    assert is_checkout_started(value)
+
+
+def test_gift_certificates_are_items_that_ship_nothing():
+    value = checkout(
+        physical=[], gift_certificates=[GIFT_CERTIFICATE], shipping=False, billing=ADDRESS, cart_amount_ex_tax=25
+    )
+    (event,) = events_for(value)
+    assert event.properties["Items"] == ["$25 Gift Certificate"]
+    assert event.properties["Item Count"] == 1
+    assert event.properties["Items Detail"][0]["Price"] == Decimal("25")
+    assert event.value == Decimal("25")
 
 
 def test_backfill_marks_the_event():

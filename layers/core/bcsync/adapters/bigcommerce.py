@@ -293,13 +293,16 @@ class BigCommerceClient:
             page += 1
 
     def _v3_pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """v3 collections page by `meta.pagination`; those without it (refunds answer `meta: {}`)
+        end at a short page."""
         page = 1
         while True:
             body = self._get(path, {**params, "page": page, "limit": PAGE_LIMIT}) or {}
             rows = body.get("data") or []
             yield from rows
-            total_pages = (body.get("meta") or {}).get("pagination", {}).get("total_pages", page)
-            if not rows or page >= total_pages:
+            total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
+            last = page >= total_pages if total_pages is not None else len(rows) < PAGE_LIMIT
+            if not rows or last:
                 return
             page += 1
 

@@ -124,8 +124,6 @@ class Order(BcModel):
     currency_code: str = ""
     default_currency_code: str = ""
     items_total: int = 0
-    channel_id: int | None = None
-    cart_id: str | None = None
     billing_address: Address = Field(default_factory=Address)
     consignments: Any = None
 
@@ -160,15 +158,18 @@ class Order(BcModel):
 
 
 def _consignments(value: Any) -> Iterator[dict[str, Any]]:
-    """Walks both consignment shapes: the object form and the array of such objects."""
+    """Walks both consignment shapes (the object form and the array of such objects): shipping,
+    pickup and download consignments, and the gift certificates sent by email."""
     groups = value if isinstance(value, list) else [value]
     for group in groups:
         if not isinstance(group, dict):
             continue
         if "__warning__" in group:
             yield group
-        for kind in ("shipping", "pickups", "downloads"):
-            for consignment in group.get(kind) or []:
+        email = group.get("email")
+        gift_certificates = email.get("gift_certificates") if isinstance(email, dict) else None
+        for consignments in (group.get("shipping"), group.get("pickups"), group.get("downloads"), gift_certificates):
+            for consignment in consignments if isinstance(consignments, list) else []:
                 if isinstance(consignment, dict):
                     yield consignment
 
@@ -183,7 +184,6 @@ class Refund(BcModel):
 
 class ProductImage(BcModel):
     url_standard: str = ""
-    url_thumbnail: str = ""
     is_thumbnail: bool = False
 
 
@@ -258,13 +258,33 @@ class CartLineItem(BcModel):
     coupon_amount: Money = Decimal(0)
 
 
+class CartGiftCertificate(BcModel):
+    """A gift certificate in the cart: sent by email, so nothing ships; no product or quantity."""
+
+    id: str
+    name: str = ""
+    amount: Money = Decimal(0)
+
+    def as_line(self) -> CartLineItem:
+        return CartLineItem(
+            id=self.id,
+            name=self.name,
+            quantity=1,
+            list_price=self.amount,
+            sale_price=self.amount,
+            extended_sale_price=self.amount,
+        )
+
+
 class CartLineItems(BcModel):
     physical_items: list[CartLineItem] = Field(default_factory=list)
     digital_items: list[CartLineItem] = Field(default_factory=list)
+    gift_certificates: list[CartGiftCertificate] = Field(default_factory=list)
     custom_items: list[CartLineItem] = Field(default_factory=list)
 
     def all(self) -> list[CartLineItem]:
-        return [*self.physical_items, *self.digital_items, *self.custom_items]
+        gift_certificates = [certificate.as_line() for certificate in self.gift_certificates]
+        return [*self.physical_items, *self.digital_items, *gift_certificates, *self.custom_items]
 
 
 class CartCoupon(BcModel):
@@ -275,19 +295,27 @@ class CartCurrency(BcModel):
     code: str = ""
 
 
-class Cart(BcModel):
+class CheckoutCart(BcModel):
+    """The cart inside `GET /v3/checkouts/{id}`, whose amounts come in both tax bases (the
+    `cart_amount` of `GET /v3/carts/{id}` is not there)."""
+
     id: str
     customer_id: int = 0
     email: str = ""
     currency: CartCurrency = Field(default_factory=CartCurrency)
     tax_included: bool = False
-    base_amount: Money = Decimal(0)
     discount_amount: Money = Decimal(0)
-    cart_amount: Money = Decimal(0)
+    cart_amount_inc_tax: Money = Decimal(0)
+    cart_amount_ex_tax: Money = Decimal(0)
     coupons: list[CartCoupon] = Field(default_factory=list)
     line_items: CartLineItems = Field(default_factory=CartLineItems)
     created_time: Timestamp = None
     updated_time: Timestamp = None
+
+    @property
+    def amount(self) -> Decimal:
+        """Items after discounts and coupons, without shipping: ex-tax unless prices include tax."""
+        return self.cart_amount_inc_tax if self.tax_included else self.cart_amount_ex_tax
 
 
 class AddressV3(BcModel):
@@ -316,14 +344,17 @@ class CheckoutAddress(AddressV3):
 
 
 class CheckoutConsignment(BcModel):
-    shipping_address: CheckoutAddress | None = None
+    """Where a set of lines ships: `address` is the shipping address the shopper entered."""
+
+    address: CheckoutAddress | None = None
 
 
 class Checkout(BcModel):
-    """`GET /v3/checkouts/{id}`: the cart plus what the shopper entered at checkout."""
+    """`GET /v3/checkouts/{id}`: the cart plus what the shopper entered at checkout. The billing
+    address is `{}` until filled; a consignment exists once a shipping address was entered."""
 
     id: str
-    cart: Cart
+    cart: CheckoutCart
     billing_address: CheckoutAddress | None = None
     consignments: list[CheckoutConsignment] = Field(default_factory=list)
     coupons: list[CartCoupon] = Field(default_factory=list)

@@ -1,7 +1,8 @@
 """Checkout state to Started Checkout: BigCommerce has no checkout webhook, so it is derived.
 
 A checkout counts as started once it has a billing email and a shipping address (the shopper
-clicked continue to payment). The event id carries a digest of the item set, so the same cart
+clicked continue to payment): BigCommerce creates a consignment, with its `address`, when the
+shipping step is submitted. The event id carries a digest of the item set, so the same cart
 yields one event until its items change, however many cart webhooks arrive and in what order.
 """
 
@@ -31,13 +32,16 @@ class CheckoutSnapshot:
 
 
 def checkout_email(checkout: Checkout) -> str | None:
-    return normalize_email(checkout.billing_address.email if checkout.billing_address else None)
+    """The billing email; the cart's email is the same address ("the same email address that is
+    used in the billing address"), there before the billing step for a signed-in shopper."""
+    billing = checkout.billing_address.email if checkout.billing_address else ""
+    return normalize_email(billing) or normalize_email(checkout.cart.email)
 
 
 def has_shipping_address(checkout: Checkout) -> bool:
     """A filled shipping address on a consignment; a cart with nothing to ship (digital items
-    only) has no shipping step, so its billing address stands in."""
-    if any(c.shipping_address and c.shipping_address.is_filled for c in checkout.consignments):
+    and gift certificates only) has no shipping step, so its billing address stands in."""
+    if any(c.address and c.address.is_filled for c in checkout.consignments):
         return True
     nothing_to_ship = not checkout.cart.line_items.physical_items
     return nothing_to_ship and checkout.billing_address is not None and checkout.billing_address.is_filled
@@ -113,7 +117,7 @@ def normalize_checkout(
             metric=Metric.STARTED_CHECKOUT,
             profile_id=profile_id,
             time=time,
-            value=cart.cart_amount,
+            value=cart.amount,
             currency=cart.currency.code,
             properties=checkout_properties(snapshot),
             source_id=source_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -59,6 +59,41 @@ def is_fulfilled(order: Order) -> bool:
 def needs_refunds(order: Order, *, refund_announced: bool) -> bool:
     """Read the refunds endpoint only when a refund can exist and matter: saves a call per order."""
     return is_placed(order) and (refund_announced or order.status_id in REFUND_STATUSES)
+
+
+# A refund is stamped a little before it shows in listings; an order changed this recently may
+# have a refund the listing could not see yet.
+REFUND_VISIBILITY_LAG = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RefundListing:
+    """Every refund created from `start` until `listed_at`, by order: what one read of the refunds
+    stream (`created:min/max`) proves. A refund is created after its order and changes it, so for
+    an order created since `start` and last changed before `listed_at`, the listing holds all of
+    its refunds, and no refund at all means none exists (a manual change to Refunded)."""
+
+    start: datetime | None
+    listed_at: datetime
+    by_order: Mapping[int, tuple[Refund, ...]]
+
+    @classmethod
+    def of(cls, refunds: Iterable[Refund], *, start: datetime | None, listed_at: datetime) -> RefundListing:
+        by_order: dict[int, list[Refund]] = {}
+        for refund in refunds:
+            by_order.setdefault(refund.order_id, []).append(refund)
+        return cls(start, listed_at, {order_id: tuple(found) for order_id, found in by_order.items()})
+
+    def refunds_of(self, order: Order) -> tuple[Refund, ...] | None:
+        """The order's refunds, or None when some may lie outside the listing: the order changed
+        after it was read, or it is older than `start` and the listing holds none of its refunds."""
+        if order.date_modified is not None and order.date_modified > self.listed_at - REFUND_VISIBILITY_LAG:
+            return None
+        known = self.by_order.get(order.id)
+        if known:
+            return known
+        older = self.start is not None and (order.date_created is None or order.date_created < self.start)
+        return None if older else ()
 
 
 @dataclass(frozen=True)

@@ -183,11 +183,19 @@ def apply_order_contact(
     if updated.email is None and contact.email:
         updated.email = contact.email
     updated.add_alias(contact.email)
-    if contact.customer_id and updated.external_id is None:
-        updated.external_id = str(contact.customer_id)
-        updated.properties["External ID"] = str(contact.customer_id)
+    if contact.customer_id:
+        _link_account(updated, contact.customer_id)
     updated.join(CUSTOMERS_LIST)
     return touched(profile, updated, now)
+
+
+def _link_account(profile: Profile, customer_id: int) -> None:
+    """The person has this account: its id is their External ID (unless the account record set
+    one already), and an account holder is in Customers."""
+    if profile.external_id is None:
+        profile.external_id = str(customer_id)
+        profile.properties["External ID"] = str(customer_id)
+    profile.join(CUSTOMERS_LIST)
 
 
 # ---------------------------------------------------------------------- checkouts and subscribers
@@ -208,6 +216,26 @@ def fill_gaps(
     updated.add_alias(email)
     for key, value in _filled(properties).items():
         updated.properties.setdefault(key, value)
+    return touched(profile, updated, now)
+
+
+def apply_checkout_contact(
+    profile: Profile | None,
+    *,
+    email: str,
+    properties: Mapping[str, Any],
+    customer_id: int | None,
+    profile_id: str,
+    store_hash: str,
+    now: str,
+) -> Profile:
+    """A checkout fills gaps; a signed-in shopper's checkout (its cart has a customer id) also
+    names their account, even one opened before bcsync was installed that never sent a webhook."""
+    updated = fill_gaps(
+        profile, email=email, properties=properties, profile_id=profile_id, store_hash=store_hash, now=now
+    )
+    if customer_id:
+        _link_account(updated, customer_id)
     return touched(profile, updated, now)
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 from standardwebhooks.webhooks import Webhook
 
 from bcsync.domain.refusals import Refused
@@ -136,7 +136,9 @@ class CartWebhookData(WebhookData):
 
     @property
     def cart(self) -> str:
-        return self.cart_id if self.type == "cart_line_item" and self.cart_id else self.id
+        """`cartId` whenever present: BigCommerce's sources disagree on the lineItem scopes'
+        `type` (`cart_line_item` in the callbacks, `cart` in webhooks.v3.yml)."""
+        return self.cart_id or self.id
 
 
 class AddressRef(BaseModel):
@@ -158,19 +160,29 @@ class SubscriberWebhookData(WebhookData):
     id: PositiveInt
 
 
-class SkuRef(BaseModel):
+class ProductRef(BaseModel):
     product_id: PositiveInt
 
 
 class CatalogWebhookData(WebhookData):
-    """`id` is the product, or on sku scopes the SKU with its product in `sku`."""
+    """`id` is the product, or the SKU when `type` is `sku`. The product a delivery is about is
+    in `inventory` on the inventory scopes (`store/product|sku/inventory/*`), in `sku` on
+    `store/sku/created|updated|deleted`, and is `id` itself on the other product scopes."""
 
     id: PositiveInt
-    sku: SkuRef | None = None
+    sku: ProductRef | None = None
+    inventory: ProductRef | None = None
+
+    @model_validator(mode="after")
+    def _names_a_product(self) -> CatalogWebhookData:
+        if self.type == "sku" and self.sku is None and self.inventory is None:
+            raise ValueError("a sku delivery needs sku.product_id or inventory.product_id")
+        return self
 
     @property
     def product_id(self) -> int:
-        return self.sku.product_id if self.type == "sku" and self.sku else self.id
+        ref = self.inventory or self.sku
+        return ref.product_id if ref else self.id
 
 
 class WebhookEnvelope(BaseModel):

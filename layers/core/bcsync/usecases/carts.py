@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bcsync.domain.carts import CheckoutSnapshot, checkout_email, is_checkout_started, normalize_checkout
-from bcsync.domain.profiles import fill_gaps
+from bcsync.domain.profiles import apply_checkout_contact
 from bcsync.domain.webhooks import CartWebhookData, WebhookEnvelope
 from bcsync.usecases.catalog import CatalogLookup
 from bcsync.usecases.clock import utc_now
@@ -62,8 +62,14 @@ class CartSync:
         profile = self._profiles.change(
             store_hash,
             profile_id,
-            lambda current: fill_gaps(
-                current, email=email, properties=known, profile_id=profile_id, store_hash=store_hash, now=utc_now()
+            lambda current: apply_checkout_contact(
+                current,
+                email=email,
+                properties=known,
+                customer_id=checkout.cart.customer_id or None,
+                profile_id=profile_id,
+                store_hash=store_hash,
+                now=utc_now(),
             ),
         )
         events = normalize_checkout(snapshot, profile_id=profile_id, backfill=backfill)

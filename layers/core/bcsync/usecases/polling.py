@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from bcsync.domain.bigcommerce import CatalogProduct, Customer, Order, Refund, Subscriber
-from bcsync.domain.orders import REFUND_STATUSES, is_placed
+from bcsync.domain.orders import REFUND_STATUSES, RefundListing, is_placed
 from bcsync.domain.sync import Stream, StreamCursor, Window, step_back_after_shrink
 from bcsync.observability import logger
 from bcsync.usecases.catalog import CatalogLookup
@@ -48,7 +49,7 @@ class PassContext:
     reader: BigCommercePoller
     backfill: bool
     origin: str | None = None  # where confirmation links point (the webhook destination)
-    refunds: dict[int, list[Refund]] | None = None  # the window's refunds, read on first need
+    refunds: RefundListing | None = None  # the window's refunds, read on first need
 
 
 class StreamPasses:
@@ -86,21 +87,14 @@ class StreamPasses:
         return self._orders.record(snapshot, backfill=context.backfill)
 
     def _refunds_of(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...]:
-        """The window's refunds stream (`created:min/max`), read once when the first refunded
-        order shows up; an order whose refunds predate the window is asked about alone."""
+        """From the refunds stream since the window's start (`created:min`), read once when the
+        first refunded order shows up; only an order it cannot answer for (older than the
+        window, or changed since the listing) is asked about alone. A backfill's window starts
+        before its orders were created, so there it answers for every one."""
         if context.refunds is None:
-            context.refunds = {}
-            refund_window = Window(start=window.start, end=window.end, field="created")
-            page = 1
-            while True:
-                batch = context.reader.refunds_page(refund_window, page=page)
-                for refund in batch.rows:
-                    context.refunds.setdefault(refund.order_id, []).append(refund)
-                if _last_page(batch, page, context.reader.page_size):
-                    break
-                page += 1
-        known = context.refunds.get(order.id)
-        return tuple(known) if known else tuple(context.reader.get_order_refunds(order.id))
+            context.refunds = _list_refunds(context.reader, start=window.start)
+        listed = context.refunds.refunds_of(order)
+        return listed if listed is not None else tuple(context.reader.get_order_refunds(order.id))
 
     # ------------------------------------------------------------------ v3 collections (pages)
     def _paged_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
@@ -128,6 +122,19 @@ class StreamPasses:
                 )
 
         return _pages(cursor, checkpoint, reader.subscribers_page, subscribers, reader.page_size)
+
+
+def _list_refunds(reader: BigCommercePoller, *, start: datetime | None) -> RefundListing:
+    listed_at = utc_moment()
+    window = Window(start=start, end=listed_at, field="created")
+    refunds: list[Refund] = []
+    page = 1
+    while True:
+        batch = reader.refunds_page(window, page=page)
+        refunds += batch.rows
+        if _last_page(batch, page, reader.page_size):
+            return RefundListing.of(refunds, start=start, listed_at=listed_at)
+        page += 1
 
 
 def order_pages(
