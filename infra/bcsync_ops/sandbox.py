@@ -231,9 +231,11 @@ class SandboxStore(CollectionsApi):
         with self._lock:
             self.checkouts[cart_id].update(customer_id=customer_id, email=email, updated=at)
 
-    def enter_shipping_address(self, cart_id: str, *, at: datetime, city: str = "Austin") -> None:
+    def enter_shipping_address(
+        self, cart_id: str, *, at: datetime, city: str = "Austin", billing_same: bool = True
+    ) -> None:
         """The shopper filled the address step and clicked continue to payment: a consignment
-        with that address, and the billing address the same (the checkout's default)."""
+        with that address, and (the checkout's default) the billing address the same."""
         with self._lock:
             cart = self.checkouts[cart_id]
             billing = cart["billing"]
@@ -250,7 +252,8 @@ class SandboxStore(CollectionsApi):
                 "postal_code": "78701",
             }
             cart["shipping"] = address
-            cart["billing"] = {**address, **{key: value for key, value in billing.items() if value}}
+            if billing_same:
+                cart["billing"] = {**address, **{key: value for key, value in billing.items() if value}}
             cart["updated"] = at
 
     def close_cart(self, cart_id: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from bcsync.adapters import bigcommerce
 from bcsync.usecases.backfill import BackfillRequests
@@ -72,6 +73,30 @@ def test_backfill_imports_everything_once_marked_backfill_without_triggers(stack
     assert len(profiles) == 3
     subscribed = [p for p in profiles if p["consent"]["email_marketing"] == "subscribed"]
     assert [p["email"] for p in subscribed] == ["customer1@example.com"]
+
+
+def test_backfill_reads_refunds_once_and_asks_no_order_about_its_own(stack, monkeypatch):
+    """Manual refunds (status Refunded, no record) and refund records alike come from one
+    listing of the refunds created since the backfill's start: requests stay at the floor."""
+    monkeypatch.setattr(bigcommerce, "PAGE_LIMIT", 4)
+    history(stack, orders=9)
+    store = stack.store
+    for order_id in (2001, 2004, 2007):
+        store.set_status(order_id, 4, at=ago(days=2))
+    store.refund(2002, Decimal("5"), at=ago(days=2))
+    store.set_status(2002, 14, at=ago(days=2))
+
+    start_backfill(stack)
+    stack.run_jobs()
+
+    refunds = sorted(e["source_id"] for e in stack.events().values() if e["metric"] == "Refunded Order")
+    assert refunds == ["order:2001", "order:2004", "order:2007", "refund:1"]
+    orders_api = [path.removeprefix(f"/stores/{STORE_HASH}") for path in store.requests if "/orders" in path]
+    assert Counter(orders_api) == {
+        "/v2/orders/count": 1,  # the progress bar's total
+        "/v2/orders": 3,  # ceil(9 / 4) pages
+        "/v3/orders/payment_actions/refunds": 1,  # ceil(1 / 4) refund pages
+    }
 
 
 def test_backfill_since_a_date_imports_only_orders_created_since(stack):

@@ -15,6 +15,13 @@ def started_checkouts(stack):
     return {key: item for key, item in stack.events().items() if item["metric"] == "Started Checkout"}
 
 
+def checkout_answer(stack, cart_id=CART):
+    store = stack.store
+    status, body, _ = store.answer(f"/stores/{store.store_hash}/v3/checkouts/{cart_id}", {}, store.access_token)
+    assert status == 200
+    return body["data"]
+
+
 def open_checkout(stack, cart_id=CART, *, email="grace@example.org", address=True, lines=None):
     store = stack.store
     store.create_cart(cart_id, lines or [Line(store.products[101], 1), Line(store.products[102], 2)], at=ago(hours=2))
@@ -57,7 +64,13 @@ def test_checkout_with_email_and_address_is_one_started_checkout_with_an_abandon
 
 def test_every_cart_scope_for_the_same_items_yields_the_same_single_event(stack):
     open_checkout(stack)
-    for name in ("cart_updated.json", "cart_line_item_created.json", "cart_abandoned.json", "cart_updated.json"):
+    for name in (
+        "cart_updated.json",
+        "cart_line_item_created.json",  # type cart_line_item, with cartId
+        "cart_line_item_updated.json",  # type cart, with cartId (webhooks.v3.yml's variant)
+        "cart_abandoned.json",
+        "cart_updated.json",
+    ):
         event = load_event(name)
         event["headers"] = {**event["headers"], "webhook-id": f"msg_{len(stack.store.requests)}"}
         assert stack.deliver(event)["statusCode"] == 200
@@ -76,6 +89,59 @@ def test_a_changed_item_set_is_a_new_started_checkout_and_a_new_trigger(stack):
     assert {item["source_id"] for item in events.values()} == {f"cart:{CART}"}
     assert sorted(item["properties"]["Item Count"] for item in events.values()) == [3, 4]
     assert [t["flow"] for t in stack.triggers()] == ["Abandoned Cart", "Abandoned Cart"]
+
+
+def test_a_tax_inclusive_cart_is_worth_its_amount_with_tax(stack):
+    store = stack.store
+    lines = [Line(store.products[101], 1), Line(store.products[102], 2)]
+    store.create_cart(CART, lines, at=ago(hours=2), tax_included=True)
+    store.enter_checkout_email(CART, "grace@example.org", at=ago(hours=2))
+    store.enter_shipping_address(CART, at=ago(minutes=90))
+    stack.deliver(load_event("cart_updated.json"))
+    (event,) = started_checkouts(stack).values()
+    assert event["value"] == Decimal("70.4")  # (40 + 2 x 12) with the store's 10% tax
+
+
+def test_a_signed_in_shoppers_checkout_belongs_to_their_account(stack):
+    """An account opened before bcsync was installed sends no customer webhook; its cart's
+    customer id is enough for External ID and the Customers list, and its orders join it."""
+    store = stack.store
+    store.create_cart(CART, [Line(store.products[101], 1)], at=ago(hours=2))
+    store.sign_in(CART, 32, "member@example.com", at=ago(hours=2))
+    store.enter_shipping_address(CART, at=ago(minutes=90))
+    assert checkout_answer(stack)["billing_address"]["email"] == "member@example.com"
+    stack.deliver(load_event("cart_updated.json"))
+    (profile,) = stack.profiles()
+    assert profile["external_id"] == "32"
+    assert profile["properties"]["External ID"] == "32"
+    assert profile["lists"] == ["Customers"]
+    assert profile["email"] == "member@example.com"
+    assert [e["profile_id"] for e in started_checkouts(stack).values()] == [profile["id"]]
+    store.place_order(
+        2002,
+        email="member@example.com",
+        first_name="Mem",
+        last_name="Ber",
+        customer_id=32,
+        lines=[Line(store.products[101], 1)],
+        created=ago(minutes=5),
+    )
+    stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 2002}))
+    assert [p["id"] for p in stack.profiles()] == [profile["id"]]
+
+
+def test_a_signed_in_shopper_is_known_before_the_billing_step(stack):
+    """Billing stays `{}` until filled; the cart's email names the shopper."""
+    store = stack.store
+    store.create_cart(CART, [Line(store.products[103], 1)], at=ago(hours=2))
+    store.sign_in(CART, 33, "early@example.com", at=ago(hours=2))
+    store.enter_shipping_address(CART, at=ago(minutes=90), billing_same=False)
+    assert checkout_answer(stack)["billing_address"] == {}
+    stack.deliver(load_event("cart_updated.json"))
+    (event,) = started_checkouts(stack).values()
+    (profile,) = stack.profiles()
+    assert (profile["email"], profile["external_id"]) == ("early@example.com", "33")
+    assert event["profile_id"] == profile["id"]
 
 
 def test_anonymous_carts_and_unfinished_checkouts_record_nothing(stack):

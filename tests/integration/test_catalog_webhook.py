@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+
 from bcsync_ops.sandbox import Line
 from tests.integration.conftest import ago, load_event, webhook_event
 
@@ -55,13 +57,38 @@ def test_a_product_edit_reaches_later_orders_and_a_deletion_removes_the_item(sta
 
 def test_sku_inventory_webhooks_refresh_their_product_without_rereading_names(stack):
     stack.deliver(webhook_event("store/product/updated", {"type": "product", "id": 102}))
+    stack.store.update_product(102, inventory_level=37)
     stack.store.requests.clear()
-    assert stack.deliver(load_event("sku_inventory_updated.json"))["statusCode"] == 200
+    response = stack.deliver(load_event("sku_inventory_updated.json"))  # SKU 461 of product 102
+    assert json.loads(response["body"]) == {"product_id": 102, "status": "refreshed", "items": 1}
     assert stack.store.requests == ["/stores/sandbox/v3/catalog/products"]
-    assert catalog_items(stack)[102]["name"] == "Ceramic Mug"
+    items = catalog_items(stack)
+    assert items[102]["inventory_level"] == 37
+    assert items[102]["name"] == "Ceramic Mug"
+    assert 461 not in items
 
 
-def test_a_catalog_body_without_a_product_is_a_400(stack):
-    response = stack.deliver(webhook_event("store/sku/updated", {"type": "sku", "id": "x"}))
+@pytest.mark.parametrize(
+    ("event", "product_id"),
+    [("product_inventory_updated.json", 104), ("sku_updated.json", 103)],
+    ids=["product-inventory", "sku-updated"],
+)
+def test_each_catalog_body_shape_refreshes_the_product_it_names(stack, event, product_id):
+    stack.store.update_product(product_id, inventory_level=3)
+    response = stack.deliver(load_event(event))
+    assert json.loads(response["body"])["status"] == "refreshed"
+    assert set(catalog_items(stack)) == {product_id}
+    assert catalog_items(stack)[product_id]["inventory_level"] == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"type": "sku", "id": "x"}, {"type": "sku", "id": 461}, {"type": "sku", "id": 461, "sku": {"variant_id": 509}}],
+    ids=["bad-id", "no-product", "sku-without-product-id"],
+)
+def test_a_catalog_body_without_a_product_is_a_400_and_writes_nothing(stack, data):
+    response = stack.deliver(webhook_event("store/sku/updated", data))
     assert response["statusCode"] == 400
+    assert "data" in json.loads(response["body"])["error"]
     assert stack.table("CatalogTable") == []
+    assert stack.store.requests == []

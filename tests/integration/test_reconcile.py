@@ -190,6 +190,26 @@ def test_refunds_are_read_once_per_window_and_recorded_per_refund(stack):
     assert not any(path.endswith("/1001/payment_actions/refunds") for path in stack.store.requests)
 
 
+def test_only_an_order_older_than_the_window_is_asked_for_its_refunds(stack):
+    """A manual change to Refunded leaves no refund record. For an order created inside the
+    window, the window's refunds listing proves it has none; an older order's refunds could
+    predate the window, so it alone is asked."""
+    place(stack, 1001, hours_ago=24 * 30)  # before the first run's 7-day window
+    place(stack, 1002, email="grace@example.com", hours_ago=3)
+    for order_id in (1001, 1002):
+        stack.store.set_status(order_id, 4, at=ago(hours=1))
+
+    reconcile(stack)
+
+    refunds = sorted(e["source_id"] for e in stack.events().values() if e["metric"] == "Refunded Order")
+    assert refunds == ["order:1001", "order:1002"]  # one manual refund each, valued as the order
+    asked_alone = [path for path in stack.store.requests if path.endswith("/payment_actions/refunds")]
+    assert asked_alone == [
+        f"/stores/{STORE_HASH}/v3/orders/payment_actions/refunds",
+        f"/stores/{STORE_HASH}/v3/orders/1001/payment_actions/refunds",
+    ]
+
+
 def test_a_hooks_api_refusal_does_not_stop_the_poll(stack):
     container().sync_state.update_control(STORE_HASH, destination=DESTINATION)
     place(stack, 1001)

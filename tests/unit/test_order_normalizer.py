@@ -7,7 +7,7 @@ import pytest
 
 from bcsync.domain.bigcommerce import Order
 from bcsync.domain.events import Metric
-from bcsync.domain.orders import OrderStatus, normalize_order
+from bcsync.domain.orders import OrderStatus, RefundListing, normalize_order
 from tests.factories import line, order, refund, snapshot
 
 PROFILE = "prof_x"
@@ -268,7 +268,18 @@ def test_embedded_line_items_are_used_when_complete():
 
 def test_embedded_line_items_capped_with_warning_fall_back():
     rows = [row(n) for n in range(50)]
-    assert with_consignments(embedded(rows, __warning__="capped"), 60).embedded_lines() is None
+    warning = {"message": "Not all line items of this consignment are returned with this response, only 50 ..."}
+    assert with_consignments(embedded(rows, __warning__=warning), 60).embedded_lines() is None
+
+
+def test_gift_certificates_emailed_are_embedded_lines_too():
+    """`email.gift_certificates[]` is a consignment: its lines count, or the order would fall
+    back to `/orders/{id}/products` for every order with a gift certificate."""
+    consignments = embedded([row(1, 2)])
+    consignments["email"]["gift_certificates"] = [{"recipient_email": "friend@example.com", "line_items": [row(7)]}]
+    the_order = with_consignments(consignments, 3)
+    assert [line.id for line in the_order.embedded_lines()] == [1, 7]
+    assert with_consignments(embedded([row(1, 2)]), 3).embedded_lines() is None  # without them: short
 
 
 def test_fifty_embedded_lines_fall_back_even_without_a_warning():
@@ -286,3 +297,33 @@ def test_links_instead_of_line_items_fall_back():
 
 def test_array_form_of_consignments_is_read_too():
     assert with_consignments([embedded([row(1)])], 1).embedded_lines() is not None
+
+
+# ------------------------------------------------------------------ what one refunds listing proves
+LISTED_FROM = datetime(2019, 3, 1, tzinfo=UTC)
+LISTED_AT = datetime(2019, 3, 10, tzinfo=UTC)
+
+
+def listing(*refunds):
+    return RefundListing.of(refunds, start=LISTED_FROM, listed_at=LISTED_AT)
+
+
+def test_a_listing_answers_for_an_order_created_inside_it_with_or_without_refunds():
+    the_order = order(4)  # created 5 March, changed 6 March
+    assert listing().refunds_of(the_order) == ()  # a manual change to Refunded: no record
+    first, second = refund(1, "5.00"), refund(2, "3.00", order_id=999)
+    assert listing(first, second).refunds_of(the_order) == (first,)
+
+
+def test_an_order_older_than_the_listing_is_asked_about_alone_unless_the_listing_has_its_refunds():
+    older = order(4, date_created="Mon, 25 Feb 2019 10:00:00 +0000")
+    assert listing().refunds_of(older) is None
+    assert listing(refund(1, "5.00")).refunds_of(older) == (refund(1, "5.00"),)
+    assert RefundListing.of([], start=None, listed_at=LISTED_AT).refunds_of(older) == ()  # all history listed
+
+
+def test_an_order_changed_after_or_just_before_the_listing_is_asked_about_alone():
+    listed = listing(refund(1, "5.00"))
+    assert listed.refunds_of(order(4, date_modified="Mon, 11 Mar 2019 00:00:00 +0000")) is None
+    assert listed.refunds_of(order(4, date_modified="Sat, 09 Mar 2019 23:58:00 +0000")) is None  # may not show yet
+    assert listed.refunds_of(order(4, date_modified="Sat, 09 Mar 2019 23:50:00 +0000")) == (refund(1, "5.00"),)

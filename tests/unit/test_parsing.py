@@ -6,7 +6,16 @@ from decimal import Decimal
 import pytest
 
 from bcsync.domain.bigcommerce import parse_datetime, parse_money
-from bcsync.domain.webhooks import Family, WebhookEnvelope, WebhookRejected, store_hash_of
+from pydantic import ValidationError
+
+from bcsync.domain.webhooks import (
+    CartWebhookData,
+    CatalogWebhookData,
+    Family,
+    WebhookEnvelope,
+    WebhookRejected,
+    store_hash_of,
+)
 
 
 def test_rfc2822_dates_become_utc():
@@ -58,3 +67,37 @@ def test_producer_must_name_a_store(producer):
     with pytest.raises(WebhookRejected) as rejected:
         store_hash_of(envelope(producer=producer))
     assert rejected.value.status_code == 400
+
+
+# Webhook `data` as BigCommerce's callbacks carry it (docs/webhooks/callbacks/data/*.json).
+@pytest.mark.parametrize(
+    ("data", "product_id"),
+    [
+        ({"type": "product", "id": 205}, 205),  # store/product/updated
+        ({"type": "product", "id": 167, "inventory": {"product_id": 167, "method": "absolute", "value": 2}}, 167),
+        (
+            {
+                "type": "sku",
+                "id": 461,
+                "inventory": {"product_id": 206, "method": "relative", "value": -3, "variant_id": 509},
+            },
+            206,
+        ),  # store/sku/inventory/updated: no `sku` object
+        ({"type": "sku", "id": 461, "sku": {"product_id": 206, "variant_id": 509}}, 206),  # store/sku/updated
+    ],
+    ids=["product", "product-inventory", "sku-inventory", "sku"],
+)
+def test_a_catalog_delivery_names_its_product_never_the_sku(data, product_id):
+    assert CatalogWebhookData.model_validate(data).product_id == product_id
+
+
+def test_a_sku_delivery_that_names_no_product_is_refused():
+    with pytest.raises(ValidationError, match="sku.product_id or inventory.product_id"):
+        CatalogWebhookData.model_validate({"type": "sku", "id": 461})
+
+
+@pytest.mark.parametrize("line_item_type", ["cart_line_item", "cart"])
+def test_a_line_item_delivery_names_its_cart_whatever_its_type(line_item_type):
+    data = {"type": line_item_type, "id": "743bfd94-d5dd-47c5-9c19-6eec32ca6119", "cartId": "b0386708-fef3"}
+    assert CartWebhookData.model_validate(data).cart == "b0386708-fef3"
+    assert CartWebhookData.model_validate({"type": "cart", "id": "b0386708-fef3"}).cart == "b0386708-fef3"
