@@ -4,10 +4,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
-from bcsync.domain.bigcommerce import parse_datetime, parse_money
 from pydantic import ValidationError
 
+from bcsync.domain.bigcommerce import parse_datetime, parse_money
 from bcsync.domain.webhooks import (
     CartWebhookData,
     CatalogWebhookData,
@@ -92,7 +91,7 @@ def test_a_catalog_delivery_names_its_product_never_the_sku(data, product_id):
 
 
 def test_a_sku_delivery_that_names_no_product_is_refused():
-    with pytest.raises(ValidationError, match="sku.product_id or inventory.product_id"):
+    with pytest.raises(ValidationError, match=r"sku\.product_id or inventory\.product_id"):
         CatalogWebhookData.model_validate({"type": "sku", "id": 461})
 
 
