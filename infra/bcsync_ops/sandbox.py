@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -156,6 +157,7 @@ class SandboxStore(CollectionsApi):
         self.customer_groups: dict[int, str] = {}
         self.subscribers: dict[int, dict[str, Any]] = {}
         self.hooks: dict[int, dict[str, Any]] = {}
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # what stamps hooks
         self.requests: list[str] = []
         self.quota: Quota | None = None
         self._faults: deque[Fault] = deque()
@@ -226,10 +228,18 @@ class SandboxStore(CollectionsApi):
             cart["billing"] = {**cart["billing"], "email": email, "first_name": first_name, "last_name": last_name}
             cart.update(email=email, updated=at)
 
-    def sign_in(self, cart_id: str, customer_id: int, email: str, *, at: datetime) -> None:
-        """The shopper signed in to their account: the cart is theirs; billing stays `{}`."""
+    def sign_in(
+        self, cart_id: str, customer_id: int, email: str, *, at: datetime, first_name: str = "", last_name: str = ""
+    ) -> None:
+        """The shopper signed in to their account: the cart is theirs; billing stays `{}`, and
+        the address step starts from the account's name."""
         with self._lock:
-            self.checkouts[cart_id].update(customer_id=customer_id, email=email, updated=at)
+            self.checkouts[cart_id].update(
+                customer_id=customer_id,
+                email=email,
+                account_name={"first_name": first_name, "last_name": last_name},
+                updated=at,
+            )
 
     def enter_shipping_address(
         self, cart_id: str, *, at: datetime, city: str = "Austin", billing_same: bool = True
@@ -239,9 +249,10 @@ class SandboxStore(CollectionsApi):
         with self._lock:
             cart = self.checkouts[cart_id]
             billing = cart["billing"]
+            names = cart.get("account_name") or {}
             address = {
-                "first_name": billing.get("first_name", ""),
-                "last_name": billing.get("last_name", ""),
+                "first_name": billing.get("first_name") or names.get("first_name", ""),
+                "last_name": billing.get("last_name") or names.get("last_name", ""),
                 "email": cart["email"],
                 "address1": "1 Main Street",
                 "city": city,
@@ -606,11 +617,16 @@ class SandboxStore(CollectionsApi):
 
     # ------------------------------------------------------------------ hooks
     def add_hook(
-        self, scope: str, destination: str, *, headers: dict[str, str] | None = None, active: bool = True
+        self,
+        scope: str,
+        destination: str,
+        *,
+        headers: dict[str, str] | None = None,
+        active: bool = True,
     ) -> dict[str, Any]:
         with self._lock:
             hook_id = max(self.hooks, default=0) + 1
-            now = int(datetime.now(UTC).timestamp())
+            now = int(self.clock().timestamp())
             self.hooks[hook_id] = {
                 "id": hook_id,
                 "client_id": "sandbox-app",

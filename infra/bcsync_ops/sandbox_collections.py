@@ -4,6 +4,7 @@ through) and its hooks API, with BigCommerce's filters, paging and empty answers
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,7 @@ class CollectionsApi:
     subscribers: dict[int, dict[str, Any]]
     products: dict[int, Product]
     hooks: dict[int, dict[str, Any]]
+    clock: Callable[[], datetime]
 
     def _order_body(self, order_id: int, query: dict[str, str]) -> dict[str, Any]:
         raise NotImplementedError
@@ -81,7 +83,12 @@ class CollectionsApi:
         raise NotImplementedError
 
     def add_hook(
-        self, scope: str, destination: str, *, headers: dict[str, str] | None = None, active: bool = True
+        self,
+        scope: str,
+        destination: str,
+        *,
+        headers: dict[str, str] | None = None,
+        active: bool = True,
     ) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -164,6 +171,6 @@ class CollectionsApi:
             if found is None:
                 return 404, {"status": 404, "title": "hook not found"}, {}
             changes = {key: body[key] for key in ("is_active", "headers", "destination") if key in (body or {})}
-            found.update(changes, updated_at=int(datetime.now(UTC).timestamp()))
+            found.update(changes, updated_at=int(self.clock().timestamp()))
             return 200, {"data": dict(found), "meta": {}}, {}
         return None
