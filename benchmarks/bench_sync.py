@@ -4,13 +4,17 @@
    items embedded, products read per order only when the embedded list is capped) against a naive
    connector that lists orders and then reads each order's products, coupons and shipping
    addresses (Singer's tap-bigcommerce does this), on the same sandbox store.
-2. Backfill throughput under an enforced quota, as a share of the share it may use.
+2. The same for a store with refunds, manual ones among them (status Refunded, no refund record):
+   bcsync lists the refunds created since the backfill's start once, against a connector that asks
+   each refunded order for its refunds.
+3. Backfill throughput under an enforced quota, as a share of the share it may use.
 
 AWS is moto in-process and BigCommerce the sandbox on loopback, provisioned from template.yaml.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -25,6 +29,7 @@ from moto import mock_aws
 
 ORDERS = 600
 CAPPED = 3  # orders with more than 50 lines: BigCommerce caps the embedded list
+REFUND_STORE_ORDERS, MANUAL_REFUNDS, RECORDED_REFUNDS = 300, 14, 6
 # BigCommerce Standard's pace (150 per 30 s, so 2.5/s at a 50% share), in shorter windows.
 QUOTA, WINDOW_SECONDS, SHARE = 10, 2.0, 0.5
 
@@ -68,6 +73,14 @@ def quiet_environment() -> None:
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def parse_datetime(value: str) -> datetime:
+    from bcsync.domain.bigcommerce import parse_datetime as parse
+
+    parsed = parse(value)
+    assert parsed is not None
+    return parsed
 
 
 def history(orders: int):
@@ -166,6 +179,68 @@ def bench_requests() -> None:
     print(f"  ratio naive / bcsync {naive / ours:>9.1f}x")
 
 
+def refunded_history(orders: int, manual: int, recorded: int):
+    """Orders spread over the history refunded a week after they were placed: `manual` of them by a
+    status change alone, `recorded` through a refund record."""
+    store = history(orders)
+    refunded = sorted(store.orders)[:: orders // (manual + recorded)][: manual + recorded]
+    for index, order_id in enumerate(refunded):
+        at = parse_datetime(store.orders[order_id]["date_created"]) + timedelta(days=7)
+        if index >= manual:
+            store.refund(order_id, Decimal("5"), at=at)
+        store.set_status(order_id, 4 if index < manual else 14, at=at)
+    return store
+
+
+def per_order_refunds_connector(url: str, store) -> int:
+    """Lists orders as bcsync does (250 a page, lines embedded) and asks each order in a refund
+    status for its refunds."""
+    made = 0
+
+    def get(path: str) -> list:
+        nonlocal made
+        made += 1
+        request = urllib.request.Request(
+            f"{url}/stores/{store.store_hash}{path}", headers={"X-Auth-Token": store.access_token}
+        )
+        with urllib.request.urlopen(request) as response:
+            body = response.read()
+        return json.loads(body) if body else []
+
+    page = 1
+    while True:
+        rows = get(f"/v2/orders?limit=250&page={page}&include=consignments.line_items&consignment_structure=object")
+        for row in rows:
+            if len(row["consignments"]["shipping"][0]["line_items"]) >= 50:
+                get(f"/v2/orders/{row['id']}/products?limit=250")
+            if row["status_id"] in (4, 14):
+                get(f"/v3/orders/{row['id']}/payment_actions/refunds")
+        if len(rows) < 250:
+            return made
+        page += 1
+
+
+def bench_refunds() -> None:
+    from bcsync_ops.sandbox import SandboxServer
+
+    store = refunded_history(REFUND_STORE_ORDERS, MANUAL_REFUNDS, RECORDED_REFUNDS)
+    with stack(store):
+        run_backfill(store.store_hash)
+    ours = orders_requests(store.requests)
+    bound = math.ceil(REFUND_STORE_ORDERS / 250) + 1 + max(1, math.ceil(RECORDED_REFUNDS / 250)) + CAPPED
+    other_store = refunded_history(REFUND_STORE_ORDERS, MANUAL_REFUNDS, RECORDED_REFUNDS)
+    server = SandboxServer(other_store).start()
+    try:
+        per_order = per_order_refunds_connector(server.url, other_store)
+    finally:
+        server.stop()
+    refunds = f"{MANUAL_REFUNDS} manual refunds, {RECORDED_REFUNDS} refund records"
+    print(f"Requests to import {REFUND_STORE_ORDERS} orders with {refunds} ({CAPPED} capped):")
+    print(f"  bcsync backfill             {ours:>4}   (bound ceil(N/250) + 1 + ceil(R/250) + capped = {bound})")
+    print(f"  asking each refunded order  {per_order:>4}")
+    print(f"  ratio                       {per_order / ours:>6.1f}x")
+
+
 def bench_throughput() -> None:
     from bcsync.adapters import bigcommerce
 
@@ -191,4 +266,5 @@ def bench_throughput() -> None:
 if __name__ == "__main__":
     quiet_environment()
     bench_requests()
+    bench_refunds()
     bench_throughput()

@@ -21,7 +21,15 @@ from bcsync_ops.webhook_sender import WebhookSender
 STORE_HASH = "sandbox"
 HEDY_CART = "5d1c2b3a-0000-4000-8000-000000000001"
 GRACE_CART = "5d1c2b3a-0000-4000-8000-000000000002"
-FAMILY_OF = {"order": "orders", "cart": "carts", "customer": "customers", "subscriber": "subscribers"}
+INES_CART = "5d1c2b3a-0000-4000-8000-000000000003"
+FAMILY_OF = {
+    "order": "orders",
+    "cart": "carts",
+    "customer": "customers",
+    "subscriber": "subscribers",
+    "product": "catalog",
+    "sku": "catalog",
+}
 ACCESS_TOKEN = "sandbox-access-token"
 CLIENT_SECRET = "sandbox-client-secret"
 
@@ -71,6 +79,9 @@ def run_story(store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
     step("Ada (account 7) orders a shirt with coupon WELCOME10 and two mugs")
     duplicate = deliver("store/order/created", {"type": "order", "id": 1001}, webhook_id="msg_ada_created")
     step(f"BigCommerce delivers that webhook twice: answered {duplicate}, nothing new is written")
+    deliver(*store.take_stock(shirt.id, 1))
+    deliver(*store.take_stock(mug.id, 2, variant=True))
+    step("the stock the order took arrives as inventory hooks (product and SKU): the catalog's levels follow")
 
     store.set_status(1001, 2, at=now - timedelta(hours=4), shipped=True)
     deliver(
@@ -154,12 +165,13 @@ def run_shoppers_story(
     now: datetime,
 ) -> None:
     """Carts, accounts and subscriptions: the families beyond orders."""
-    shirt, tote = store.products[101], store.products[103]
+    shirt, mug, tote = store.products[101], store.products[102], store.products[103]
     store.create_cart(HEDY_CART, [Line(shirt, 1)], at=now - timedelta(minutes=50))
     deliver("store/cart/created", {"type": "cart", "id": HEDY_CART})
+    deliver("store/cart/lineItem/created", store.add_cart_line(HEDY_CART, Line(mug, 1), at=now - timedelta(minutes=49)))
     store.enter_checkout_email(HEDY_CART, "hedy@example.com", at=now - timedelta(minutes=48), first_name="Hedy")
     deliver("store/cart/updated", {"type": "cart", "id": HEDY_CART})
-    step("Hedy browses into checkout and types her email: no address yet, so no Started Checkout")
+    step("Hedy adds a mug, goes to checkout and types her email: no address yet, so no Started Checkout")
     store.enter_shipping_address(HEDY_CART, at=now - timedelta(minutes=45))
     deliver("store/cart/updated", {"type": "cart", "id": HEDY_CART})
     deliver("store/cart/abandoned", {"type": "cart", "id": HEDY_CART, "token": "t0k3n"})
@@ -184,6 +196,15 @@ def run_shoppers_story(
     deliver("store/cart/converted", {"type": "cart", "id": GRACE_CART, "orderId": 1005})
     deliver("store/order/created", {"type": "order", "id": 1005})
     step("Grace starts a second checkout and completes it: the cart is linked to order 1005 (recovered)")
+
+    store.create_cart(INES_CART, [Line(tote, 1)], at=now - timedelta(minutes=34), tax_included=True)
+    store.sign_in(INES_CART, 12, "ines@example.eu", at=now - timedelta(minutes=34), first_name="Ines", last_name="Roth")
+    store.enter_shipping_address(INES_CART, at=now - timedelta(minutes=32), city="Vienna")
+    deliver("store/cart/updated", {"type": "cart", "id": INES_CART})
+    step(
+        "Ines, signed in to account 12 (opened before bcsync was installed: no customer webhook), checks out "
+        "where prices include tax: Started Checkout worth 27.50 with tax; her profile has External ID 12"
+    )
 
     store.add_customer(
         9, email="grace@example.org", first_name="Grace", last_name="Hopper", at=now - timedelta(minutes=30)

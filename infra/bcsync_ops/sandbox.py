@@ -184,6 +184,17 @@ class SandboxStore(CollectionsApi):
     def delete_product(self, product_id: int) -> None:
         self.products.pop(product_id, None)
 
+    def take_stock(self, product_id: int, quantity: int, *, variant: bool = False) -> tuple[str, dict[str, Any]]:
+        """An order took `quantity` from stock; returns the scope and `data` BigCommerce's hook
+        carries: `inventory{product_id, method, value}` (the change), the SKU's id when the
+        product tracks inventory by variant."""
+        product = self.update_product(product_id, inventory_level=self.products[product_id].inventory_level - quantity)
+        inventory: dict[str, Any] = {"product_id": product.id, "method": "relative", "value": -quantity}
+        if variant:
+            inventory["variant_id"] = product.id * 10
+            return "store/sku/inventory/order/updated", {"type": "sku", "id": product.id * 100, "inventory": inventory}
+        return "store/product/inventory/order/updated", {"type": "product", "id": product.id, "inventory": inventory}
+
     def brand_id(self, name: str) -> int:
         """Brands get ids in order of first appearance, as a store's brand list would have them."""
         names = list(dict.fromkeys(product.brand for product in self.products.values()))
@@ -218,6 +229,14 @@ class SandboxStore(CollectionsApi):
     def set_cart_lines(self, cart_id: str, lines: list[Line], *, at: datetime) -> None:
         with self._lock:
             self.checkouts[cart_id].update(lines=list(lines), updated=at)
+
+    def add_cart_line(self, cart_id: str, line: Line, *, at: datetime) -> dict[str, Any]:
+        """The shopper added an item; returns the `store/cart/lineItem/created` hook's `data`."""
+        with self._lock:
+            cart = self.checkouts[cart_id]
+            cart.update(lines=[*cart["lines"], line], updated=at)
+            line_id = f"{cart_id}-line-{len(cart['lines']) - 1}"
+        return {"type": "cart_line_item", "id": line_id, "cartId": cart_id}
 
     def enter_checkout_email(
         self, cart_id: str, email: str, *, at: datetime, first_name: str = "", last_name: str = ""

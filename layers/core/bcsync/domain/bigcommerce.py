@@ -184,7 +184,6 @@ class Refund(BcModel):
 
 class ProductImage(BcModel):
     url_standard: str = ""
-    is_thumbnail: bool = False
 
 
 class CustomUrl(BcModel):
@@ -192,6 +191,8 @@ class CustomUrl(BcModel):
 
 
 class CatalogProduct(BcModel):
+    """A `product_Full`, read with `include=primary_image` (without it there is no image)."""
+
     id: int
     name: str = ""
     sku: str = ""
@@ -201,16 +202,12 @@ class CatalogProduct(BcModel):
     brand_id: int | None = None
     custom_url: CustomUrl | None = None
     primary_image: ProductImage | None = None
-    images: list[ProductImage] = Field(default_factory=list)
     inventory_level: int | None = None
     is_visible: bool = True
 
     @property
     def image_url(self) -> str:
-        if self.primary_image and self.primary_image.url_standard:
-            return self.primary_image.url_standard
-        thumbnails = [image for image in self.images if image.is_thumbnail] or self.images
-        return thumbnails[0].url_standard if thumbnails else ""
+        return self.primary_image.url_standard if self.primary_image else ""
 
 
 class Category(BcModel):
@@ -358,7 +355,6 @@ class Checkout(BcModel):
     billing_address: CheckoutAddress | None = None
     consignments: list[CheckoutConsignment] = Field(default_factory=list)
     coupons: list[CartCoupon] = Field(default_factory=list)
-    order_id: str | None = None
     created_time: Timestamp = None
     updated_time: Timestamp = None
 
@@ -398,7 +394,6 @@ class Subscriber(BcModel):
     first_name: str = ""
     last_name: str = ""
     source: str = ""
-    order_id: int | None = None
     consents: list[str] = Field(default_factory=list)
     date_created: Timestamp = None
     date_modified: Timestamp = None
@@ -416,10 +411,6 @@ class Hook(BcModel):
 
 
 class OrderCount(BcModel):
-    """`/v2/orders/count`: the total and a count per status id."""
+    """`/v2/orders/count`: how many orders the filters match (the backfill's progress total)."""
 
     count: int = 0
-    statuses: list[dict[str, Any]] = Field(default_factory=list)
-
-    def by_status(self) -> dict[int, int]:
-        return {int(row["id"]): int(row.get("count") or 0) for row in self.statuses if "id" in row}
