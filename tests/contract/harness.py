@@ -11,10 +11,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 import urllib3
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 
 from bcsync.adapters.bigcommerce import BigCommerceClient
 from bcsync_ops.sandbox import SandboxStore
@@ -138,3 +140,45 @@ def _merged(items: list[Any]) -> Any:
             if merged.get(key) is None:
                 merged[key] = value
     return merged
+
+
+# ---------------------------------------------------------------------- model fields
+def unpublished_fields(model: type[BaseModel], data: Any, where: str = "$") -> list[str]:
+    """Fields `model` reads that the published `data` does not have: a model reading a field
+    BigCommerce never sends parses to its default, silently. An empty object (`{}` billing
+    before it is filled) or an empty array says nothing about its items, so it is skipped."""
+    if isinstance(data, list):
+        return [
+            error for index, item in enumerate(data) for error in unpublished_fields(model, item, f"{where}[{index}]")
+        ]
+    if not isinstance(data, dict) or not data:
+        return []
+    errors = []
+    for name, info in model.model_fields.items():
+        aliases = _aliases(name, info)
+        present = [alias for alias in aliases if alias in data]
+        if not present:
+            errors.append(f"{where}.{'|'.join(aliases)}: read by {model.__name__}, not published")
+            continue
+        nested = _model_in(info.annotation)
+        if nested is not None:
+            errors += unpublished_fields(nested, data[present[0]], f"{where}.{present[0]}")
+    return errors
+
+
+def _aliases(name: str, info: FieldInfo) -> list[str]:
+    choices = info.validation_alias
+    if isinstance(choices, AliasChoices):
+        return [str(choice) for choice in choices.choices]
+    return [str(choices or info.alias or name)]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model inside `Model`, `Model | None` or `list[Model]`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None

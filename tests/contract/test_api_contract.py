@@ -22,7 +22,7 @@ from bcsync.adapters.bigcommerce import BigCommerceClient
 from bcsync.domain.bigcommerce import Order
 from bcsync.domain.sync import Window
 from bcsync.usecases.ports import Page
-from tests.contract.harness import PublishedApi, SandboxApi, shape_errors
+from tests.contract.harness import PublishedApi, SandboxApi, shape_errors, unpublished_fields
 from tests.contract.scenario import FRESH_CART, STARTED_CART, contract_store
 
 MARCH_5 = Window(start=datetime(2019, 3, 5, tzinfo=UTC), end=datetime(2019, 3, 5, 23, 59, tzinfo=UTC), field="created")
@@ -30,6 +30,12 @@ MARCH = Window(start=datetime(2019, 3, 1, tzinfo=UTC), end=datetime(2019, 3, 31,
 ALL_OF_2019 = Window(start=None, end=datetime(2019, 12, 31, tzinfo=UTC), field="created")
 FEBRUARY_EDITS = Window(start=datetime(2019, 2, 1, tzinfo=UTC), end=datetime(2019, 2, 28, tzinfo=UTC))
 TOKEN_HEADER = {"X-Webhook-Token": "hook-token"}
+
+
+class OrderCoupon(BaseModel):
+    """What `get_order_coupon_codes` reads of each coupon row."""
+
+    code: str
 
 
 def values(parsed: Any) -> Any:
@@ -177,6 +183,34 @@ def test_the_sandbox_answers_as_bigcommerce_publishes(case: Case) -> None:
     for sandbox, reference in zip(sandbox_api.exchanges, published_api.exchanges, strict=True):
         if reference.status == 200:
             assert shape_errors(sandbox.body, reference.body) == [], f"{sandbox.method} {sandbox.path}"
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.routes], ids=lambda case: case.name)
+def test_every_field_our_models_read_is_in_the_published_answer(case: Case) -> None:
+    parsed, api = read_published(case)
+    exchange = api.exchanges[-1]
+    if exchange.body is None:  # 204: nothing to compare
+        return
+    body = exchange.body
+    rows = body["data"] if isinstance(body, dict) and "data" in body else body
+    example = parsed.rows if isinstance(parsed, Page) else parsed
+    model = type(example[0] if isinstance(example, list) else example)
+    if not issubclass(model, BaseModel):  # coupon codes: a list of strings
+        model = OrderCoupon
+    assert unpublished_fields(model, rows) == []
+
+
+def test_the_field_check_catches_a_model_reading_an_unpublished_field() -> None:
+    class OldConsignment(BaseModel):
+        shipping_address: dict[str, str] | None = None
+
+    class OldCheckout(BaseModel):
+        consignments: list[OldConsignment] = []
+
+    _, api = read_published(CASES[16])
+    assert unpublished_fields(OldCheckout, api.exchanges[0].body["data"]) == [
+        "$.consignments[0].shipping_address: read by OldConsignment, not published"
+    ]
 
 
 def test_the_shape_check_catches_the_fields_that_broke_started_checkout() -> None:
