@@ -13,7 +13,7 @@ from bcsync.usecases.backfill import BackfillRequests
 from bcsync.usecases.orders import OrderSync
 from bcsync.wiring import container
 from bcsync_ops.sandbox import Line
-from tests.integration.conftest import STORE_HASH, _fresh_process_state, ago
+from tests.integration.conftest import STORE_HASH, _fresh_process_state, ago, webhook_event
 
 
 def history(stack, orders: int, *, days: int = 30) -> None:
@@ -97,6 +97,36 @@ def test_backfill_reads_refunds_once_and_asks_no_order_about_its_own(stack, monk
         "/v2/orders": 3,  # ceil(9 / 4) pages
         "/v3/orders/payment_actions/refunds": 1,  # ceil(1 / 4) refund pages
     }
+
+
+def test_an_order_refunded_during_the_backfill_is_left_to_its_webhook_not_taken_for_a_manual_refund(stack, monkeypatch):
+    """The refunds listing cannot see a refund made after it was read. The order changed after
+    the listing, so the backfill records no refund for it (and asks nothing); its webhook does."""
+    monkeypatch.setattr(bigcommerce, "PAGE_LIMIT", 4)
+    history(stack, orders=9)
+    store = stack.store
+    store.set_status(2001, 4, at=ago(days=2))  # a manual refund: the listing is read on page 1
+    answer = store.answer
+
+    def refund_while_backfilling(path, *args, **kwargs):
+        answered = answer(path, *args, **kwargs)
+        if path.endswith("/v3/orders/payment_actions/refunds") and not store.refunds:
+            later = datetime.now(UTC) + timedelta(seconds=1)
+            store.refund(2006, Decimal("25"), at=later)
+            store.set_status(2006, 4, at=later)
+        return answered
+
+    monkeypatch.setattr(store, "answer", refund_while_backfilling)
+    start_backfill(stack)
+    stack.run_jobs()
+    backfill_requests = list(store.requests)
+    stack.deliver(
+        webhook_event("store/order/refund/created", {"type": "order", "id": 2006, "refund": {"refund_id": 1}})
+    )
+
+    refunds = sorted(e["source_id"] for e in stack.events().values() if e["metric"] == "Refunded Order")
+    assert refunds == ["order:2001", "refund:1"]
+    assert not [path for path in backfill_requests if path.endswith("/2006/payment_actions/refunds")]
 
 
 def test_backfill_since_a_date_imports_only_orders_created_since(stack):

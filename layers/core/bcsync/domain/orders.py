@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -61,11 +61,6 @@ def needs_refunds(order: Order, *, refund_announced: bool) -> bool:
     return is_placed(order) and (refund_announced or order.status_id in REFUND_STATUSES)
 
 
-# A refund is stamped a little before it shows in listings; an order changed this recently may
-# have a refund the listing could not see yet.
-REFUND_VISIBILITY_LAG = timedelta(minutes=5)
-
-
 @dataclass(frozen=True)
 class RefundListing:
     """Every refund created from `start` until `listed_at`, by order: what one read of the refunds
@@ -85,15 +80,14 @@ class RefundListing:
         return cls(start, listed_at, {order_id: tuple(found) for order_id, found in by_order.items()})
 
     def refunds_of(self, order: Order) -> tuple[Refund, ...] | None:
-        """The order's refunds, or None when some may lie outside the listing: the order changed
-        after it was read, or it is older than `start` and the listing holds none of its refunds."""
-        if order.date_modified is not None and order.date_modified > self.listed_at - REFUND_VISIBILITY_LAG:
-            return None
+        """The order's refunds, or None when the listing cannot say that it has none: the order
+        is older than `start` (a refund may predate it) or changed after the listing was read."""
         known = self.by_order.get(order.id)
         if known:
             return known
         older = self.start is not None and (order.date_created is None or order.date_created < self.start)
-        return None if older else ()
+        changed_since = order.date_modified is not None and order.date_modified > self.listed_at
+        return None if older or changed_since else ()
 
 
 @dataclass(frozen=True)

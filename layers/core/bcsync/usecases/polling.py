@@ -86,15 +86,19 @@ class StreamPasses:
         snapshot = self._orders.complete(context.store_hash, order, context.reader, refunds=refunds)
         return self._orders.record(snapshot, backfill=context.backfill)
 
-    def _refunds_of(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...]:
+    def _refunds_of(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...] | None:
         """From the refunds stream since the window's start (`created:min`), read once when the
-        first refunded order shows up; only an order it cannot answer for (older than the
-        window, or changed since the listing) is asked about alone. A backfill's window starts
-        before its orders were created, so there it answers for every one."""
+        first refunded order shows up. Reconciliation asks an order alone only when the listing
+        cannot answer for it (older than the window, or changed since the listing). A backfill's
+        window starts before its orders were created, so the listing answers for each one that
+        has not changed since; one that has is live, and its refunds are left to the webhooks and
+        the next reconciliation (None: not read), so a backfill never asks an order alone."""
         if context.refunds is None:
             context.refunds = _list_refunds(context.reader, start=window.start)
         listed = context.refunds.refunds_of(order)
-        return listed if listed is not None else tuple(context.reader.get_order_refunds(order.id))
+        if listed is not None or context.backfill:
+            return listed
+        return tuple(context.reader.get_order_refunds(order.id))
 
     # ------------------------------------------------------------------ v3 collections (pages)
     def _paged_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
