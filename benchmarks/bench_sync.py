@@ -123,33 +123,37 @@ def orders_requests(paths: list[str]) -> int:
     return sum(1 for path in paths if "/orders" in path)
 
 
-def naive_connector(url: str, store) -> int:
-    """List orders (250 a page), then products, coupons and shipping addresses of each."""
-    made = 0
+class CountingClient:
+    """A connector's GETs against the sandbox over HTTP: parsed JSON ([] for 204 or an error),
+    each request counted."""
 
-    def get(path: str) -> bytes:
-        nonlocal made
-        made += 1
-        request = urllib.request.Request(
-            f"{url}/stores/{store.store_hash}{path}", headers={"X-Auth-Token": store.access_token}
-        )
+    def __init__(self, url: str, store) -> None:
+        self.base = f"{url}/stores/{store.store_hash}"
+        self.token = store.access_token
+        self.made = 0
+
+    def get(self, path: str):
+        self.made += 1
+        request = urllib.request.Request(f"{self.base}{path}", headers={"X-Auth-Token": self.token})
         try:
             with urllib.request.urlopen(request) as response:
-                return response.read()
+                body = response.read()
         except urllib.error.HTTPError:
-            return b""
+            return []
+        return json.loads(body) if body else []
 
-    import json
 
+def naive_connector(url: str, store) -> int:
+    """List orders (250 a page), then products, coupons and shipping addresses of each."""
+    client = CountingClient(url, store)
     page = 1
     while True:
-        body = get(f"/v2/orders?limit=250&page={page}")
-        rows = json.loads(body) if body else []
+        rows = client.get(f"/v2/orders?limit=250&page={page}")
         for row in rows:
             for part in ("products", "coupons", "shipping_addresses"):
-                get(f"/v2/orders/{row['id']}/{part}")
+                client.get(f"/v2/orders/{row['id']}/{part}")
         if len(rows) < 250:
-            return made
+            return client.made
         page += 1
 
 
@@ -195,28 +199,19 @@ def refunded_history(orders: int, manual: int, recorded: int):
 def per_order_refunds_connector(url: str, store) -> int:
     """Lists orders as bcsync does (250 a page, lines embedded) and asks each order in a refund
     status for its refunds."""
-    made = 0
-
-    def get(path: str) -> list:
-        nonlocal made
-        made += 1
-        request = urllib.request.Request(
-            f"{url}/stores/{store.store_hash}{path}", headers={"X-Auth-Token": store.access_token}
-        )
-        with urllib.request.urlopen(request) as response:
-            body = response.read()
-        return json.loads(body) if body else []
-
+    client = CountingClient(url, store)
     page = 1
     while True:
-        rows = get(f"/v2/orders?limit=250&page={page}&include=consignments.line_items&consignment_structure=object")
+        rows = client.get(
+            f"/v2/orders?limit=250&page={page}&include=consignments.line_items&consignment_structure=object"
+        )
         for row in rows:
             if len(row["consignments"]["shipping"][0]["line_items"]) >= 50:
-                get(f"/v2/orders/{row['id']}/products?limit=250")
+                client.get(f"/v2/orders/{row['id']}/products?limit=250")
             if row["status_id"] in (4, 14):
-                get(f"/v3/orders/{row['id']}/payment_actions/refunds")
+                client.get(f"/v3/orders/{row['id']}/payment_actions/refunds")
         if len(rows) < 250:
-            return made
+            return client.made
         page += 1
 
 
