@@ -46,6 +46,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def _whole_second() -> datetime:
+    """Now, as BigCommerce stamps changes: to the second (a window ending later in the same
+    second must still hold the change)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 # Once any part of a checkout address is set, BigCommerce answers every field ('' when unset).
 BLANK_CHECKOUT_ADDRESS = {
     "first_name": "",
@@ -78,8 +84,8 @@ class Product:
     sale_price: Decimal = Decimal(0)
     inventory_level: int = 100
     is_visible: bool = True
-    created: datetime = field(default_factory=lambda: datetime.now(UTC))
-    modified: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created: datetime = field(default_factory=lambda: _whole_second())
+    modified: datetime = field(default_factory=lambda: _whole_second())
 
 
 @dataclass
@@ -176,7 +182,7 @@ class SandboxStore(CollectionsApi):
 
     def update_product(self, product_id: int, **changes: Any) -> Product:
         product = self.products[product_id]
-        changes.setdefault("modified", datetime.now(UTC))
+        changes.setdefault("modified", _whole_second())
         for name, value in changes.items():
             setattr(product, name, value)
         return product
