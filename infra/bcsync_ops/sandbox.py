@@ -84,8 +84,8 @@ class Product:
     sale_price: Decimal = Decimal(0)
     inventory_level: int = 100
     is_visible: bool = True
-    created: datetime = field(default_factory=lambda: _whole_second())
-    modified: datetime = field(default_factory=lambda: _whole_second())
+    created: datetime = field(default_factory=_whole_second)
+    modified: datetime = field(default_factory=_whole_second)
 
 
 @dataclass
