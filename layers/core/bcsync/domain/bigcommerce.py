@@ -316,7 +316,7 @@ class CheckoutCart(BcModel):
 
 
 class AddressV3(BcModel):
-    """The v3 address shape, shared by customer address books and checkouts."""
+    """The v3 address fields customer address books and checkouts share."""
 
     first_name: str = ""
     last_name: str = ""
@@ -326,18 +326,26 @@ class AddressV3(BcModel):
     city: str = ""
     state_or_province: str = ""
     postal_code: str = ""
-    country: str = ""
     country_code: str = ""
     phone: str = ""
 
 
+class CustomerAddress(AddressV3):
+    """An `address_Full` of a customer's address book, which also names the country."""
+
+    country: str = ""
+
+
 class CheckoutAddress(AddressV3):
+    """A checkout's billing address or a consignment's `address` (`email` and `country_code`
+    are required there; the schema has no country name)."""
+
     email: str = ""
 
     @property
     def is_filled(self) -> bool:
         """Enough of an address to ship to: the shopper got past the address step."""
-        return bool(self.address1.strip() and (self.country_code.strip() or self.country.strip()))
+        return bool(self.address1.strip() and self.country_code.strip())
 
 
 class CheckoutConsignment(BcModel):
@@ -375,7 +383,7 @@ class Customer(BcModel):
     customer_group_id: int = 0
     date_created: Timestamp = None
     date_modified: Timestamp = None
-    addresses: list[AddressV3] = Field(default_factory=list)
+    addresses: list[CustomerAddress] = Field(default_factory=list)
     store_credit_amounts: list[StoreCredit] = Field(default_factory=list)
 
     @property

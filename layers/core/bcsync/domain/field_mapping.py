@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bcsync.domain.bigcommerce import AddressV3, Customer
+from bcsync.domain.bigcommerce import Customer, CustomerAddress
 from bcsync.domain.events import iso_utc
 
 
-def _address(customer: Customer) -> AddressV3:
-    return customer.addresses[0] if customer.addresses else AddressV3()
+def _address(customer: Customer) -> CustomerAddress:
+    return customer.addresses[0] if customer.addresses else CustomerAddress()
 
 
 def _address_fields(kind: str) -> dict[str, Callable[[Customer], str]]:
