@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from bcsync.domain.bigcommerce import parse_datetime, parse_money
+from bcsync.domain.bigcommerce import CartLineItem, CheckoutCart, parse_datetime, parse_money
 from bcsync.domain.webhooks import (
     CartWebhookData,
     CatalogWebhookData,
@@ -100,3 +100,10 @@ def test_a_line_item_delivery_names_its_cart_whatever_its_type(line_item_type):
     data = {"type": line_item_type, "id": "743bfd94-d5dd-47c5-9c19-6eec32ca6119", "cartId": "b0386708-fef3"}
     assert CartWebhookData.model_validate(data).cart == "b0386708-fef3"
     assert CartWebhookData.model_validate({"type": "cart", "id": "b0386708-fef3"}).cart == "b0386708-fef3"
+
+
+def test_a_guest_or_custom_item_reads_as_id_zero_whether_sent_as_0_or_null():
+    assert CheckoutCart.model_validate({"id": "c", "customer_id": None}).customer_id == 0
+    assert CheckoutCart.model_validate({"id": "c", "customer_id": 0}).customer_id == 0
+    assert CartLineItem.model_validate({"id": "l", "product_id": None, "quantity": 1}).product_id == 0
+    assert CartLineItem.model_validate({"id": "l", "quantity": 1}).product_id == 0

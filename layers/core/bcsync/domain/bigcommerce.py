@@ -55,6 +55,8 @@ def parse_datetime(value: Any) -> datetime | None:
 
 Money = Annotated[Decimal, BeforeValidator(parse_money)]
 Timestamp = Annotated[datetime | None, BeforeValidator(parse_datetime)]
+# A guest's customer id, a custom item's product id: 0 as BigCommerce documents it, and null too.
+IdOrZero = Annotated[int, BeforeValidator(lambda value: value or 0)]
 
 
 class BcModel(BaseModel):
@@ -91,7 +93,7 @@ class OrderLine(BcModel):
     """An order product; `id` is what refunds and shipments reference."""
 
     id: int
-    product_id: int = 0
+    product_id: IdOrZero = 0
     variant_id: int | None = None
     name: str = ""
     sku: str = ""
@@ -108,7 +110,7 @@ class OrderLine(BcModel):
 
 class Order(BcModel):
     id: int
-    customer_id: int = 0
+    customer_id: IdOrZero = 0
     status_id: int
     status: str = ""
     date_created: Timestamp
@@ -241,7 +243,7 @@ class CartLineItem(BcModel):
     """A physical, digital or custom cart line; custom lines have no product id."""
 
     id: str
-    product_id: int = 0
+    product_id: IdOrZero = 0
     variant_id: int | None = None
     sku: str = ""
     name: str = ""
@@ -297,7 +299,7 @@ class CheckoutCart(BcModel):
     `cart_amount` of `GET /v3/carts/{id}` is not there)."""
 
     id: str
-    customer_id: int = 0
+    customer_id: IdOrZero = 0
     email: str = ""
     currency: CartCurrency = Field(default_factory=CartCurrency)
     tax_included: bool = False
