@@ -25,6 +25,7 @@ test: $(BIN)/.installed
 	$(BIN)/pytest
 
 bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_webhooks.py
 	$(BIN)/python benchmarks/bench_sync.py
 
 lint: $(BIN)/sam

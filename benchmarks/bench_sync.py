@@ -16,63 +16,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from moto import mock_aws
+from harness import quiet_environment, stack
 
 ORDERS = 600
 CAPPED = 3  # orders with more than 50 lines: BigCommerce caps the embedded list
 REFUND_STORE_ORDERS, MANUAL_REFUNDS, RECORDED_REFUNDS = 300, 14, 6
 # BigCommerce Standard's pace (150 per 30 s, so 2.5/s at a 50% share), in shorter windows.
 QUOTA, WINDOW_SECONDS, SHARE = 10, 2.0, 0.5
-
-
-@contextmanager
-def stack(store) -> Iterator[None]:
-    quiet_environment()
-    from bcsync import observability, settings, wiring
-    from bcsync_ops.local_stack import PROJECT_ROOT, StoreConfig, function_environment, provision
-    from bcsync_ops.sandbox import SandboxServer
-    from bcsync_ops.template import Resolver, load_template, parameter_defaults
-
-    server = SandboxServer(store).start()
-    template = load_template(PROJECT_ROOT / "template.yaml")
-    resolver = Resolver(refs={**parameter_defaults(template), "BigCommerceApiUrl": server.url})
-    try:
-        with mock_aws():
-            provision(template, resolver, StoreConfig(store.store_hash, store.access_token, "secret", None, server.url))
-            os.environ.update(function_environment(template, resolver))
-            os.environ["SYNC_QUOTA_SHARE"] = str(SHARE)
-            wiring.container.cache_clear()
-            settings.settings.cache_clear()
-            # Not measured here, and Powertools would print them to stdout every 100.
-            observability.metrics.add_metric = lambda **_: None  # type: ignore[method-assign]
-            yield
-    finally:
-        server.stop()
-
-
-def quiet_environment() -> None:
-    """Set before bcsync is imported: Powertools reads these once."""
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "POWERTOOLS_METRICS_NAMESPACE": "bcsync",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def parse_datetime(value: str) -> datetime:
@@ -161,7 +117,7 @@ def bench_requests() -> None:
     from bcsync_ops.sandbox import SandboxServer
 
     store = history(ORDERS)
-    with stack(store):
+    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)):
         run_backfill(store.store_hash)
     ours = orders_requests(store.requests)
     bound = math.ceil(ORDERS / 250) + 1 + CAPPED
@@ -219,7 +175,7 @@ def bench_refunds() -> None:
     from bcsync_ops.sandbox import SandboxServer
 
     store = refunded_history(REFUND_STORE_ORDERS, MANUAL_REFUNDS, RECORDED_REFUNDS)
-    with stack(store):
+    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)):
         run_backfill(store.store_hash)
     ours = orders_requests(store.requests)
     bound = math.ceil(REFUND_STORE_ORDERS / 250) + 1 + max(1, math.ceil(RECORDED_REFUNDS / 250)) + CAPPED
@@ -242,7 +198,7 @@ def bench_throughput() -> None:
     store = history(150)
     bigcommerce.PAGE_LIMIT = 5  # many small pages: the quota, not DynamoDB, sets the pace
     quota = store.enforce_quota(QUOTA, WINDOW_SECONDS)
-    with stack(store):
+    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)):
         started = time.monotonic()
         run_backfill(store.store_hash)
         elapsed = time.monotonic() - started
