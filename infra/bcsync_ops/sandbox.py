@@ -24,7 +24,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bcsync_ops.sandbox_collections import CollectionsApi, customer_view, refunds_page, v3_page
+from bcsync_ops.sandbox_collections import (
+    CollectionsApi,
+    customer_view,
+    page_of,
+    refunds_page,
+    v2_answer,
+    v3_page,
+)
 
 EMBED_CAP = 50
 Answer = tuple[int, Any, dict[str, str]]
@@ -644,12 +651,7 @@ class SandboxStore(CollectionsApi):
 
     # ------------------------------------------------------------------ hooks
     def add_hook(
-        self,
-        scope: str,
-        destination: str,
-        *,
-        headers: dict[str, str] | None = None,
-        active: bool = True,
+        self, scope: str, destination: str, *, headers: dict[str, str] | None = None, active: bool = True
     ) -> dict[str, Any]:
         with self._lock:
             hook_id = max(self.hooks, default=0) + 1
@@ -735,18 +737,14 @@ class SandboxStore(CollectionsApi):
         return 404, {"title": f"no such endpoint {path}"}, {}
 
     def _orders_api(self, path: str, query: dict[str, str]) -> Answer | None:
-        page = int(query.get("page", 1))
-        limit = int(query.get("limit", 50))
         if match := re.fullmatch(r"/v2/orders/(\d+)", path):
             if int(match[1]) not in self.orders:
                 return 404, [{"status": 404, "message": "The requested resource was not found."}], {}
             return 200, self._order_body(int(match[1]), query), {}
         if match := re.fullmatch(r"/v2/orders/(\d+)/products", path):
-            rows = self.order_lines.get(int(match[1]), [])[(page - 1) * limit : page * limit]
-            return (200, rows, {}) if rows else (204, None, {})
+            return v2_answer(page_of(self.order_lines.get(int(match[1]), []), query))
         if match := re.fullmatch(r"/v2/orders/(\d+)/coupons", path):
-            rows = self._order_coupons(int(match[1]))[(page - 1) * limit : page * limit]
-            return (200, rows, {}) if rows else (204, None, {})
+            return v2_answer(page_of(self._order_coupons(int(match[1])), query))
         if match := re.fullmatch(r"/v3/orders/(\d+)/payment_actions/refunds", path):
             return 200, refunds_page(self.refunds.get(int(match[1]), []), query), {}
         if path == "/v2/store":

@@ -31,10 +31,21 @@ def _ids(query: dict[str, str], key: str) -> set[int] | None:
     return {int(value) for value in raw.split(",") if value} if raw is not None else None
 
 
+def page_of(rows: list[Any], query: dict[str, str]) -> list[Any]:
+    """The rows of the `page` asked for, `limit` a page (50 unless asked)."""
+    page, limit = int(query.get("page", 1)), int(query.get("limit", 50))
+    return rows[(page - 1) * limit : page * limit]
+
+
+def v2_answer(chunk: list[Any]) -> Answer:
+    """v2 collections are bare arrays; an empty page is 204 No Content."""
+    return (200, chunk, {}) if chunk else (204, None, {})
+
+
 def v3_page(rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
     page, limit = int(query.get("page", 1)), int(query.get("limit", 50))
     total_pages = (len(rows) + limit - 1) // limit
-    chunk = rows[(page - 1) * limit : page * limit]
+    chunk = page_of(rows, query)
     return {
         "data": chunk,
         "meta": {
@@ -51,8 +62,7 @@ def v3_page(rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]
 
 def refunds_page(rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
     """Refund lists page by `page`/`limit` but answer `meta: {}`: no pagination is promised."""
-    page, limit = int(query.get("page", 1)), int(query.get("limit", 50))
-    return {"data": rows[(page - 1) * limit : page * limit], "meta": {}}
+    return {"data": page_of(rows, query), "meta": {}}
 
 
 # The customer fields `/v3/customers` answers only with their `include=` value.
@@ -83,21 +93,14 @@ class CollectionsApi:
         raise NotImplementedError
 
     def add_hook(
-        self,
-        scope: str,
-        destination: str,
-        *,
-        headers: dict[str, str] | None = None,
-        active: bool = True,
+        self, scope: str, destination: str, *, headers: dict[str, str] | None = None, active: bool = True
     ) -> dict[str, Any]:
         raise NotImplementedError
 
     def _collections_api(self, path: str, query: dict[str, str]) -> Answer | None:
         if path == "/v2/orders":
-            rows = self._orders_matching(query)
-            page, limit = int(query.get("page", 1)), int(query.get("limit", 50))
-            chunk = [self._order_body(row["id"], query) for row in rows[(page - 1) * limit : page * limit]]
-            return (200, chunk, {}) if chunk else (204, None, {})
+            rows = page_of(self._orders_matching(query), query)
+            return v2_answer([self._order_body(row["id"], query) for row in rows])
         if path == "/v2/orders/count":
             rows = self._orders_matching(query)
             statuses: dict[int, dict[str, Any]] = {}
