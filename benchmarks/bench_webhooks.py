@@ -13,10 +13,13 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from harness import aws_requests, quiet_environment, stack
+from harness import quiet_environment, stack
+
+from bcsync_ops.measure import aws_requests, place_measured_orders
 
 # kind -> (floor, target)
 KINDS = {
+    "first order of a store (caches cold)": (2, None),
     "order/created, 3 lines": (2, 6),
     "order/created, 24 lines": (2, 8),
     "re-delivery (same webhook-id)": (1, 1),
@@ -44,11 +47,9 @@ def delivery(scope: str, data: dict, webhook_id: str | None = None) -> dict:
 def measure() -> dict[str, tuple[int, dict[str, int]]]:
     from bcsync_ops.demo import sandbox_store
     from bcsync_ops.local_stack import PROJECT_ROOT, _LambdaContext, function_specs, load_handler
-    from bcsync_ops.sandbox import Line
     from bcsync_ops.template import load_template
 
     store = sandbox_store()
-    products = list(store.products.values())
     created = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     results: dict[str, tuple[int, dict[str, int]]] = {}
     with stack(store):
@@ -61,15 +62,9 @@ def measure() -> dict[str, tuple[int, dict[str, int]]]:
             assert answer["statusCode"] == 200, answer
             results[kind] = (sum(counted.values()), dict(sorted(counted.items())))
 
-        for order_id, lines in ((3001, 3), (3002, 24)):
-            store.place_order(
-                order_id,
-                email=f"buyer{order_id}@example.com",
-                first_name="Buyer",
-                last_name=str(order_id),
-                lines=[Line(products[n % len(products)], 1) for n in range(lines)],
-                created=created,
-            )
+        place_measured_orders(store, created)
+        # Fills the caches a running store has warm: the secret and every product's catalog item.
+        send("first order of a store (caches cold)", delivery("store/order/created", {"type": "order", "id": 3000}))
         first = delivery("store/order/created", {"type": "order", "id": 3001}, webhook_id="msg_first")
         send("order/created, 3 lines", first)
         send("order/created, 24 lines", delivery("store/order/created", {"type": "order", "id": 3002}))
@@ -91,7 +86,7 @@ def main() -> None:
     for kind, (floor, target) in KINDS.items():
         total, by_operation = results[kind]
         operations = ", ".join(f"{name} {count}" for name, count in by_operation.items())
-        print(f"  {kind:<44}{total:>9}{floor:>7}{target:>8}{total / floor:>9.1f}  {operations}")
+        print(f"  {kind:<44}{total:>9}{floor:>7}{target or '-':>8}{total / floor:>9.1f}  {operations}")
 
 
 if __name__ == "__main__":

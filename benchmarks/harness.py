@@ -1,11 +1,11 @@
 """What every benchmark shares: a quiet environment, the stack provisioned from template.yaml in
-moto (in-process) against a sandbox store on loopback, and a count of the AWS requests made."""
+moto (in-process) against a sandbox store on loopback; `aws_requests` (bcsync_ops.measure) counts
+the AWS requests made."""
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -54,23 +54,3 @@ def stack(store, **environment: str) -> Iterator[dict[str, str]]:
             yield physical
     finally:
         server.stop()
-
-
-@contextmanager
-def aws_requests() -> Iterator[Counter[str]]:
-    """Counts every AWS API call made inside, by operation, whichever client or session makes it
-    (Powertools' own included)."""
-    from botocore.client import BaseClient
-
-    counted: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):  # type: ignore[no-untyped-def]
-        counted[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield counted
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]

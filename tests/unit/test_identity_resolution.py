@@ -5,39 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bcsync.domain.profiles import blank_profile
+from bcsync.usecases.changes import ChangeWriter
 from bcsync.usecases.profiles import ProfileBook
-from bcsync.usecases.triggers import TriggerDispatcher
-from tests.unit.test_trigger_dispatch import MemoryLedger, Publisher
-
-
-class MemoryProfiles:
-    def __init__(self):
-        self.identities, self.profiles, self.pointers = {}, {}, {}
-
-    def find(self, store_hash, kind, value):
-        return self.identities.get((kind, value))
-
-    def claim(self, store_hash, kind, value, profile_id):
-        return self.identities.setdefault((kind, value), profile_id)
-
-    def point(self, store_hash, kind, value, profile_id):
-        self.identities[(kind, value)] = profile_id
-
-    def release(self, store_hash, kind, value, profile_id):
-        if self.identities.get((kind, value)) == profile_id:
-            del self.identities[(kind, value)]
-
-    def get(self, store_hash, profile_id):
-        profile_id = self.pointers.get(profile_id, profile_id)
-        return self.profiles.get(profile_id)
-
-    def save(self, profile, *, previous):
-        self.profiles[profile.id] = profile
-        return True
-
-    def retire(self, store_hash, profile_id, *, merged_into):
-        self.profiles.pop(profile_id, None)
-        self.pointers[profile_id] = merged_into
+from bcsync.usecases.triggers import TriggerCourier
+from tests.unit.memory import MemoryStore, Publisher
 
 
 class MemoryEvents:
@@ -49,15 +20,12 @@ class MemoryEvents:
         self.owner.update(dict.fromkeys(moved, to_profile))
         return len(moved)
 
-    def placed_orders_of(self, store_hash, profile_id):
-        return []
-
 
 @pytest.fixture
 def book():
-    repository, events = MemoryProfiles(), MemoryEvents()
-    dispatcher = TriggerDispatcher(MemoryLedger(), Publisher(), events, frozenset())
-    book = ProfileBook(repository, events, dispatcher)
+    repository, events = MemoryStore(), MemoryEvents()
+    courier = TriggerCourier(repository, repository, Publisher())
+    book = ProfileBook(repository, events, ChangeWriter(repository, courier, frozenset()))
     book.repository, book.events = repository, events
     return book
 
@@ -70,7 +38,7 @@ def seen(book, *, customer_id=None, email=None, authoritative=False, at="2026-06
     if customer_id and authoritative:
         current.external_id = str(customer_id)
         current.email = email
-    book.repository.save(current, previous=None)
+    book.repository.put_profile(current)
     return current.id
 
 

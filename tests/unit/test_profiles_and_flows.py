@@ -43,9 +43,14 @@ def test_guest_contact_has_no_external_id():
     assert "External ID" not in contact.properties
 
 
-def test_an_older_order_never_overwrites_newer_properties():
-    newer = contact_from_order(order(date_modified="Fri, 08 Mar 2019 10:00:00 +0000"))
-    older_order = order(date_modified="Tue, 05 Mar 2019 22:00:00 +0000")
+@pytest.mark.parametrize("older_modified_later", [False, True])
+def test_an_older_order_never_overwrites_newer_properties(older_modified_later):
+    """Older means placed earlier: shipping an old order later does not bring its address back."""
+    newer = contact_from_order(order(date_created="Fri, 08 Mar 2019 10:00:00 +0000"))
+    older_order = order(
+        date_created="Tue, 05 Mar 2019 22:00:00 +0000",
+        date_modified="Sat, 09 Mar 2019 10:00:00 +0000" if older_modified_later else None,
+    )
     older = contact_from_order(
         older_order.model_copy(
             update={"billing_address": older_order.billing_address.model_copy(update={"city": "Dallas"})}
@@ -55,6 +60,13 @@ def test_an_older_order_never_overwrites_newer_properties():
     after = apply_order_contact(profile, older, profile_id="p", store_hash="s", now="t2")
     assert after.properties["City"] == "Austin"
     assert after == profile  # nothing changed, so not even updated_at moves
+
+
+def test_a_status_change_to_the_same_order_leaves_the_profile_as_it_was():
+    placed = contact_from_order(order(date_modified="Fri, 08 Mar 2019 10:00:00 +0000"))
+    shipped = contact_from_order(order(date_modified="Mon, 11 Mar 2019 10:00:00 +0000"))
+    profile = apply_order_contact(None, placed, profile_id="p", store_hash="s", now="t1")
+    assert apply_order_contact(profile, shipped, profile_id="p", store_hash="s", now="t2") == profile
 
 
 def test_guest_profile_gains_the_account_id_when_the_account_orders():

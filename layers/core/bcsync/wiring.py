@@ -9,6 +9,7 @@ from functools import lru_cache
 import boto3
 
 from bcsync.adapters.bigcommerce import BigCommerceConnector
+from bcsync.adapters.changes import ChangeTables, DynamoChangeStore
 from bcsync.adapters.credentials import SecretsManagerCredentials, SecretsManagerStores
 from bcsync.adapters.dedupe import IdempotentDeliveries
 from bcsync.adapters.dynamodb import (
@@ -25,6 +26,7 @@ from bcsync.settings import Settings, settings
 from bcsync.usecases.backfill import Backfill
 from bcsync.usecases.carts import CartDeliveries, CartSync
 from bcsync.usecases.catalog import CatalogDeliveries, CatalogLookup
+from bcsync.usecases.changes import ChangeWriter
 from bcsync.usecases.customers import CustomerDeliveries, CustomerSync
 from bcsync.usecases.daily_counts import DailyCounts
 from bcsync.usecases.erasure import ProfileErasure
@@ -35,7 +37,7 @@ from bcsync.usecases.profiles import ProfileBook
 from bcsync.usecases.reconcile import Reconciler, SyncLimits
 from bcsync.usecases.recording import EventRecorder
 from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberDeliveries, SubscriberSync
-from bcsync.usecases.triggers import TriggerDispatcher
+from bcsync.usecases.triggers import TriggerCourier
 from bcsync.usecases.webhook_health import WebhookHealth
 
 
@@ -69,14 +71,22 @@ def build(config: Settings) -> Container:
     trigger_ledger = DynamoTriggerLedger(dynamodb, config.triggers_table_name)
     catalog_repository = DynamoCatalogRepository(dynamodb, config.catalog_table_name)
     cart_ledger = DynamoCartLedger(dynamodb, config.carts_table_name)
-    dispatcher = TriggerDispatcher(
-        trigger_ledger, SqsTriggerPublisher(sqs, config.flow_trigger_queue_url), events, config.enabled_flows
+    changes = DynamoChangeStore(
+        dynamodb.meta.client,
+        ChangeTables(
+            events=config.events_table_name,
+            profiles=config.profiles_table_name,
+            triggers=config.triggers_table_name,
+            catalog=config.catalog_table_name,
+        ),
     )
-    profiles = ProfileBook(repository, events, dispatcher)
-    recorder = EventRecorder(events, dispatcher)
+    courier = TriggerCourier(changes, repository, SqsTriggerPublisher(sqs, config.flow_trigger_queue_url))
+    writer = ChangeWriter(changes, courier, config.enabled_flows)
+    profiles = ProfileBook(repository, events, writer)
+    recorder = EventRecorder(changes, profiles, writer)
     catalog = CatalogLookup(catalog_repository)
-    orders = OrderSync(catalog, profiles, recorder)
-    carts = CartSync(catalog, profiles, recorder, cart_ledger)
+    orders = OrderSync(catalog, recorder)
+    carts = CartSync(catalog, recorder, cart_ledger)
     customers = CustomerSync(profiles, repository, catalog_repository, config.for_store)
     subscribers = SubscriberSync(
         profiles, repository, ConfirmationLinks(credentials, config.for_store), config.for_store

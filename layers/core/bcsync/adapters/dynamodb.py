@@ -42,7 +42,7 @@ def _existing_item(error: ClientError) -> dict[str, Any]:
     return {key: _DESERIALIZER.deserialize(value) for key, value in raw.items()}
 
 
-def _now() -> str:
+def now_iso() -> str:
     return iso_utc(datetime.now(UTC))
 
 
@@ -71,7 +71,7 @@ def scan_all(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
 def event_item(event: MarketingEvent) -> dict[str, Any]:
     item = event.export()
     item["pk"] = item.pop("id")
-    item["recorded_at"] = _now()
+    item["recorded_at"] = now_iso()
     item["timeline_key"] = f"{item['time']}#{event.id}"
     if event.profile_id:
         item["profile_key"] = f"{event.store_hash}#{event.profile_id}"
@@ -82,15 +82,15 @@ def event_item(event: MarketingEvent) -> dict[str, Any]:
 
 def event_from_item(item: dict[str, Any]) -> MarketingEvent:
     fields = {key: value for key, value in item.items() if key in MarketingEvent.model_fields}
-    return MarketingEvent.model_validate({**fields, "id": item["pk"], "properties": _plain(item["properties"])})
+    return MarketingEvent.model_validate({**fields, "id": item["pk"], "properties": plain(item["properties"])})
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """DynamoDB returns every number as Decimal; give integers back as int."""
     if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
+        return {key: plain(inner) for key, inner in value.items()}
     if isinstance(value, list):
-        return [_plain(inner) for inner in value]
+        return [plain(inner) for inner in value]
     if isinstance(value, Decimal) and value == value.to_integral_value() and value.as_tuple().exponent == 0:
         return int(value)
     return value
@@ -101,33 +101,6 @@ class DynamoEventLedger:
         self._resource = resource
         self._table_name = table_name
         self._table = resource.Table(table_name)
-
-    def record(self, events: Sequence[MarketingEvent]) -> list[tuple[MarketingEvent, bool]]:
-        existing = {
-            item["pk"]: event_from_item(item)
-            for item in batch_get(self._resource, self._table_name, [{"pk": event.id} for event in events])
-        }
-        recorded: list[tuple[MarketingEvent, bool]] = []
-        for event in events:
-            if event.id in existing:
-                recorded.append((existing[event.id], False))
-                continue
-            try:
-                self._table.put_item(
-                    Item=event_item(event),
-                    ConditionExpression="attribute_not_exists(pk)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-                recorded.append((event, True))
-            except ClientError as error:
-                if not _is_conditional_failure(error):
-                    raise
-                # A concurrent writer got there first: theirs is the event.
-                recorded.append((event_from_item(_existing_item(error)), False))
-        return recorded
-
-    def placed_orders_of(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
-        return [event for event in self.timeline(store_hash, profile_id) if event.metric == Metric.PLACED_ORDER]
 
     def timeline(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
         kwargs: dict[str, Any] = {
@@ -186,15 +159,28 @@ class DynamoEventLedger:
 
 
 # ---------------------------------------------------------------------- profiles
-def _identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:
+def identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:
     if kind == "email":
         # A digest, so no address appears in a key (keys surface in logs and traces).
         value = hashlib.sha256((normalize_email(value) or value).encode()).hexdigest()
     return f"{store_hash}#{kind}#{value}"
 
 
-def _profile_key(store_hash: str, profile_id: str) -> str:
+def profile_key(store_hash: str, profile_id: str) -> str:
     return f"{store_hash}#profile#{profile_id}"
+
+
+def profile_item(profile: Profile) -> dict[str, Any]:
+    return {"pk": profile_key(profile.store_hash, profile.id), "entity": "profile", "profile": profile.model_dump()}
+
+
+def profile_from_item(item: dict[str, Any]) -> Profile | str:
+    """The profile, or the id it was merged into."""
+    return str(item["merged_into"]) if item.get("entity") == "merged" else Profile.model_validate(item["profile"])
+
+
+def trigger_item(intent: TriggerIntent, **stamps: str) -> dict[str, Any]:
+    return {**intent.model_dump(mode="json"), "pk": intent.dedup_key, **stamps}
 
 
 MAX_MERGE_HOPS = 5
@@ -207,14 +193,14 @@ class DynamoProfileRepository:
         self._table = resource.Table(table_name)
 
     def find(self, store_hash: str, kind: IdentityKind, value: str) -> str | None:
-        key = _identity_key(store_hash, kind, value)
+        key = identity_key(store_hash, kind, value)
         item = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")
         return str(item["profile_id"]) if item else None
 
     def claim(self, store_hash: str, kind: IdentityKind, value: str, profile_id: str) -> str:
         try:
             self._table.put_item(
-                Item={"pk": _identity_key(store_hash, kind, value), "profile_id": profile_id, "linked_at": _now()},
+                Item={"pk": identity_key(store_hash, kind, value), "profile_id": profile_id, "linked_at": now_iso()},
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -226,13 +212,13 @@ class DynamoProfileRepository:
 
     def point(self, store_hash: str, kind: IdentityKind, value: str, profile_id: str) -> None:
         self._table.put_item(
-            Item={"pk": _identity_key(store_hash, kind, value), "profile_id": profile_id, "linked_at": _now()}
+            Item={"pk": identity_key(store_hash, kind, value), "profile_id": profile_id, "linked_at": now_iso()}
         )
 
     def release(self, store_hash: str, kind: IdentityKind, value: str, profile_id: str) -> None:
         try:
             self._table.delete_item(
-                Key={"pk": _identity_key(store_hash, kind, value)},
+                Key={"pk": identity_key(store_hash, kind, value)},
                 ConditionExpression=Attr("profile_id").eq(profile_id),
             )
         except ClientError as error:
@@ -242,40 +228,23 @@ class DynamoProfileRepository:
     def get(self, store_hash: str, profile_id: str) -> Profile | None:
         """The profile, following the pointers merges leave, so an old id still finds its person."""
         for _ in range(MAX_MERGE_HOPS):
-            key = {"pk": _profile_key(store_hash, profile_id)}
+            key = {"pk": profile_key(store_hash, profile_id)}
             item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
             if not item:
                 return None
-            if item.get("entity") != "merged":
-                return Profile.model_validate(item["profile"])
-            profile_id = str(item["merged_into"])
+            found = profile_from_item(item)
+            if isinstance(found, Profile):
+                return found
+            profile_id = found
         return None
-
-    def save(self, profile: Profile, *, previous: Profile | None) -> bool:
-        stored = profile.model_copy(update={"revision": previous.revision + 1 if previous else 1})
-        item = {
-            "pk": _profile_key(profile.store_hash, profile.id),
-            "entity": "profile",
-            "profile": stored.model_dump(mode="python"),
-        }
-        condition: ConditionBase = (
-            Attr("pk").not_exists() if previous is None else Attr("profile.revision").eq(previous.revision)
-        )
-        try:
-            self._table.put_item(Item=item, ConditionExpression=condition)
-            return True
-        except ClientError as error:
-            if _is_conditional_failure(error):
-                return False
-            raise
 
     def retire(self, store_hash: str, profile_id: str, *, merged_into: str) -> None:
         self._table.put_item(
             Item={
-                "pk": _profile_key(store_hash, profile_id),
+                "pk": profile_key(store_hash, profile_id),
                 "entity": "merged",
                 "merged_into": merged_into,
-                "merged_at": _now(),
+                "merged_at": now_iso(),
             }
         )
 
@@ -288,7 +257,7 @@ class DynamoProfileRepository:
             for item in pointers:
                 if str(item["pk"]).startswith(f"{store_hash}#"):
                     batch.delete_item(Key={"pk": item["pk"]})
-            batch.delete_item(Key={"pk": _profile_key(store_hash, profile_id)})
+            batch.delete_item(Key={"pk": profile_key(store_hash, profile_id)})
 
     def all(self) -> Iterator[Profile]:
         for item in scan_all(self._table, FilterExpression=Attr("entity").eq("profile")):
@@ -299,29 +268,6 @@ class DynamoProfileRepository:
 class DynamoTriggerLedger:
     def __init__(self, resource: Any, table_name: str) -> None:
         self._table = resource.Table(table_name)
-
-    def reserve(self, intent: TriggerIntent) -> tuple[TriggerIntent, str | None]:
-        item = {**intent.model_dump(mode="json"), "pk": intent.dedup_key, "reserved_at": _now()}
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return intent, None
-        except ClientError as error:
-            if not _is_conditional_failure(error):
-                raise
-            old = _existing_item(error)
-            return TriggerIntent.model_validate(old), old.get("sent_at")
-
-    def mark_sent(self, intent: TriggerIntent, sent_at: str) -> None:
-        self._table.update_item(
-            Key={"pk": intent.dedup_key},
-            UpdateExpression="SET sent_at = :sent_at",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":sent_at": sent_at},
-        )
 
     def erase(self, store_hash: str, profile_id: str) -> int:
         filter_ = Attr("store_hash").eq(store_hash) & Attr("profile_id").eq(profile_id)
@@ -348,7 +294,7 @@ class DynamoCatalogRepository:
     def get_items(self, store_hash: str, product_ids: Iterable[int]) -> dict[int, CatalogItem]:
         keys = [{"pk": f"{store_hash}#product#{pid}"} for pid in sorted(set(product_ids))]
         items = batch_get(self._resource, self._table_name, keys)
-        return {int(item["product_id"]): CatalogItem.model_validate(_plain(item["item"])) for item in items}
+        return {int(item["product_id"]): CatalogItem.model_validate(plain(item["item"])) for item in items}
 
     def put_items(self, store_hash: str, items: Iterable[CatalogItem]) -> None:
         with self._table.batch_writer() as batch:
@@ -358,7 +304,7 @@ class DynamoCatalogRepository:
                         "pk": f"{store_hash}#product#{item.product_id}",
                         "product_id": item.product_id,
                         "item": item.model_dump(mode="python"),
-                        "cached_at": _now(),
+                        "cached_at": now_iso(),
                     }
                 )
 
@@ -378,7 +324,7 @@ class DynamoCatalogRepository:
 
     def get_store_info(self, store_hash: str) -> StoreInfo | None:
         item = self._table.get_item(Key={"pk": f"{store_hash}#store"}).get("Item")
-        return StoreInfo.model_validate(_plain(item["info"])) if item else None
+        return StoreInfo.model_validate(plain(item["info"])) if item else None
 
     def put_store_info(self, store_hash: str, info: StoreInfo) -> None:
         self._table.put_item(Item={"pk": f"{store_hash}#store", "info": info.model_dump(mode="python")})
@@ -405,7 +351,7 @@ class DynamoCartLedger:
                 ":store": store_hash,
                 ":cart": cart_id,
                 ":profile": profile_id,
-                ":now": _now(),
+                ":now": now_iso(),
                 ":expires": _expiry(),
                 ":event": {event_id},
             },
@@ -423,7 +369,7 @@ class DynamoCartLedger:
                 ":cart": cart_id,
                 ":order": order_id,
                 ":at": iso_utc(at),
-                ":now": _now(),
+                ":now": now_iso(),
                 ":expires": _expiry(),
             },
         )
@@ -438,7 +384,7 @@ class DynamoCartLedger:
                 "store_hash": item["store_hash"],
                 "profile_id": item.get("profile_id"),
                 "started_checkout_ids": sorted(item.get("started_checkout_ids") or []),
-                "order_id": _plain(item.get("order_id")),
+                "order_id": plain(item.get("order_id")),
                 "converted_at": item.get("converted_at"),
             }
 
@@ -477,7 +423,7 @@ class DynamoSyncState:
             Key={"pk": f"{store_hash}#control"},
             UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in changes) + ", updated_at = :now",
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={**values, ":now": _now()},
+            ExpressionAttributeValues={**values, ":now": now_iso()},
             ReturnValues="ALL_NEW",
         )["Attributes"]
         return SyncControl.model_validate({k: v for k, v in item.items() if k in SyncControl.model_fields})
@@ -501,4 +447,4 @@ class DynamoSyncState:
         return str(item["body"]) if item else None
 
     def _put(self, key: str, store_hash: str, body: str) -> None:
-        self._table.put_item(Item={"pk": key, "store_hash": store_hash, "body": body, "updated_at": _now()})
+        self._table.put_item(Item={"pk": key, "store_hash": store_hash, "body": body, "updated_at": now_iso()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from bcsync.domain.events import MarketingEvent
@@ -31,19 +32,35 @@ def trigger_message(intent: TriggerIntent, profile: Profile | None, event: Marke
     }
 
 
+SEND_BATCH = 10
+
+
+class TriggersNotSent(Exception):
+    """SQS refused some messages of a batch; the outbox keeps them for the next attempt."""
+
+
 class SqsTriggerPublisher:
     def __init__(self, client: Any, queue_url: str) -> None:
         self._client = client
         self._queue_url = queue_url
 
-    def publish(self, intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> None:
-        self._client.send_message(
-            QueueUrl=self._queue_url,
-            MessageBody=json.dumps(trigger_message(intent, profile, event), default=str),
-            MessageGroupId=intent.profile_id,
-            # SQS drops a re-send of the same id within 5 minutes (a crash between send and record).
-            MessageDeduplicationId=hashlib.sha256(intent.dedup_key.encode()).hexdigest(),
-        )
+    def publish(self, intents: Sequence[TriggerIntent], profile: Profile, events: Mapping[str, MarketingEvent]) -> None:
+        for start in range(0, len(intents), SEND_BATCH):
+            entries = [
+                {
+                    "Id": str(number),
+                    "MessageBody": json.dumps(
+                        trigger_message(intent, profile, events.get(intent.event_id or "")), default=str
+                    ),
+                    "MessageGroupId": intent.profile_id,
+                    # SQS drops a re-send of the same id within 5 minutes (a crash before settling).
+                    "MessageDeduplicationId": hashlib.sha256(intent.dedup_key.encode()).hexdigest(),
+                }
+                for number, intent in enumerate(intents[start : start + SEND_BATCH])
+            ]
+            failed = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed")
+            if failed:
+                raise TriggersNotSent(f"{len(failed)} flow triggers refused: {[f.get('Code') for f in failed]}")
 
 
 class SqsDeliveryParker:

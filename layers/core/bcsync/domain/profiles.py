@@ -10,15 +10,15 @@ Each source of facts (orders, the customer record, the subscriber record) keeps 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bcsync.domain.bigcommerce import Customer, Order
-from bcsync.domain.events import iso_utc
-from bcsync.domain.flows import Flow, TriggerIntent, profile_trigger
+from bcsync.domain.events import MarketingEvent, Metric, iso_utc
+from bcsync.domain.flows import Flow, TriggerIntent, first_order_trigger, metric_triggers, profile_trigger
 
 CUSTOMERS_LIST = "Customers"
 SUBSCRIBERS_LIST = "Subscribers"
@@ -34,6 +34,7 @@ INTERNAL_FIELDS = frozenset(
         "subscriber_as_of",
         "subscribed_at",
         "outbox",
+        "first_order_event_id",
         "revision",
     }
 )
@@ -88,6 +89,8 @@ class Profile(BaseModel):
     subscribed_at: str | None = None
     # Flow triggers a change promised, saved with the change and sent after it (an outbox).
     outbox: list[TriggerIntent] = Field(default_factory=list)
+    # The first Placed Order recorded for the person (backfilled ones too): First Order's marker.
+    first_order_event_id: str | None = None
     # Optimistic-concurrency counter kept by the repository.
     revision: int = 0
 
@@ -112,6 +115,20 @@ class Profile(BaseModel):
     def leave(self, name: str) -> None:
         if name in self.lists:
             self.lists = [entry for entry in self.lists if entry != name]
+
+
+def promise_event_triggers(profile: Profile, new_events: Sequence[MarketingEvent], enabled: frozenset[Flow]) -> None:
+    """What events recorded for the first time promise: their metric's flow, and First Order for
+    a live Placed Order when the person had none before (the marker, never the timeline)."""
+    for event in new_events:
+        for intent in metric_triggers(event, enabled):
+            profile.promise(intent)
+    placed = sorted((e for e in new_events if e.metric is Metric.PLACED_ORDER), key=lambda e: (e.time, e.id))
+    if placed and profile.first_order_event_id is None:
+        first = placed[0]
+        profile.first_order_event_id = first.id
+        if Flow.FIRST_ORDER in enabled and not first.backfill:
+            profile.promise(first_order_trigger(first))
 
 
 def blank_profile(profile_id: str, store_hash: str, now: str) -> Profile:
@@ -159,7 +176,9 @@ def contact_from_order(order: Order) -> OrderContact:
     return OrderContact(
         email=email,
         customer_id=customer_id,
-        as_of=order.date_modified or order.date_created or datetime.min,
+        # When the order was placed: the latest order holds the person's current details, and a
+        # later status change to an older order neither reverts them nor rewrites the profile.
+        as_of=order.date_created or datetime.min,
         properties=_filled(properties),
     )
 
@@ -315,6 +334,7 @@ def merge_profiles(keep: Profile, gone: Profile, *, now: str) -> Profile:
     merged.aliases = sorted({*keep.aliases, *gone.aliases})
     merged.subscriber_ids = sorted({*keep.subscriber_ids, *gone.subscriber_ids})
     merged.created_at = min(keep.created_at, gone.created_at)
+    merged.first_order_event_id = keep.first_order_event_id or gone.first_order_event_id
     for intent in gone.outbox:
         merged.promise(intent.model_copy(update={"profile_id": keep.id}))
     return touched(keep, merged, now)

@@ -7,30 +7,27 @@ the cart became; that link is recorded so consumers can tell a recovered cart.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bcsync.domain.carts import CheckoutSnapshot, checkout_email, is_checkout_started, normalize_checkout
-from bcsync.domain.profiles import apply_checkout_contact
+from bcsync.domain.profiles import Profile, apply_checkout_contact
 from bcsync.domain.webhooks import CartWebhookData, WebhookEnvelope
 from bcsync.usecases.catalog import CatalogLookup
 from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
-from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader, CartLedger
-from bcsync.usecases.profiles import ProfileBook
-from bcsync.usecases.recording import EventRecorder, SyncResult
+from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader, CartLedger, Known
+from bcsync.usecases.recording import EventRecorder, Sighting, SyncResult
 
 
 class CartSync:
-    def __init__(
-        self, catalog: CatalogLookup, profiles: ProfileBook, recorder: EventRecorder, carts: CartLedger
-    ) -> None:
+    def __init__(self, catalog: CatalogLookup, recorder: EventRecorder, carts: CartLedger) -> None:
         self._catalog = catalog
-        self._profiles = profiles
         self._recorder = recorder
         self._carts = carts
 
     def read(self, store_hash: str, cart_id: str, reader: BigCommerceReader) -> CheckoutSnapshot | SyncResult:
-        """The checkout with its catalog data, or why there is nothing to record."""
+        """The checkout (catalog items still to be added), or why there is nothing to record."""
         checkout = reader.get_checkout(cart_id)
         if checkout is None:
             return SyncResult(status="gone")
@@ -38,49 +35,64 @@ class CartSync:
             return SyncResult(status="anonymous")
         if not is_checkout_started(checkout):
             return SyncResult(status="not_started")
-        product_ids = (line.product_id for line in checkout.cart.line_items.all())
-        catalog = self._catalog.items_for(store_hash, product_ids, reader)
-        return CheckoutSnapshot(store_hash=store_hash, checkout=checkout, catalog=catalog)
+        return CheckoutSnapshot(store_hash=store_hash, checkout=checkout, catalog={})
 
     def sync(self, store_hash: str, cart_id: str, reader: BigCommerceReader) -> SyncResult:
-        snapshot = self.read(store_hash, cart_id, reader)
-        return snapshot if isinstance(snapshot, SyncResult) else self.record(snapshot, backfill=False)
+        """The catalog items are read with everything else the write depends on: one read."""
+        draft = self.read(store_hash, cart_id, reader)
+        if isinstance(draft, SyncResult):
+            return draft
+        product_ids = [line.product_id for line in draft.checkout.cart.line_items.all()]
+        known = self._recorder.read(checkout_sighting(draft, backfill=False), product_ids)
+        catalog = self._catalog.items_for(store_hash, product_ids, reader, cached=known.catalog)
+        return self.record(replace(draft, catalog=catalog), backfill=False, known=known)
 
-    def record(self, snapshot: CheckoutSnapshot, *, backfill: bool) -> SyncResult:
-        checkout = snapshot.checkout
-        email = checkout_email(checkout) or ""
-        store_hash = snapshot.store_hash
-        profile_id = self._profiles.resolve(store_hash, customer_id=checkout.cart.customer_id or None, email=email)
-        if profile_id is None:
-            return SyncResult(status="anonymous")
-        billing = checkout.billing_address
-        known = {
-            "First Name": billing.first_name if billing else "",
-            "Last Name": billing.last_name if billing else "",
-            "Phone Number": billing.phone if billing else "",
-        }
-        profile = self._profiles.change(
-            store_hash,
-            profile_id,
-            lambda current: apply_checkout_contact(
-                current,
-                email=email,
-                properties=known,
-                customer_id=checkout.cart.customer_id or None,
-                profile_id=profile_id,
-                store_hash=store_hash,
-                now=utc_now(),
-            ),
-        )
-        events = normalize_checkout(snapshot, profile_id=profile_id, backfill=backfill)
-        result = self._recorder.record(events, profile, source=f"cart:{checkout.cart.id}")
-        for event in events:
-            self._carts.record_checkout(store_hash, checkout.cart.id, profile_id=profile_id, event_id=event.id)
+    def record(self, snapshot: CheckoutSnapshot, *, backfill: bool, known: Known | None = None) -> SyncResult:
+        result = self._recorder.record(checkout_sighting(snapshot, backfill=backfill), known)
+        cart_id = snapshot.checkout.cart.id
+        for event_id in result.event_ids:  # every time: a crash after the commit must not lose the link
+            if result.profile_id:
+                self._carts.record_checkout(
+                    snapshot.store_hash, cart_id, profile_id=result.profile_id, event_id=event_id
+                )
         return result
 
     def convert(self, store_hash: str, cart_id: str, order_id: int, at: datetime) -> SyncResult:
         self._carts.record_conversion(store_hash, cart_id, order_id=order_id, at=at)
         return SyncResult(status="converted")
+
+
+def checkout_sighting(snapshot: CheckoutSnapshot, *, backfill: bool) -> Sighting:
+    checkout = snapshot.checkout
+    email = checkout_email(checkout) or ""
+    store_hash = snapshot.store_hash
+    customer_id = checkout.cart.customer_id or None
+    billing = checkout.billing_address
+    stated = {
+        "First Name": billing.first_name if billing else "",
+        "Last Name": billing.last_name if billing else "",
+        "Phone Number": billing.phone if billing else "",
+    }
+
+    def edit(profile: Profile | None, profile_id: str) -> Profile:
+        return apply_checkout_contact(
+            profile,
+            email=email,
+            properties=stated,
+            customer_id=customer_id,
+            profile_id=profile_id,
+            store_hash=store_hash,
+            now=utc_now(),
+        )
+
+    return Sighting(
+        store_hash=store_hash,
+        customer_id=customer_id,
+        email=email,
+        events=lambda profile_id: normalize_checkout(snapshot, profile_id=profile_id, backfill=backfill),
+        edit=edit,
+        source=f"cart:{checkout.cart.id}",
+    )
 
 
 class CartDeliveries:

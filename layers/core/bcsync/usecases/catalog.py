@@ -8,7 +8,7 @@ so a refresh usually costs one call.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from bcsync.domain.bigcommerce import CatalogProduct
 from bcsync.domain.catalog import CatalogItem, catalog_item
@@ -29,11 +29,16 @@ class CatalogLookup:
         self._absent: dict[tuple[str, int], float] = {}
 
     def items_for(
-        self, store_hash: str, product_ids: Iterable[int], reader: BigCommerceReader
+        self,
+        store_hash: str,
+        product_ids: Iterable[int],
+        reader: BigCommerceReader,
+        *,
+        cached: Mapping[int, CatalogItem] | None = None,
     ) -> dict[int, CatalogItem]:
-        """Cached items, fetching only the missing ones."""
+        """Cached items (`cached` when the caller read them already), fetching only the missing."""
         wanted = sorted({pid for pid in product_ids if pid > 0})
-        items = self._repository.get_items(store_hash, wanted)
+        items = dict(cached) if cached is not None else self._repository.get_items(store_hash, wanted)
         now = self._clock()
         missing = [pid for pid in wanted if pid not in items and self._absent.get((store_hash, pid), 0) <= now]
         if missing:

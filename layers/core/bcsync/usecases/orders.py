@@ -6,6 +6,8 @@ reconciliation and backfill, which read orders in pages, reuse the exact same ru
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bcsync.domain.bigcommerce import Order, Refund
 from bcsync.domain.orders import (
     OrderSnapshot,
@@ -14,23 +16,28 @@ from bcsync.domain.orders import (
     needs_refunds,
     normalize_order,
 )
-from bcsync.domain.profiles import contact_from_order
+from bcsync.domain.profiles import Profile, apply_order_contact, contact_from_order
 from bcsync.domain.webhooks import OrderWebhookData, WebhookEnvelope
 from bcsync.usecases.catalog import CatalogLookup
+from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
 from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader
-from bcsync.usecases.profiles import ProfileBook
-from bcsync.usecases.recording import EventRecorder, SyncResult
+from bcsync.usecases.recording import EventRecorder, Sighting, SyncResult
 
 
 class OrderSync:
-    def __init__(self, catalog: CatalogLookup, profiles: ProfileBook, recorder: EventRecorder) -> None:
+    def __init__(self, catalog: CatalogLookup, recorder: EventRecorder) -> None:
         self._catalog = catalog
-        self._profiles = profiles
         self._recorder = recorder
 
     def read(
-        self, store_hash: str, order_id: int, reader: BigCommerceReader, *, refund_announced: bool = False
+        self,
+        store_hash: str,
+        order_id: int,
+        reader: BigCommerceReader,
+        *,
+        refund_announced: bool = False,
+        with_catalog: bool = True,
     ) -> OrderSnapshot | None:
         """One call for the order with its line items; more only when BigCommerce requires them."""
         order = reader.get_order(order_id)
@@ -41,10 +48,16 @@ class OrderSync:
             if needs_refunds(order, refund_announced=refund_announced)
             else None
         )
-        return self.complete(store_hash, order, reader, refunds=refunds)
+        return self.complete(store_hash, order, reader, refunds=refunds, with_catalog=with_catalog)
 
     def complete(
-        self, store_hash: str, order: Order, reader: BigCommerceReader, *, refunds: tuple[Refund, ...] | None
+        self,
+        store_hash: str,
+        order: Order,
+        reader: BigCommerceReader,
+        *,
+        refunds: tuple[Refund, ...] | None,
+        with_catalog: bool = True,
     ) -> OrderSnapshot:
         """The snapshot of an order already read (alone, or in a page of them): its line items
         from the embedded consignments unless capped, coupon codes, catalog items."""
@@ -54,7 +67,9 @@ class OrderSync:
         coupons = coupon_codes_from_lines(lines)
         if not coupons and order.coupon_discount > 0:
             coupons = tuple(sorted(set(reader.get_order_coupon_codes(order_id))))
-        catalog = self._catalog.items_for(store_hash, (line.product_id for line in lines), reader)
+        catalog = (
+            self._catalog.items_for(store_hash, (line.product_id for line in lines), reader) if with_catalog else {}
+        )
         return OrderSnapshot(
             store_hash=store_hash,
             order=order,
@@ -67,16 +82,34 @@ class OrderSync:
     def sync(
         self, store_hash: str, order_id: int, reader: BigCommerceReader, *, refund_announced: bool = False
     ) -> SyncResult:
-        snapshot = self.read(store_hash, order_id, reader, refund_announced=refund_announced)
-        if snapshot is None:
+        """The catalog items are read with everything else the write depends on: one read."""
+        draft = self.read(store_hash, order_id, reader, refund_announced=refund_announced, with_catalog=False)
+        if draft is None:
             return SyncResult(status="not_placed")
-        return self.record(snapshot, backfill=False)
+        product_ids = [line.product_id for line in draft.lines]
+        known = self._recorder.read(order_sighting(draft, backfill=False), product_ids)
+        catalog = self._catalog.items_for(store_hash, product_ids, reader, cached=known.catalog)
+        return self._recorder.record(order_sighting(replace(draft, catalog=catalog), backfill=False), known)
 
     def record(self, snapshot: OrderSnapshot, *, backfill: bool) -> SyncResult:
-        contact = contact_from_order(snapshot.order)
-        profile = self._profiles.record_order_contact(snapshot.store_hash, contact)
-        events = normalize_order(snapshot, profile_id=profile.id if profile else None, backfill=backfill)
-        return self._recorder.record(events, profile, source=f"order:{snapshot.order.id}")
+        return self._recorder.record(order_sighting(snapshot, backfill=backfill))
+
+
+def order_sighting(snapshot: OrderSnapshot, *, backfill: bool) -> Sighting:
+    contact = contact_from_order(snapshot.order)
+    store_hash = snapshot.store_hash
+
+    def edit(profile: Profile | None, profile_id: str) -> Profile:
+        return apply_order_contact(profile, contact, profile_id=profile_id, store_hash=store_hash, now=utc_now())
+
+    return Sighting(
+        store_hash=store_hash,
+        customer_id=contact.customer_id,
+        email=contact.email,
+        events=lambda profile_id: normalize_order(snapshot, profile_id=profile_id, backfill=backfill),
+        edit=edit,
+        source=f"order:{snapshot.order.id}",
+    )
 
 
 class OrderDeliveries:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Literal, Protocol, TypeVar
@@ -111,17 +111,80 @@ class CatalogRepository(Protocol):
 
 
 class EventLedger(Protocol):
-    def record(self, events: Sequence[MarketingEvent]) -> list[tuple[MarketingEvent, bool]]:
-        """Write each event unless its id exists; return what is stored (the first write wins)
-        and whether this call created it."""
-        ...
-
-    def placed_orders_of(self, store_hash: str, profile_id: str) -> list[MarketingEvent]: ...
     def reassign(self, store_hash: str, from_profile: str, to_profile: str) -> int:
         """Move a merged profile's events to the profile that absorbed it; return how many."""
         ...
 
     def erase(self, store_hash: str, profile_id: str) -> int: ...
+
+
+Identity = tuple[IdentityKind, str]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one change needs to know before it writes: read together, in one request."""
+
+    store_hash: str
+    identities: tuple[Identity, ...] = ()
+    profile_ids: tuple[str, ...] = ()
+    event_ids: tuple[str, ...] = ()
+    product_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Known:
+    """The answers to a Lookup. `profiles` answers every profile id looked up (None: there is
+    none) except a merged one, which only the repository follows to its survivor."""
+
+    identities: dict[Identity, str] = field(default_factory=dict)
+    profiles: dict[str, Profile | None] = field(default_factory=dict)
+    events: dict[str, MarketingEvent] = field(default_factory=dict)
+    catalog: dict[int, CatalogItem] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """Everything one change writes, all of it or none: new events, identity claims and trigger
+    reservations (each only if absent) and the profile (only if unchanged since `previous`)."""
+
+    store_hash: str
+    events: tuple[MarketingEvent, ...] = ()
+    claims: tuple[tuple[Identity, str], ...] = ()
+    reservations: tuple[TriggerIntent, ...] = ()
+    profile: Profile | None = None
+    previous: Profile | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.events or self.claims or self.reservations or self.profile)
+
+
+class ChangeConflict(Exception):
+    """Someone wrote what the change read since it was read; read again and redo it."""
+
+
+class ReservationsTaken(Exception):
+    """Triggers the change would reserve exist already: they were promised (and sent) before."""
+
+    def __init__(self, dedup_keys: frozenset[str]) -> None:
+        super().__init__(sorted(dedup_keys))
+        self.dedup_keys = dedup_keys
+
+
+class ChangeStore(Protocol):
+    def read(self, lookup: Lookup) -> Known: ...
+    def commit(self, change: Change) -> Profile | None:
+        """Write the change in one transaction; return the profile as stored (its new revision).
+        ReservationsTaken or ChangeConflict when a condition fails, and nothing is written."""
+        ...
+
+    def settle(self, profile: Profile, sent: Sequence[TriggerIntent], sent_at: str) -> Profile | None:
+        """Take sent triggers out of the profile's outbox and stamp their records as sent; None
+        when the profile changed since it was read (the caller reads it again)."""
+        ...
+
+    def events(self, event_ids: Sequence[str]) -> dict[str, MarketingEvent]: ...
 
 
 class ProfileRepository(Protocol):
@@ -142,17 +205,9 @@ class ProfileRepository(Protocol):
     def delete(self, store_hash: str, profile_id: str) -> None: ...
 
     def get(self, store_hash: str, profile_id: str) -> Profile | None: ...
-    def save(self, profile: Profile, *, previous: Profile | None) -> bool:
-        """Optimistic write: False when someone else changed the profile since `previous`."""
-        ...
 
 
 class TriggerLedger(Protocol):
-    def reserve(self, intent: TriggerIntent) -> tuple[TriggerIntent, str | None]:
-        """Record the intent unless its dedup key exists; return the stored intent and sent_at."""
-        ...
-
-    def mark_sent(self, intent: TriggerIntent, sent_at: str) -> None: ...
     def erase(self, store_hash: str, profile_id: str) -> int: ...
 
 
@@ -165,7 +220,9 @@ class CartLedger(Protocol):
 
 
 class TriggerPublisher(Protocol):
-    def publish(self, intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> None: ...
+    def publish(self, intents: Sequence[TriggerIntent], profile: Profile, events: Mapping[str, MarketingEvent]) -> None:
+        """Send every intent (in batches); raise unless all were accepted."""
+        ...
 
 
 class StoreDirectory(Protocol):

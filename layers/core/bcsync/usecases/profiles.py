@@ -13,11 +13,10 @@ with the change and sent after it, then cleared, so a crash in between re-sends,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bcsync.domain.profiles import (
-    OrderContact,
     Profile,
-    apply_order_contact,
     mask_email,
     merge_profiles,
     new_profile_id,
@@ -25,20 +24,35 @@ from bcsync.domain.profiles import (
     survivor,
 )
 from bcsync.observability import logger, metrics
+from bcsync.usecases.changes import ChangeWriter
 from bcsync.usecases.clock import utc_now
-from bcsync.usecases.ports import DownstreamFault, EventLedger, IdentityKind, ProfileRepository
-from bcsync.usecases.triggers import TriggerDispatcher
+from bcsync.usecases.ports import (
+    ChangeConflict,
+    DownstreamFault,
+    EventLedger,
+    Identity,
+    IdentityKind,
+    Known,
+    Lookup,
+    ProfileRepository,
+)
 
 SAVE_ATTEMPTS = 5
 
 Edit = Callable[[Profile | None], Profile | None]
 
 
+@dataclass(frozen=True)
+class Identified:
+    profile_id: str
+    claims: tuple[tuple[Identity, str], ...] = ()
+
+
 class ProfileBook:
-    def __init__(self, repository: ProfileRepository, events: EventLedger, dispatcher: TriggerDispatcher) -> None:
+    def __init__(self, repository: ProfileRepository, events: EventLedger, writer: ChangeWriter) -> None:
         self._repository = repository
         self._events = events
-        self._dispatcher = dispatcher
+        self._writer = writer
 
     # ------------------------------------------------------------------ identity
     def resolve(
@@ -106,6 +120,52 @@ class ProfileBook:
         logger.info("profiles merged", extra={"kept": keep.id, "merged": gone.id, "events_moved": moved})
         return keep.id
 
+    # ------------------------------------------------------------------ one read
+    def lookup(
+        self, store_hash: str, *, customer_id: int | None, email: str | None, event_ids: tuple[str, ...] = ()
+    ) -> Lookup:
+        """The identity keys of a sighting and the profiles they most likely lead to (the ids a
+        first sighting derives), so the common case needs one read."""
+        email = normalize_email(email)
+        identities: list[Identity] = [("customer", str(customer_id))] if customer_id else []
+        identities += [("email", email)] if email else []
+        guesses = {new_profile_id(store_hash, customer_id=customer_id, email=None)} if customer_id else set()
+        guesses |= {new_profile_id(store_hash, customer_id=None, email=email)} if email else set()
+        return Lookup(store_hash, tuple(identities), tuple(sorted(guesses)), event_ids)
+
+    def identify(
+        self, store_hash: str, *, customer_id: int | None, email: str | None, known: Known
+    ) -> Identified | None:
+        """`resolve` for a sighting that is not the authority on the email (an order, a checkout),
+        answered from what was read: claims are written with the change, not before it. Only a
+        guest opening an account needs `resolve` itself (the email's holder decides)."""
+        email = normalize_email(email)
+        if not customer_id and not email:
+            return None
+        by_customer = known.identities.get(("customer", str(customer_id))) if customer_id else None
+        by_email = known.identities.get(("email", email)) if email else None
+        if by_customer:
+            claims: tuple[tuple[Identity, str], ...] = ()
+            if email and by_email is None:
+                claims = ((("email", email), by_customer),)
+            return Identified(by_customer, claims)
+        if by_email and customer_id:
+            resolved = self.resolve(store_hash, customer_id=customer_id, email=email)
+            return Identified(resolved) if resolved else None
+        if by_email:
+            return Identified(by_email)
+        profile_id = new_profile_id(store_hash, customer_id=customer_id, email=email)
+        logger.info("new profile", extra={"profile_id": profile_id, "email": mask_email(email)})
+        identities: list[Identity] = [("customer", str(customer_id))] if customer_id else []
+        identities += [("email", email)] if email else []
+        return Identified(profile_id, tuple((identity, profile_id) for identity in identities))
+
+    def current(self, store_hash: str, profile_id: str, known: Known) -> Profile | None:
+        """The profile as read with the sighting, or (merged, or not guessed) as it is now."""
+        if profile_id in known.profiles:
+            return known.profiles[profile_id]
+        return self._repository.get(store_hash, profile_id)
+
     # ------------------------------------------------------------------ changes
     def change(self, store_hash: str, profile_id: str, edit: Edit) -> Profile | None:
         """Apply `edit` to the current profile until it saves without a concurrent change in
@@ -113,39 +173,8 @@ class ProfileBook:
         for _ in range(SAVE_ATTEMPTS):
             current = self._repository.get(store_hash, profile_id)
             updated = edit(current)
-            if updated is None or updated == current:
-                saved = current
-                break
-            if self._repository.save(updated, previous=current):
-                saved = updated
-                break
-        else:
-            raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")
-        if saved is not None and saved.outbox:
-            self._deliver(saved)
-        return saved
-
-    def _deliver(self, profile: Profile) -> None:
-        self._dispatcher.dispatch(profile.outbox, profile, {})
-        done = {intent.dedup_key for intent in profile.outbox}
-
-        def clear(current: Profile | None) -> Profile | None:
-            if current is None:
-                return None
-            cleared = current.model_copy(deep=True)
-            cleared.outbox = [intent for intent in current.outbox if intent.dedup_key not in done]
-            return cleared
-
-        self.change(profile.store_hash, profile.id, clear)
-
-    def record_order_contact(self, store_hash: str, contact: OrderContact) -> Profile | None:
-        profile_id = self.resolve(store_hash, customer_id=contact.customer_id, email=contact.email)
-        if profile_id is None:
-            return None
-        return self.change(
-            store_hash,
-            profile_id,
-            lambda current: apply_order_contact(
-                current, contact, profile_id=profile_id, store_hash=store_hash, now=utc_now()
-            ),
-        )
+            try:
+                return self._writer.apply(store_hash, before=current, after=updated or current).profile
+            except ChangeConflict:
+                continue
+        raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")

@@ -1,0 +1,115 @@
+"""One change, one transaction: what it promises is sent after it, exactly once, whatever crashes."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bcsync.domain.events import MarketingEvent, Metric
+from bcsync.domain.flows import Flow, profile_trigger
+from bcsync.domain.profiles import blank_profile
+from bcsync.usecases.changes import ChangeWriter
+from bcsync.usecases.ports import ChangeConflict
+from bcsync.usecases.triggers import TriggerCourier
+from tests.unit.memory import MemoryStore, Publisher
+
+
+def placed(order_id, hour, *, backfill=False):
+    return MarketingEvent(
+        id=f"s:placed-order:order:{order_id}",
+        store_hash="s",
+        metric=Metric.PLACED_ORDER,
+        profile_id="p",
+        time=datetime(2026, 1, 1, hour, tzinfo=UTC),
+        value=1,
+        currency="USD",
+        properties={},
+        source_id=f"order:{order_id}",
+        backfill=backfill,
+    )
+
+
+def writer(store, publisher):
+    return ChangeWriter(store, TriggerCourier(store, store, publisher), frozenset(Flow))
+
+
+def record(store, publisher, *events):
+    """What the recorder does: read, change the profile, write what is new."""
+    before = store.get("s", "p")
+    after = (before or blank_profile("p", "s", "t")).model_copy(deep=True)
+    return writer(store, publisher).apply(
+        "s", before=before, after=after, events=events, stored_events=store.events([e.id for e in events])
+    )
+
+
+def test_new_events_and_their_triggers_are_one_write_then_one_send():
+    store, publisher, event = MemoryStore(), Publisher(), placed(1, 10)
+    applied = record(store, publisher, event)
+    assert store.commits == 1
+    assert applied.triggers == 2
+    assert sorted(key for key, _ in publisher.sent) == [f"customer_winback:{event.id}", "first_order:s:p"]
+    assert all(sent_event == event for _, sent_event in publisher.sent)  # each message carries its event
+    assert store.get("s", "p").outbox == []
+    assert all(row["sent_at"] for row in store.triggers.values())
+
+
+def test_a_crash_between_the_write_and_the_send_sends_on_the_next_change():
+    store, event = MemoryStore(), placed(1, 10)
+    with pytest.raises(ConnectionError):
+        record(store, Publisher(fail=True), event)
+    assert len(store.get("s", "p").outbox) == 2  # promised, with the event, not yet sent
+    assert all(row["sent_at"] is None for row in store.triggers.values())
+    publisher = Publisher()
+    record(store, publisher, event)  # the retry: the event exists now, its triggers are still owed
+    assert sorted(key for key, _ in publisher.sent) == [f"customer_winback:{event.id}", "first_order:s:p"]
+    assert all(sent_event == event for _, sent_event in publisher.sent)  # read back for the message
+    assert store.get("s", "p").outbox == []
+
+
+def test_recording_the_same_events_again_writes_and_sends_nothing():
+    store, publisher, event = MemoryStore(), Publisher(), placed(1, 10)
+    record(store, publisher, event)
+    again = record(store, publisher, event)
+    assert (again.new_events, again.triggers, store.commits, len(publisher.sent)) == ((), 0, 1, 2)
+
+
+def test_first_order_once_per_profile_and_never_for_a_backfilled_history():
+    store, publisher = MemoryStore(), Publisher()
+    record(store, publisher, placed(1, 9, backfill=True))
+    record(store, publisher, placed(2, 12))
+    assert [key for key, _ in publisher.sent] == [f"customer_winback:{placed(2, 12).id}"]
+    fresh, fresh_publisher = MemoryStore(), Publisher()
+    record(fresh, fresh_publisher, placed(2, 12))
+    record(fresh, fresh_publisher, placed(1, 9))  # an older order arriving late is not a second first
+    assert [key for key, _ in fresh_publisher.sent].count("first_order:s:p") == 1
+    assert fresh.get("s", "p").first_order_event_id == placed(2, 12).id
+
+
+def test_a_profile_trigger_promised_again_after_it_was_sent_is_not_sent_again():
+    store, publisher = MemoryStore(), Publisher()
+    welcome = profile_trigger(Flow.NEW_CUSTOMER, "s", "p", "customer:7")
+    for _ in range(2):  # a customer/created delivered twice, after the first was sent
+        before = store.get("s", "p")
+        after = (before or blank_profile("p", "s", "t")).model_copy(deep=True)
+        after.promise(welcome)
+        writer(store, publisher).apply("s", before=before, after=after)
+    assert [key for key, _ in publisher.sent] == [welcome.dedup_key]
+    assert store.get("s", "p").outbox == []
+
+
+def test_a_profile_changed_since_it_was_read_is_a_conflict_and_nothing_is_written():
+    store, publisher = MemoryStore(), Publisher()
+    record(store, publisher, placed(1, 10))
+    stale = store.get("s", "p")
+    record(store, publisher, placed(2, 11))
+    with pytest.raises(ChangeConflict):
+        writer(store, publisher).apply("s", before=stale, after=stale.model_copy(update={"email": "a@x.com"}))
+    assert store.get("s", "p").email is None
+
+
+def test_triggers_of_disabled_flows_are_neither_reserved_nor_sent():
+    store, publisher = MemoryStore(), Publisher()
+    only_winback = ChangeWriter(store, TriggerCourier(store, store, publisher), frozenset({Flow.CUSTOMER_WINBACK}))
+    event = placed(1, 10)
+    only_winback.apply("s", before=None, after=blank_profile("p", "s", "t"), events=[event])
+    assert [key for key, _ in publisher.sent] == [f"customer_winback:{event.id}"]
+    assert list(store.triggers) == [f"customer_winback:{event.id}"]
