@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
+from bcsync_ops.sandbox import STOP_POLL_SECONDS
 from bcsync_ops.template import (
     LOCAL_ACCOUNT,
     LOCAL_REGION,
@@ -276,7 +277,12 @@ class LocalStack:
                 """Requests are visible in the function logs; keep the console for them."""
 
         self._http = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        thread = threading.Thread(target=self._http.serve_forever, daemon=True, name="local-http-api")
+        thread = threading.Thread(
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},  # so `stop` returns at once
+            daemon=True,
+            name="local-http-api",
+        )
         thread.start()
 
     # ------------------------------------------------------------------ Schedule events

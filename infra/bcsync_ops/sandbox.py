@@ -112,14 +112,19 @@ class Quota:
 
     limit: int
     window_seconds: float
-    started: float = field(default_factory=time.monotonic)
+    # The clients' clock: a test that lets them sleep in virtual time lets the windows pass in it.
+    clock: Callable[[], float] = time.monotonic
+    started: float = -1.0
     used: int = 0
     window_index: int = 0
     served_at: list[float] = field(default_factory=list)
     rejected: int = 0
 
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
     def take(self) -> tuple[bool, dict[str, str]]:
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock() - self.started
         index = int(elapsed // self.window_seconds)
         if index != self.window_index:
             self.window_index, self.used = index, 0
@@ -675,9 +680,9 @@ class SandboxStore(CollectionsApi):
             self.hooks[hook_id].update(is_active=False, updated_at=int(at.timestamp()))
 
     # ------------------------------------------------------------------ faults
-    def enforce_quota(self, limit: int, window_seconds: float) -> Quota:
+    def enforce_quota(self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic) -> Quota:
         """From now on answer 429 beyond `limit` requests per window, with honest headers."""
-        self.quota = Quota(limit, window_seconds)
+        self.quota = Quota(limit, window_seconds, clock)
         return self.quota
 
     def fail_next(
@@ -917,6 +922,9 @@ STATUS_NAMES = {
 }
 
 
+STOP_POLL_SECONDS = 0.02
+
+
 class SandboxServer:
     """Serves a SandboxStore on 127.0.0.1 in a background thread."""
 
@@ -924,7 +932,13 @@ class SandboxServer:
         self.store = store
         handler = _handler_for(store)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-bigcommerce", daemon=True)
+        # A short poll: `stop` waits for the loop to notice, and tests stop a server each.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": STOP_POLL_SECONDS},
+            name="sandbox-bigcommerce",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:

@@ -3,6 +3,7 @@ from template.yaml by the same code as the local stack; BigCommerce is the sandb
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from moto import mock_aws
 
 from bcsync import settings as settings_module
 from bcsync import wiring
+from bcsync.adapters.bigcommerce import BigCommerceConnector
 from bcsync.adapters.dynamodb import scan_all
 from bcsync.domain.webhooks import sign
 from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
@@ -60,11 +62,28 @@ FAMILY_EXAMPLES = {
 }
 
 
+class VirtualTime:
+    """The BigCommerce client's clock and sleeper: a backoff or a quota wait passes at once, and
+    the sandbox's quota windows pass with it. Budgets and paces are the same rules, untimed."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        self.slept += max(seconds, 0.0)
+
+
 @dataclass
 class Stack:
     store: SandboxStore
     physical: dict[str, str]
     handlers: dict[str, ModuleType]
+    time: VirtualTime
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         module = self.handlers[logical_id]
@@ -222,11 +241,17 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         # Fewer seconds of patience so fault tests stay quick; the rules are the same.
         monkeypatch.setenv("WEBHOOK_BIGCOMMERCE_BUDGET_SECONDS", "2")
         monkeypatch.setenv("RETRY_BIGCOMMERCE_BUDGET_SECONDS", "2")
+        virtual = VirtualTime()
+        monkeypatch.setattr(
+            wiring,
+            "BigCommerceConnector",
+            functools.partial(BigCommerceConnector, clock=virtual.monotonic, sleep=virtual.sleep),
+        )
         _fresh_process_state()
         handlers = {
             logical_id: load_handler(logical_id, props) for logical_id, props in function_specs(template).items()
         }
-        yield Stack(store=store, physical=physical, handlers=handlers)
+        yield Stack(store=store, physical=physical, handlers=handlers, time=virtual)
         _fresh_process_state()
     server.stop()
 

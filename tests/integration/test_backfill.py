@@ -176,7 +176,7 @@ def test_backfill_keeps_within_its_share_of_an_enforced_quota(stack, monkeypatch
     monkeypatch.setenv("SYNC_QUOTA_SHARE", "0.5")
     _fresh_process_state()
     history(stack, orders=8)
-    quota = stack.store.enforce_quota(limit=6, window_seconds=0.5)
+    quota = stack.store.enforce_quota(limit=6, window_seconds=0.5, clock=stack.time.monotonic)
 
     start_backfill(stack)
     stack.run_jobs()

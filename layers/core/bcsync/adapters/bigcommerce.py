@@ -418,10 +418,19 @@ def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 class BigCommerceConnector:
     """Hands out per-store clients sharing one connection pool."""
 
-    def __init__(self, api_url: str, credentials: CredentialStore) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        credentials: CredentialStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._api_url = api_url
         self._credentials = credentials
         self._http = urllib3.PoolManager(maxsize=4)
+        self._clock = clock
+        self._sleep = sleep
 
     def reader(self, store_hash: str, *, budget_seconds: float, quota_share: float | None = None) -> BigCommerceClient:
         """`quota_share` paces background work (reconcile, backfill) to that share of the quota."""
@@ -432,4 +441,6 @@ class BigCommerceConnector:
             http=self._http,
             budget_seconds=budget_seconds,
             quota_share=quota_share,
+            clock=self._clock,
+            sleep=self._sleep,
         )
