@@ -10,13 +10,17 @@ dedupe check; a change that adds nothing: the dedupe record).
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import boto3
 from harness import quiet_environment, stack
 
-from bcsync_ops.measure import aws_requests, place_measured_orders
+from bcsync_ops.measure import AwsCall, aws_calls, place_measured_orders
 
+TIMED = ("order/created, 3 lines", "order/created, 24 lines")
 # kind -> (floor, target)
 KINDS = {
     "first order of a store (caches cold)": (2, None),
@@ -44,7 +48,24 @@ def delivery(scope: str, data: dict, webhook_id: str | None = None) -> dict:
     return event
 
 
-def measure() -> dict[str, tuple[int, dict[str, int]]]:
+def floor_seconds(calls: list[AwsCall]) -> float:
+    """How long the change's floor calls took inside the handler's own run: its dedupe record, the
+    one write of everything it changes and the send of its triggers. Timed where they happen, so
+    both figures share the run, the tables' state and the machine's noise."""
+    floor = [next(c for c in calls if c.operation == "PutItem")]
+    floor += [next(c for c in calls if c.operation == "TransactWriteItems")]
+    floor += [c for c in calls if c.operation == "SendMessageBatch"]
+    return sum(call.seconds for call in floor)
+
+
+def drain(sqs, queue_url: str) -> None:
+    """Moto's send time grows with the messages a queue holds: every timing starts it empty."""
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def measure() -> tuple[dict[str, tuple[int, dict[str, int]]], dict[str, tuple[float, float]]]:
     from bcsync_ops.demo import sandbox_store
     from bcsync_ops.local_stack import PROJECT_ROOT, _LambdaContext, function_specs, load_handler
     from bcsync_ops.template import load_template
@@ -52,15 +73,23 @@ def measure() -> dict[str, tuple[int, dict[str, int]]]:
     store = sandbox_store()
     created = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     results: dict[str, tuple[int, dict[str, int]]] = {}
-    with stack(store):
+    timings: dict[str, tuple[float, float]] = {}
+    with stack(store) as physical:
+        sqs = boto3.client("sqs")
         props = function_specs(load_template(PROJECT_ROOT / "template.yaml"))["OrdersWebhookFunction"]
         handler = load_handler("OrdersWebhookFunction", props).lambda_handler
 
         def send(kind: str, event: dict) -> None:
-            with aws_requests() as counted:
+            drain(sqs, physical["FlowTriggerQueue"])
+            with aws_calls() as calls:
+                started = time.perf_counter()
                 answer = handler(event, _LambdaContext("OrdersWebhookFunction", 30))
+                elapsed = time.perf_counter() - started - sum(call.copying for call in calls)
             assert answer["statusCode"] == 200, answer
+            counted = Counter(call.operation for call in calls)
             results[kind] = (sum(counted.values()), dict(sorted(counted.items())))
+            if kind in TIMED:
+                timings[kind] = (elapsed, floor_seconds(calls))
 
         place_measured_orders(store, created)
         # Fills the caches a running store has warm: the secret and every product's catalog item.
@@ -75,18 +104,29 @@ def measure() -> dict[str, tuple[int, dict[str, int]]]:
         store.set_status(3002, 9, at=created + timedelta(minutes=40))
         packed = {"type": "order", "id": 3002, "status": {"previous_status_id": 11, "new_status_id": 9}}
         send("statusUpdated adding nothing", delivery("store/order/statusUpdated", packed))
-    return results
+    return results, timings
 
 
 def main() -> None:
     quiet_environment()
-    results = measure()
+    results, timings = measure()
     print("AWS requests per order webhook (in-process, moto; every client counted):")
     print(f"  {'delivery':<44}{'requests':>9}{'floor':>7}{'target':>8}{'x floor':>9}  by operation")
     for kind, (floor, target) in KINDS.items():
         total, by_operation = results[kind]
         operations = ", ".join(f"{name} {count}" for name, count in by_operation.items())
         print(f"  {kind:<44}{total:>9}{floor:>7}{target or '-':>8}{total / floor:>9.1f}  {operations}")
+    print("\nWarm handler time against its floor calls' time (same run, same moto; target <= 2x):")
+    print(f"  {'delivery':<44}{'handler ms':>11}{'floor ms':>10}{'x floor':>9}")
+    for kind in TIMED:
+        handler_s, floor_s = timings[kind]
+        print(f"  {kind:<44}{handler_s * 1000:>11.1f}{floor_s * 1000:>10.1f}{handler_s / floor_s:>9.1f}")
+    (small, small_floor), (large, large_floor) = (timings[kind] for kind in TIMED)
+    per_10 = 10 / (24 - 3)
+    print(
+        f"  per 10 more lines: handler +{(large - small) * per_10 * 1000:.1f} ms, "
+        f"floor +{(large_floor - small_floor) * per_10 * 1000:.1f} ms (the floor itself: {small_floor * 1000:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

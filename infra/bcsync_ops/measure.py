@@ -2,31 +2,59 @@
 
 from __future__ import annotations
 
+import copy
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 
+@dataclass(frozen=True)
+class AwsCall:
+    client: Any
+    operation: str
+    params: dict[str, Any]
+    seconds: float
+    # Time spent copying the parameters (a timing of the caller should leave it out).
+    copying: float
+
+
 @contextmanager
-def aws_requests() -> Iterator[Counter[str]]:
-    """Counts every AWS API call made inside, by operation, whichever client or session makes it
-    (Powertools' own included)."""
+def aws_calls() -> Iterator[list[AwsCall]]:
+    """Every AWS API call made inside, whichever client or session makes it (Powertools' own
+    included), with its parameters and the time it took."""
     from botocore.client import BaseClient
 
-    counted: Counter[str] = Counter()
+    calls: list[AwsCall] = []
     original = BaseClient._make_api_call  # type: ignore[attr-defined]  # the one door every API call takes
 
-    def counting(self: Any, operation_name: str, api_params: Any) -> Any:
-        counted[operation_name] += 1
-        return original(self, operation_name, api_params)
+    def recording(self: Any, operation_name: str, api_params: Any) -> Any:
+        copying = time.perf_counter()
+        params = copy.deepcopy(api_params)  # as given: the DynamoDB resource serializes them in place
+        started = time.perf_counter()
+        try:
+            return original(self, operation_name, api_params)
+        finally:
+            ended = time.perf_counter()
+            calls.append(AwsCall(self, operation_name, params, ended - started, started - copying))
 
-    BaseClient._make_api_call = counting  # type: ignore[attr-defined]
+    BaseClient._make_api_call = recording  # type: ignore[attr-defined]
     try:
-        yield counted
+        yield calls
     finally:
         BaseClient._make_api_call = original  # type: ignore[attr-defined]
+
+
+@contextmanager
+def aws_requests() -> Iterator[Counter[str]]:
+    """The calls made inside, counted by operation."""
+    counted: Counter[str] = Counter()
+    with aws_calls() as calls:
+        yield counted
+    counted.update(call.operation for call in calls)
 
 
 # The orders the request counts are measured on: one naming every product (it warms the catalog
