@@ -27,6 +27,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_webhooks.py
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_cost.py
 
 lint: $(BIN)/sam
 	$(BIN)/ruff check .

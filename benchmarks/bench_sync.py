@@ -113,11 +113,22 @@ def naive_connector(url: str, store) -> int:
         page += 1
 
 
+def backfill_aws_calls(orders: int) -> list:
+    """The AWS calls a backfill of `orders` orders makes (each with its parameters)."""
+    from bcsync_ops.measure import aws_calls
+
+    store = history(orders)
+    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)), aws_calls() as calls:
+        run_backfill(store.store_hash)
+    return calls
+
+
 def bench_requests() -> None:
+    from bcsync_ops.measure import aws_requests
     from bcsync_ops.sandbox import SandboxServer
 
     store = history(ORDERS)
-    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)):
+    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)), aws_requests() as aws:
         run_backfill(store.store_hash)
     ours = orders_requests(store.requests)
     bound = math.ceil(ORDERS / 250) + 1 + CAPPED
@@ -137,6 +148,7 @@ def bench_requests() -> None:
     print(f"  bcsync backfill      {ours:>6}   (bound ceil(N/250) + 1 + capped = {bound}; {dict(breakdown)})")
     print(f"  naive connector      {naive:>6}")
     print(f"  ratio naive / bcsync {naive / ours:>9.1f}x")
+    print(f"  AWS requests per backfilled order: {sum(aws.values()) / ORDERS:.2f} ({dict(sorted(aws.items()))})")
 
 
 def refunded_history(orders: int, manual: int, recorded: int):

@@ -65,15 +65,15 @@ def drain(sqs, queue_url: str) -> None:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def measure() -> tuple[dict[str, tuple[int, dict[str, int]]], dict[str, tuple[float, float]]]:
+def measure() -> dict[str, tuple[list[AwsCall], float]]:
+    """Each delivery's AWS calls and the handler's time (parameter copying left out)."""
     from bcsync_ops.demo import sandbox_store
     from bcsync_ops.local_stack import PROJECT_ROOT, _LambdaContext, function_specs, load_handler
     from bcsync_ops.template import load_template
 
     store = sandbox_store()
     created = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    results: dict[str, tuple[int, dict[str, int]]] = {}
-    timings: dict[str, tuple[float, float]] = {}
+    measured: dict[str, tuple[list[AwsCall], float]] = {}
     with stack(store) as physical:
         sqs = boto3.client("sqs")
         props = function_specs(load_template(PROJECT_ROOT / "template.yaml"))["OrdersWebhookFunction"]
@@ -86,10 +86,7 @@ def measure() -> tuple[dict[str, tuple[int, dict[str, int]]], dict[str, tuple[fl
                 answer = handler(event, _LambdaContext("OrdersWebhookFunction", 30))
                 elapsed = time.perf_counter() - started - sum(call.copying for call in calls)
             assert answer["statusCode"] == 200, answer
-            counted = Counter(call.operation for call in calls)
-            results[kind] = (sum(counted.values()), dict(sorted(counted.items())))
-            if kind in TIMED:
-                timings[kind] = (elapsed, floor_seconds(calls))
+            measured[kind] = (calls, elapsed)
 
         place_measured_orders(store, created)
         # Fills the caches a running store has warm: the secret and every product's catalog item.
@@ -104,17 +101,23 @@ def measure() -> tuple[dict[str, tuple[int, dict[str, int]]], dict[str, tuple[fl
         store.set_status(3002, 9, at=created + timedelta(minutes=40))
         packed = {"type": "order", "id": 3002, "status": {"previous_status_id": 11, "new_status_id": 9}}
         send("statusUpdated adding nothing", delivery("store/order/statusUpdated", packed))
-    return results, timings
+    return measured
+
+
+def measure_calls() -> dict[str, list[AwsCall]]:
+    return {kind: calls for kind, (calls, _) in measure().items()}
 
 
 def main() -> None:
     quiet_environment()
-    results, timings = measure()
+    measured = measure()
+    results = {kind: Counter(call.operation for call in calls) for kind, (calls, _) in measured.items()}
+    timings = {kind: (measured[kind][1], floor_seconds(measured[kind][0])) for kind in TIMED}
     print("AWS requests per order webhook (in-process, moto; every client counted):")
     print(f"  {'delivery':<44}{'requests':>9}{'floor':>7}{'target':>8}{'x floor':>9}  by operation")
     for kind, (floor, target) in KINDS.items():
-        total, by_operation = results[kind]
-        operations = ", ".join(f"{name} {count}" for name, count in by_operation.items())
+        total, by_operation = sum(results[kind].values()), sorted(results[kind].items())
+        operations = ", ".join(f"{name} {count}" for name, count in by_operation)
         print(f"  {kind:<44}{total:>9}{floor:>7}{target or '-':>8}{total / floor:>9.1f}  {operations}")
     print("\nWarm handler time against its floor calls' time (same run, same moto; target <= 2x):")
     print(f"  {'delivery':<44}{'handler ms':>11}{'floor ms':>10}{'x floor':>9}")
