@@ -1,141 +1,308 @@
-"""Composition root: builds the use cases from settings, once per process (a Lambda cold start)."""
+"""Composition root: builds the use cases from settings, once per process (a Lambda cold start),
+and only the ones a function asks for: each part is built on first use, with its imports, so the
+orders webhook never loads the sync jobs' code. One boto3 session serves every client, Powertools'
+idempotency and secrets included (each session loads its own service models)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from bcsync.adapters.bigcommerce import BigCommerceConnector
-from bcsync.adapters.changes import ChangeTables, DynamoChangeStore
-from bcsync.adapters.credentials import SecretsManagerCredentials, SecretsManagerStores
-from bcsync.adapters.dedupe import IdempotentDeliveries
-from bcsync.adapters.dynamodb import (
-    DynamoCartLedger,
-    DynamoCatalogRepository,
-    DynamoEventLedger,
-    DynamoProfileRepository,
-    DynamoSyncState,
-    DynamoTriggerLedger,
-)
-from bcsync.adapters.sqs import SqsDeliveryParker, SqsJobQueue, SqsTriggerPublisher
 from bcsync.domain.webhooks import Family
 from bcsync.settings import Settings, settings
-from bcsync.usecases.backfill import Backfill
-from bcsync.usecases.carts import CartDeliveries, CartSync
-from bcsync.usecases.catalog import CatalogDeliveries, CatalogLookup
-from bcsync.usecases.changes import ChangeWriter
-from bcsync.usecases.customers import CustomerDeliveries, CustomerSync
-from bcsync.usecases.daily_counts import DailyCounts
-from bcsync.usecases.erasure import ProfileErasure
-from bcsync.usecases.ingest import WebhookIngest
-from bcsync.usecases.orders import OrderDeliveries, OrderSync
-from bcsync.usecases.polling import StreamPasses
-from bcsync.usecases.profiles import ProfileBook
-from bcsync.usecases.reconcile import Reconciler, SyncLimits
-from bcsync.usecases.recording import EventRecorder
-from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberDeliveries, SubscriberSync
-from bcsync.usecases.triggers import TriggerCourier
-from bcsync.usecases.webhook_health import WebhookHealth
+
+if TYPE_CHECKING:
+    from bcsync.adapters.changes import DynamoChangeStore
+    from bcsync.adapters.credentials import SecretsManagerCredentials, SecretsManagerStores
+    from bcsync.adapters.dedupe import IdempotentDeliveries
+    from bcsync.adapters.dynamodb import (
+        DynamoCartLedger,
+        DynamoCatalogRepository,
+        DynamoEventLedger,
+        DynamoProfileRepository,
+        DynamoSyncState,
+        DynamoTriggerLedger,
+    )
+    from bcsync.adapters.sqs import SqsJobQueue
+    from bcsync.usecases.backfill import Backfill
+    from bcsync.usecases.carts import CartSync
+    from bcsync.usecases.catalog import CatalogLookup
+    from bcsync.usecases.changes import ChangeWriter
+    from bcsync.usecases.customers import CustomerSync
+    from bcsync.usecases.daily_counts import DailyCounts
+    from bcsync.usecases.erasure import ProfileErasure
+    from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
+    from bcsync.usecases.orders import OrderSync
+    from bcsync.usecases.polling import StreamPasses
+    from bcsync.usecases.profiles import ProfileBook
+    from bcsync.usecases.reconcile import Reconciler, SyncLimits
+    from bcsync.usecases.recording import EventRecorder
+    from bcsync.usecases.subscribers import SubscriberSync
+    from bcsync.usecases.webhook_health import WebhookHealth
 
 
-@dataclass(frozen=True)
 class Container:
-    settings: Settings
-    ingest: WebhookIngest
-    dedupe: IdempotentDeliveries
-    orders: OrderSync
-    carts: CartSync
-    customers: CustomerSync
-    subscribers: SubscriberSync
-    erasure: ProfileErasure
-    connector: BigCommerceConnector
-    stores: SecretsManagerStores
-    sync_state: DynamoSyncState
-    jobs: SqsJobQueue
-    reconciler: Reconciler
-    backfill: Backfill
-    webhook_health: WebhookHealth
-    daily_counts: DailyCounts
+    def __init__(self, config: Settings) -> None:
+        self.settings = config
+        self._session = boto3.session.Session()
 
+    # ------------------------------------------------------------------ AWS clients
+    @cached_property
+    def _dynamodb(self) -> Any:
+        return self._session.resource("dynamodb")
 
-def build(config: Settings) -> Container:
-    dynamodb = boto3.resource("dynamodb")
-    sqs = boto3.client("sqs")
-    credentials = SecretsManagerCredentials(config.store_secret_prefix, config.secret_cache_seconds)
-    connector = BigCommerceConnector(str(config.bigcommerce_api_url), credentials)
-    events = DynamoEventLedger(dynamodb, config.events_table_name)
-    repository = DynamoProfileRepository(dynamodb, config.profiles_table_name)
-    trigger_ledger = DynamoTriggerLedger(dynamodb, config.triggers_table_name)
-    catalog_repository = DynamoCatalogRepository(dynamodb, config.catalog_table_name)
-    cart_ledger = DynamoCartLedger(dynamodb, config.carts_table_name)
-    changes = DynamoChangeStore(
-        dynamodb.meta.client,
-        ChangeTables(
+    @cached_property
+    def _sqs(self) -> Any:
+        return self._session.client("sqs")
+
+    # ------------------------------------------------------------------ adapters
+    @cached_property
+    def credentials(self) -> SecretsManagerCredentials:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        from bcsync.adapters.credentials import SecretsManagerCredentials
+
+        config = self.settings
+        provider = SecretsProvider(boto3_client=self._session.client("secretsmanager"))
+        return SecretsManagerCredentials(config.store_secret_prefix, config.secret_cache_seconds, provider)
+
+    @cached_property
+    def stores(self) -> SecretsManagerStores:
+        from bcsync.adapters.credentials import SecretsManagerStores
+
+        return SecretsManagerStores(self._session.client("secretsmanager"), self.settings.store_secret_prefix)
+
+    @cached_property
+    def connector(self) -> BigCommerceConnector:
+        return BigCommerceConnector(str(self.settings.bigcommerce_api_url), self.credentials)
+
+    @cached_property
+    def dedupe(self) -> IdempotentDeliveries:
+        from bcsync.adapters.dedupe import IdempotentDeliveries
+
+        config = self.settings
+        client = self._session.client("dynamodb")
+        return IdempotentDeliveries(config.deliveries_table_name, config.delivery_dedupe_seconds, client)
+
+    @cached_property
+    def events(self) -> DynamoEventLedger:
+        from bcsync.adapters.dynamodb import DynamoEventLedger
+
+        return DynamoEventLedger(self._dynamodb, self.settings.events_table_name)
+
+    @cached_property
+    def profile_repository(self) -> DynamoProfileRepository:
+        from bcsync.adapters.dynamodb import DynamoProfileRepository
+
+        return DynamoProfileRepository(self._dynamodb, self.settings.profiles_table_name)
+
+    @cached_property
+    def trigger_ledger(self) -> DynamoTriggerLedger:
+        from bcsync.adapters.dynamodb import DynamoTriggerLedger
+
+        return DynamoTriggerLedger(self._dynamodb, self.settings.triggers_table_name)
+
+    @cached_property
+    def catalog_repository(self) -> DynamoCatalogRepository:
+        from bcsync.adapters.dynamodb import DynamoCatalogRepository
+
+        return DynamoCatalogRepository(self._dynamodb, self.settings.catalog_table_name)
+
+    @cached_property
+    def cart_ledger(self) -> DynamoCartLedger:
+        from bcsync.adapters.dynamodb import DynamoCartLedger
+
+        return DynamoCartLedger(self._dynamodb, self.settings.carts_table_name)
+
+    @cached_property
+    def changes(self) -> DynamoChangeStore:
+        from bcsync.adapters.changes import ChangeTables, DynamoChangeStore
+
+        config = self.settings
+        tables = ChangeTables(
             events=config.events_table_name,
             profiles=config.profiles_table_name,
             triggers=config.triggers_table_name,
             catalog=config.catalog_table_name,
-        ),
-    )
-    courier = TriggerCourier(changes, repository, SqsTriggerPublisher(sqs, config.flow_trigger_queue_url))
-    writer = ChangeWriter(changes, courier, config.enabled_flows)
-    profiles = ProfileBook(repository, events, writer)
-    recorder = EventRecorder(changes, profiles, writer)
-    catalog = CatalogLookup(catalog_repository)
-    orders = OrderSync(catalog, recorder)
-    carts = CartSync(catalog, recorder, cart_ledger)
-    customers = CustomerSync(profiles, repository, catalog_repository, config.for_store)
-    subscribers = SubscriberSync(
-        profiles, repository, ConfirmationLinks(credentials, config.for_store), config.for_store
-    )
-    dedupe = IdempotentDeliveries(config.deliveries_table_name, config.delivery_dedupe_seconds)
-    ingest = WebhookIngest(
-        credentials,
-        {
-            Family.ORDERS: OrderDeliveries(orders, connector),
-            Family.CARTS: CartDeliveries(carts, connector),
-            Family.CUSTOMERS: CustomerDeliveries(customers, connector),
-            Family.SUBSCRIBERS: SubscriberDeliveries(subscribers, connector),
-            Family.CATALOG: CatalogDeliveries(catalog, connector),
-        },
-        SqsDeliveryParker(sqs, config.retry_queue_url),
-        dedupe,
-        webhook_budget_seconds=config.webhook_bigcommerce_budget_seconds,
-        retry_budget_seconds=config.retry_bigcommerce_budget_seconds,
-    )
-    erasure = ProfileErasure(repository, events, trigger_ledger, cart_ledger)
-    sync_state = DynamoSyncState(dynamodb, config.sync_state_table_name)
-    limits = SyncLimits(
-        overlap=timedelta(minutes=config.reconcile_overlap_minutes),
-        first_lookback=timedelta(hours=config.reconcile_first_lookback_hours),
-        quota_share=config.sync_quota_share,
-        stop_margin_seconds=config.sync_stop_margin_seconds,
-    )
-    passes = StreamPasses(orders, customers, subscribers, catalog)
-    webhook_health = WebhookHealth(credentials, sync_state)
-    return Container(
-        settings=config,
-        ingest=ingest,
-        dedupe=dedupe,
-        orders=orders,
-        carts=carts,
-        customers=customers,
-        subscribers=subscribers,
-        erasure=erasure,
-        connector=connector,
-        stores=SecretsManagerStores(boto3.client("secretsmanager"), config.store_secret_prefix),
-        sync_state=sync_state,
-        jobs=SqsJobQueue(sqs, config.sync_job_queue_url),
-        reconciler=Reconciler(passes, sync_state, connector, webhook_health, limits),
-        backfill=Backfill(passes, sync_state, connector, limits),
-        webhook_health=webhook_health,
-        daily_counts=DailyCounts(events),
-    )
+        )
+        return DynamoChangeStore(self._dynamodb.meta.client, tables)
+
+    @cached_property
+    def sync_state(self) -> DynamoSyncState:
+        from bcsync.adapters.dynamodb import DynamoSyncState
+
+        return DynamoSyncState(self._dynamodb, self.settings.sync_state_table_name)
+
+    @cached_property
+    def jobs(self) -> SqsJobQueue:
+        from bcsync.adapters.sqs import SqsJobQueue
+
+        return SqsJobQueue(self._sqs, self.settings.sync_job_queue_url)
+
+    # ------------------------------------------------------------------ use cases
+    @cached_property
+    def writer(self) -> ChangeWriter:
+        from bcsync.adapters.sqs import SqsTriggerPublisher
+        from bcsync.usecases.changes import ChangeWriter
+        from bcsync.usecases.triggers import TriggerCourier
+
+        publisher = SqsTriggerPublisher(self._sqs, self.settings.flow_trigger_queue_url)
+        courier = TriggerCourier(self.changes, self.profile_repository, publisher)
+        return ChangeWriter(self.changes, courier, self.settings.enabled_flows)
+
+    @cached_property
+    def profiles(self) -> ProfileBook:
+        from bcsync.usecases.profiles import ProfileBook
+
+        return ProfileBook(self.profile_repository, self.events, self.writer)
+
+    @cached_property
+    def recorder(self) -> EventRecorder:
+        from bcsync.usecases.recording import EventRecorder
+
+        return EventRecorder(self.changes, self.profiles, self.writer)
+
+    @cached_property
+    def catalog(self) -> CatalogLookup:
+        from bcsync.usecases.catalog import CatalogLookup
+
+        return CatalogLookup(self.catalog_repository)
+
+    @cached_property
+    def orders(self) -> OrderSync:
+        from bcsync.usecases.orders import OrderSync
+
+        return OrderSync(self.catalog, self.recorder)
+
+    @cached_property
+    def carts(self) -> CartSync:
+        from bcsync.usecases.carts import CartSync
+
+        return CartSync(self.catalog, self.recorder, self.cart_ledger)
+
+    @cached_property
+    def customers(self) -> CustomerSync:
+        from bcsync.usecases.customers import CustomerSync
+
+        return CustomerSync(self.profiles, self.profile_repository, self.catalog_repository, self.settings.for_store)
+
+    @cached_property
+    def subscribers(self) -> SubscriberSync:
+        from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberSync
+
+        links = ConfirmationLinks(self.credentials, self.settings.for_store)
+        return SubscriberSync(self.profiles, self.profile_repository, links, self.settings.for_store)
+
+    @cached_property
+    def ingest(self) -> WebhookIngest:
+        from bcsync.adapters.sqs import SqsDeliveryParker
+        from bcsync.usecases.ingest import WebhookIngest
+
+        config = self.settings
+        return WebhookIngest(
+            self.credentials,
+            _FamilyHandlers(self),
+            SqsDeliveryParker(self._sqs, config.retry_queue_url),
+            self.dedupe,
+            webhook_budget_seconds=config.webhook_bigcommerce_budget_seconds,
+            retry_budget_seconds=config.retry_bigcommerce_budget_seconds,
+        )
+
+    def delivery_handler(self, family: Family) -> DeliveryHandler:
+        """Each family imports only its own use case."""
+        if family is Family.ORDERS:
+            from bcsync.usecases.orders import OrderDeliveries
+
+            return OrderDeliveries(self.orders, self.connector)
+        if family is Family.CARTS:
+            from bcsync.usecases.carts import CartDeliveries
+
+            return CartDeliveries(self.carts, self.connector)
+        if family is Family.CUSTOMERS:
+            from bcsync.usecases.customers import CustomerDeliveries
+
+            return CustomerDeliveries(self.customers, self.connector)
+        if family is Family.SUBSCRIBERS:
+            from bcsync.usecases.subscribers import SubscriberDeliveries
+
+            return SubscriberDeliveries(self.subscribers, self.connector)
+        from bcsync.usecases.catalog import CatalogDeliveries
+
+        return CatalogDeliveries(self.catalog, self.connector)
+
+    @cached_property
+    def erasure(self) -> ProfileErasure:
+        from bcsync.usecases.erasure import ProfileErasure
+
+        return ProfileErasure(self.profile_repository, self.events, self.trigger_ledger, self.cart_ledger)
+
+    @cached_property
+    def _limits(self) -> SyncLimits:
+        from bcsync.usecases.reconcile import SyncLimits
+
+        config = self.settings
+        return SyncLimits(
+            overlap=timedelta(minutes=config.reconcile_overlap_minutes),
+            first_lookback=timedelta(hours=config.reconcile_first_lookback_hours),
+            quota_share=config.sync_quota_share,
+            stop_margin_seconds=config.sync_stop_margin_seconds,
+        )
+
+    @cached_property
+    def _passes(self) -> StreamPasses:
+        from bcsync.usecases.polling import StreamPasses
+
+        return StreamPasses(self.orders, self.customers, self.subscribers, self.catalog)
+
+    @cached_property
+    def webhook_health(self) -> WebhookHealth:
+        from bcsync.usecases.webhook_health import WebhookHealth
+
+        return WebhookHealth(self.credentials, self.sync_state)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        from bcsync.usecases.reconcile import Reconciler
+
+        return Reconciler(self._passes, self.sync_state, self.connector, self.webhook_health, self._limits)
+
+    @cached_property
+    def backfill(self) -> Backfill:
+        from bcsync.usecases.backfill import Backfill
+
+        return Backfill(self._passes, self.sync_state, self.connector, self._limits)
+
+    @cached_property
+    def daily_counts(self) -> DailyCounts:
+        from bcsync.usecases.daily_counts import DailyCounts
+
+        return DailyCounts(self.events)
+
+
+class _FamilyHandlers(Mapping[Family, "DeliveryHandler"]):
+    """Each family's delivery handler, built when its first delivery comes."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._built: dict[Family, DeliveryHandler] = {}
+
+    def __getitem__(self, family: Family) -> DeliveryHandler:
+        if family not in self._built:
+            self._built[family] = self._container.delivery_handler(family)
+        return self._built[family]
+
+    def __iter__(self) -> Iterator[Family]:
+        return iter(Family)
+
+    def __len__(self) -> int:
+        return len(Family)
 
 
 @lru_cache(maxsize=1)
 def container() -> Container:
-    return build(settings())
+    return Container(settings())

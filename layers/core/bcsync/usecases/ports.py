@@ -1,33 +1,38 @@
-"""What the use cases need from the outside world; adapters implement these."""
+"""What the use cases need from the outside world; adapters implement these.
+
+The domain types are imported for the type checker only: a function that imports a port does not
+load every model the other ports name (a cold start pays for each one)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
-from bcsync.domain.bigcommerce import (
-    Brand,
-    CatalogProduct,
-    Category,
-    Checkout,
-    Customer,
-    CustomerGroup,
-    Hook,
-    Order,
-    OrderCount,
-    OrderLine,
-    Refund,
-    StoreInfo,
-    Subscriber,
-)
-from bcsync.domain.catalog import CatalogItem
-from bcsync.domain.events import MarketingEvent
-from bcsync.domain.flows import TriggerIntent
-from bcsync.domain.profiles import Profile
-from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
-from bcsync.domain.webhooks import StoreCredentials
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bcsync.domain.bigcommerce import (
+        Brand,
+        CatalogProduct,
+        Category,
+        Checkout,
+        Customer,
+        CustomerGroup,
+        Hook,
+        Order,
+        OrderCount,
+        OrderLine,
+        Refund,
+        StoreInfo,
+        Subscriber,
+    )
+    from bcsync.domain.catalog import CatalogItem
+    from bcsync.domain.events import MarketingEvent
+    from bcsync.domain.flows import TriggerIntent
+    from bcsync.domain.profiles import Profile
+    from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
+    from bcsync.domain.webhooks import StoreCredentials
 
 IdentityKind = Literal["customer", "email", "subscriber"]
 NameKind = Literal["category", "brand", "customer_group"]
