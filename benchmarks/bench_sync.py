@@ -226,8 +226,48 @@ def bench_throughput() -> None:
     print(f"  throughput over {len(full)} full windows: {achieved:.0%} of the allowed share (target >= 90%)")
 
 
+def bench_wall_time(orders: int = 300) -> None:
+    """A backfill's wall time against its floor: its BigCommerce requests at the allowed pace,
+    plus batch-writing the items it wrote (BatchWriteItem, 25 a request) into the same tables."""
+    import boto3
+
+    from bcsync_ops.measure import aws_calls
+
+    store = history(orders)
+    quota = store.enforce_quota(QUOTA, WINDOW_SECONDS)
+    with stack(store, SYNC_QUOTA_SHARE=str(SHARE)):
+        with aws_calls() as calls:
+            started = time.perf_counter()
+            run_backfill(store.store_hash)
+            elapsed = time.perf_counter() - started - sum(call.copying for call in calls)
+        written = [
+            (operation["Put"]["TableName"], operation["Put"]["Item"])
+            for call in calls
+            if call.operation == "TransactWriteItems"
+            for operation in call.params["TransactItems"]
+            if "Put" in operation
+        ]
+        dynamodb = boto3.resource("dynamodb")
+        started = time.perf_counter()
+        for table in {name for name, _ in written}:
+            with dynamodb.Table(table).batch_writer() as batch:
+                for name, item in written:
+                    if name == table:
+                        batch.put_item(Item={**item, "pk": f"{item['pk']}#floor"})
+        batch_write = time.perf_counter() - started
+    requests = len(quota.served_at)
+    pace = requests / (QUOTA * SHARE / WINDOW_SECONDS)
+    floor = pace + batch_write
+    aws = len(calls)
+    print(f"Backfill of {orders} orders, quota {QUOTA} per {WINDOW_SECONDS:.0f} s at a {SHARE:.0%} share:")
+    print(f"  AWS requests: {aws} ({aws / orders:.2f} per order; {len(written)} items in TransactWriteItems)")
+    print(f"  wall time {elapsed:.1f} s; floor {floor:.1f} s = {requests} BigCommerce requests at the allowed pace")
+    print(f"  ({pace:.1f} s) + batch-writing its {len(written)} items ({batch_write:.1f} s): {elapsed / floor:.2f}x")
+
+
 if __name__ == "__main__":
     quiet_environment()
     bench_requests()
     bench_refunds()
     bench_throughput()
+    bench_wall_time()

@@ -36,6 +36,7 @@ def stack(store, **environment: str) -> Iterator[dict[str, str]]:
     quiet_environment()
     from bcsync import observability, settings, wiring
     from bcsync_ops.local_stack import PROJECT_ROOT, StoreConfig, function_environment, provision
+    from bcsync_ops.moto_fixes import fix_moto_dynamodb
     from bcsync_ops.sandbox import SandboxServer
     from bcsync_ops.template import Resolver, load_template, parameter_defaults
 
@@ -43,6 +44,7 @@ def stack(store, **environment: str) -> Iterator[dict[str, str]]:
     template = load_template(PROJECT_ROOT / "template.yaml")
     resolver = Resolver(refs={**parameter_defaults(template), "BigCommerceApiUrl": server.url})
     try:
+        fix_moto_dynamodb()
         with mock_aws():
             config = StoreConfig(store.store_hash, store.access_token, "secret", None, server.url)
             physical = provision(template, resolver, config)

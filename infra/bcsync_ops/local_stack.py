@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
+from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.sandbox import STOP_POLL_SECONDS
 from bcsync_ops.template import (
     LOCAL_ACCOUNT,
@@ -139,6 +140,7 @@ class LocalStack:
         self.port = port
         self.template_path = template_path
         self.template = load_template(template_path)
+        fix_moto_dynamodb()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._log_level = log_level
         self.routes: dict[tuple[str, str], LocalFunction] = {}

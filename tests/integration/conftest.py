@@ -32,6 +32,7 @@ from bcsync_ops.local_stack import (
     load_handler,
     provision,
 )
+from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
 
@@ -229,6 +230,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
     server = SandboxServer(store).start()
     template = load_template(PROJECT_ROOT / "template.yaml")
     resolver = Resolver(refs={**parameter_defaults(template), "BigCommerceApiUrl": server.url})
+    fix_moto_dynamodb()
     with mock_aws():
         physical = provision(
             template,

@@ -12,6 +12,7 @@ from bcsync.adapters import bigcommerce
 from bcsync.usecases.backfill import BackfillRequests
 from bcsync.usecases.orders import OrderSync
 from bcsync.wiring import container
+from bcsync_ops.measure import aws_requests
 from bcsync_ops.sandbox import Line
 from tests.integration.conftest import STORE_HASH, _fresh_process_state, ago, webhook_event
 
@@ -142,18 +143,19 @@ def test_backfill_since_a_date_imports_only_orders_created_since(stack):
 def test_backfill_resumes_after_a_crash_and_after_a_stop(stack, monkeypatch):
     monkeypatch.setattr(bigcommerce, "PAGE_LIMIT", 2)
     history(stack, orders=7)
-    record = OrderSync.record
+    record_page = OrderSync.record_page
     seen: list[int] = []
 
-    def crash_once_then_stop(self, snapshot, *, backfill):
-        seen.append(snapshot.order.id)
-        if snapshot.order.id == 2003 and seen.count(2003) == 1:
+    def crash_once_then_stop(self, store_hash, orders, reader, *, backfill):
+        ids = [order.id for order, _ in orders]
+        seen.extend(ids)
+        if 2003 in ids and seen.count(2003) == 1:
             raise RuntimeError("the function died here")
-        if snapshot.order.id == 2005 and seen.count(2005) == 1:
+        if 2005 in ids and seen.count(2005) == 1:
             BackfillRequests(container().sync_state).request_stop(STORE_HASH)  # an operator's Ctrl-C
-        return record(self, snapshot, backfill=backfill)
+        return record_page(self, store_hash, orders, reader, backfill=backfill)
 
-    monkeypatch.setattr(OrderSync, "record", crash_once_then_stop)
+    monkeypatch.setattr(OrderSync, "record_page", crash_once_then_stop)
     start_backfill(stack)
     stack.run_jobs()
     stopped = stack.sync_state("backfill")
@@ -168,6 +170,24 @@ def test_backfill_resumes_after_a_crash_and_after_a_stop(stack, monkeypatch):
     assert placed == {f"order:{2000 + i}": 1 for i in range(7)}
     # Re-read after the crash: only the page it happened on (2002, 2003); nothing after the stop.
     assert Counter(seen) == {2002: 2, 2003: 2, **dict.fromkeys((2000, 2001, 2004, 2005, 2006), 1)}
+    assert stack.triggers() == []
+
+
+def test_a_backfill_writes_its_pages_together_in_fewer_aws_requests_than_orders(stack):
+    history(stack, orders=100)
+    app = container()
+    BackfillRequests(app.sync_state).start(STORE_HASH, since=None)
+    with aws_requests() as counted:
+        while not app.backfill.run(STORE_HASH, lambda: 900.0):
+            pass
+    # The job's state, the customers, subscribers and catalog passes (a few dozen requests), then
+    # for the orders one read and a few transactions a page.
+    assert sum(counted.values()) <= 100, counted
+    assert counted["TransactWriteItems"] <= 3 + 100 // 10, counted  # a customer each, then 10+ orders each
+    placed = Counter(e["source_id"] for e in stack.events().values() if e["metric"] == "Placed Order")
+    assert placed == {f"order:{2000 + i}": 1 for i in range(100)}
+    firsts = {p["email"]: p["first_order_event_id"] for p in stack.profiles()}
+    assert firsts == {f"customer{k}@example.com": f"sandbox:placed-order:order:{1999 + k}" for k in (1, 2, 3)}
     assert stack.triggers() == []
 
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from bcsync.adapters import bigcommerce
+from bcsync.adapters.changes import DynamoChangeStore
 from bcsync.domain.webhooks import HANDLED_SCOPES
-from bcsync.usecases.orders import OrderSync
 from bcsync.wiring import container
 from bcsync_ops.sandbox import Line
 from tests.integration.conftest import STORE_HASH, ago, webhook_event
@@ -79,16 +79,17 @@ def test_a_crash_mid_page_resumes_from_the_saved_cursor_without_loss(stack, monk
     monkeypatch.setattr(bigcommerce, "PAGE_LIMIT", 3)
     for order_id in range(1001, 1009):
         place(stack, order_id, email=f"shopper{order_id}@example.com")
-    record = OrderSync.record
+    commit_together = DynamoChangeStore.commit_together
     crashed = []
 
-    def crash_on_1005(self, snapshot, *, backfill):
-        if snapshot.order.id == 1005 and not crashed:
+    def crash_after_writing_1005(self, changes):
+        stored = commit_together(self, changes)
+        if any(event.source_id == "order:1005" for change in changes for event in change.events) and not crashed:
             crashed.append(1005)
-            raise RuntimeError("the function died here")
-        return record(self, snapshot, backfill=backfill)
+            raise RuntimeError("the function died here, its page written but not its cursor")
+        return stored
 
-    monkeypatch.setattr(OrderSync, "record", crash_on_1005)
+    monkeypatch.setattr(DynamoChangeStore, "commit_together", crash_after_writing_1005)
     stack.schedule()
     stack.run_jobs()
 
@@ -97,7 +98,7 @@ def test_a_crash_mid_page_resumes_from_the_saved_cursor_without_loss(stack, monk
     assert state["pending"] == [] and state["last_finished"]["error"] is None
     assert placed_orders(stack) == {f"order:{i}": 1 for i in range(1001, 1009)}
     order_pages = [path for path in stack.store.requests if path.endswith("/v2/orders")]
-    # Pages 1001-1003, 1004-1006 (crashed at 1005), again 1004-1006, 1007-1008.
+    # Pages 1001-1003, 1004-1006 (crashed after its write), again 1004-1006, 1007-1008.
     assert len(order_pages) == 4
 
 

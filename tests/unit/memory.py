@@ -52,6 +52,17 @@ class MemoryStore:
         )
 
     def commit(self, change: Change):
+        self._check(change)
+        self.commits += 1
+        return self._apply(change)
+
+    def commit_together(self, changes):
+        for change in changes:
+            self._check(change)
+        self.commits += 1
+        return [self._apply(change) for change in changes]
+
+    def _check(self, change: Change) -> None:
         taken = frozenset(i.dedup_key for i in change.reservations if i.dedup_key in self.triggers)
         stale = any(e.id in self.recorded for e in change.events) or any(c in self.identities for c, _ in change.claims)
         if change.profile is not None:
@@ -62,7 +73,9 @@ class MemoryStore:
             raise ChangeConflict("changed since read")
         if taken:
             raise ReservationsTaken(taken)
-        self.commits += 1
+
+    def _apply(self, change: Change):
+        expected = change.previous.revision if change.previous else None
         self.recorded.update({e.id: e for e in change.events})
         self.identities.update(dict(change.claims))
         self.triggers.update({i.dedup_key: {"intent": i, "sent_at": None} for i in change.reservations})

@@ -113,6 +113,21 @@ class DynamoChangeStore:
     def commit(self, change: Change) -> Profile | None:
         """The profile, claims and reservations go first, so when a change is too big for one
         transaction its first one still holds the outbox that makes the rest worth retrying."""
+        stored, writes = self._writes(change)
+        head, tail = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
+        self._transact(head)
+        for chunk in _chunks(tail, TRANSACTION_ITEMS):
+            self._transact_absent(list(chunk))
+        return stored
+
+    def commit_together(self, changes: Sequence[Change]) -> list[Profile | None]:
+        if len(changes) == 1:
+            return [self.commit(changes[0])]
+        planned = [self._writes(change) for change in changes]
+        self._transact([write for _, writes in planned for write in writes])
+        return [stored for stored, _ in planned]
+
+    def _writes(self, change: Change) -> tuple[Profile | None, list[_Write]]:
         stored = None
         writes: list[_Write] = []
         if change.profile is not None:
@@ -124,11 +139,7 @@ class DynamoChangeStore:
             for intent in change.reservations
         ]
         writes += [_Write(self._put(self._tables.events, event_item(event))) for event in change.events]
-        head, tail = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
-        self._transact(head)
-        for chunk in _chunks(tail, TRANSACTION_ITEMS):
-            self._transact_absent(list(chunk))
-        return stored
+        return stored, writes
 
     def settle(self, profile: Profile, sent: Sequence[TriggerIntent], sent_at: str) -> Profile | None:
         """Stamp the trigger records first: a crash before the outbox is cleared re-sends (and

@@ -1,16 +1,25 @@
 """Writing one change: its new events, the profile, identity claims and the triggers it promises,
-in one transaction; then the promised triggers are sent."""
+in one transaction; then the promised triggers are sent.
+
+A page of changes (reconciliation, backfill) is planned in memory, one change per person, and
+written many to a transaction, several transactions at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import Flow
 from bcsync.domain.profiles import Profile, promise_event_triggers
-from bcsync.usecases.ports import Change, ChangeStore, Identity, ReservationsTaken
+from bcsync.usecases.ports import Change, ChangeConflict, ChangeStore, Identity, ReservationsTaken
 from bcsync.usecases.triggers import TriggerCourier
+
+# DynamoDB takes 100 items a transaction; a few transactions at once keep a page's writes short
+# without crowding a table's on-demand throughput.
+TRANSACTION_ITEMS = 100
+PARALLEL_TRANSACTIONS = 4
 
 
 @dataclass(frozen=True)
@@ -20,11 +29,53 @@ class Applied:
     triggers: int = 0
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A change as it will be written, and the profile it leaves (with what it promised)."""
+
+    change: Change
+    after: Profile | None
+
+    @property
+    def items(self) -> int:
+        change = self.change
+        return len(change.events) + len(change.claims) + len(change.reservations) + (1 if change.profile else 0)
+
+
 class ChangeWriter:
     def __init__(self, store: ChangeStore, courier: TriggerCourier, enabled: frozenset[Flow]) -> None:
         self._store = store
         self._courier = courier
         self._enabled = enabled
+
+    def plan(
+        self,
+        store_hash: str,
+        *,
+        before: Profile | None,
+        after: Profile | None,
+        events: Sequence[MarketingEvent] = (),
+        stored_events: Mapping[str, MarketingEvent] | None = None,
+        claims: Sequence[tuple[Identity, str]] = (),
+    ) -> Planned:
+        """`events` is everything the source implies now; those in `stored_events` exist and are
+        left alone (the first write wins). New events promise their triggers in `after`."""
+        stored_events = stored_events or {}
+        new = tuple(event for event in events if event.id not in stored_events)
+        if after is not None:
+            after = after.model_copy(deep=True)
+            promise_event_triggers(after, new, self._enabled)
+            after.outbox = [intent for intent in after.outbox if intent.flow in self._enabled]
+        held = {intent.dedup_key for intent in before.outbox} if before else set()
+        change = Change(
+            store_hash=store_hash,
+            events=new,
+            claims=tuple(claims),
+            reservations=tuple(i for i in after.outbox if i.dedup_key not in held) if after else (),
+            profile=after if after is not None and after != before else None,
+            previous=before,
+        )
+        return Planned(change, after)
 
     def apply(
         self,
@@ -36,34 +87,83 @@ class ChangeWriter:
         stored_events: Mapping[str, MarketingEvent] | None = None,
         claims: Sequence[tuple[Identity, str]] = (),
     ) -> Applied:
-        """`events` is everything the source implies now; those in `stored_events` exist and are
-        left alone (the first write wins). ChangeConflict when what was read has changed."""
+        """Plan, write and deliver one change. ChangeConflict when what was read has changed."""
         stored_events = stored_events or {}
-        new = tuple(event for event in events if event.id not in stored_events)
-        if after is not None:
-            after = after.model_copy(deep=True)
-            promise_event_triggers(after, new, self._enabled)
-            after.outbox = [intent for intent in after.outbox if intent.flow in self._enabled]
-        held = {intent.dedup_key for intent in before.outbox} if before else set()
+        planned = self.plan(
+            store_hash, before=before, after=after, events=events, stored_events=stored_events, claims=claims
+        )
         while True:
-            change = Change(
-                store_hash=store_hash,
-                events=new,
-                claims=tuple(claims),
-                reservations=tuple(i for i in after.outbox if i.dedup_key not in held) if after else (),
-                profile=after if after is not None and after != before else None,
-                previous=before,
-            )
-            if change.empty:
-                saved = before
-                break
             try:
-                saved = self._store.commit(change) or before
+                committed = self._store.commit(planned.change) if not planned.change.empty else None
                 break
             except ReservationsTaken as taken:  # promised and sent by an earlier change: not again
-                assert after is not None
-                after.outbox = [intent for intent in after.outbox if intent.dedup_key not in taken.dedup_keys]
-        sent = 0
-        if saved is not None and saved.outbox:
-            sent = self._courier.deliver(saved, {**stored_events, **{event.id: event for event in new}})
+                planned = _without(planned, taken.dedup_keys)
+        saved = committed if committed is not None else before
+        new = planned.change.events
+        sent = self.deliver(saved, {**stored_events, **{event.id: event for event in new}})
         return Applied(profile=saved, new_events=new, triggers=sent)
+
+    def deliver(self, profile: Profile | None, events: Mapping[str, MarketingEvent]) -> int:
+        return self._courier.deliver(profile, events) if profile is not None and profile.outbox else 0
+
+    def commit_many(self, planned: Sequence[Planned]) -> tuple[dict[int, Profile | None], list[int]]:
+        """Write changes many to a transaction (one change per person: a transaction holds an
+        item once), several transactions at a time. Returns the profiles as stored and the changes
+        not written because a condition failed (a transaction is written whole or not at all;
+        the caller redoes those one by one), both by position."""
+        groups: list[list[int]] = []
+        sizes: list[int] = []
+        writing = sorted((n for n, p in enumerate(planned) if not p.change.empty), key=lambda n: -planned[n].items)
+        for n in writing:  # first fit, largest first
+            size = planned[n].items
+            slot = next((g for g, used in enumerate(sizes) if used + size <= TRANSACTION_ITEMS), None)
+            if slot is None:
+                groups.append([n])
+                sizes.append(size)
+            else:
+                groups[slot].append(n)
+                sizes[slot] += size
+
+        def write(group: list[int]) -> tuple[dict[int, Profile | None], list[int]]:
+            try:
+                stored = self._store.commit_together([planned[n].change for n in group])
+                return dict(zip(group, stored, strict=True)), []
+            except (ChangeConflict, ReservationsTaken):
+                return {}, group
+
+        saved: dict[int, Profile | None] = {}
+        failed: list[int] = []
+        with ThreadPoolExecutor(max_workers=PARALLEL_TRANSACTIONS) as pool:
+            for stored, refused in pool.map(write, groups):
+                saved.update(stored)
+                failed += refused
+        return saved, failed
+
+
+def _without(planned: Planned, dedup_keys: frozenset[str]) -> Planned:
+    after = planned.after
+    assert after is not None
+    after = after.model_copy(update={"outbox": [i for i in after.outbox if i.dedup_key not in dedup_keys]})
+    change = planned.change
+    reservations = tuple(i for i in change.reservations if i.dedup_key not in dedup_keys)
+    profile = after if change.profile is not None else None
+    return Planned(
+        Change(change.store_hash, change.events, change.claims, reservations, profile, change.previous), after
+    )
+
+
+def combine(first: Planned, then: Planned) -> Planned:
+    """Two changes to one person, planned one after the other, as one change."""
+    a, b = first.change, then.change
+    claims = dict(a.claims)
+    claims.update(dict(b.claims))
+    profile = then.after if (b.profile is not None or a.profile is not None) else None
+    change = Change(
+        a.store_hash,
+        events=a.events + b.events,
+        claims=tuple(claims.items()),
+        reservations=a.reservations + b.reservations,
+        profile=profile,
+        previous=a.previous,
+    )
+    return Planned(change, then.after)

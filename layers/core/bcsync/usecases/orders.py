@@ -6,6 +6,7 @@ reconciliation and backfill, which read orders in pages, reuse the exact same ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bcsync.domain.bigcommerce import Order, Refund
@@ -93,6 +94,27 @@ class OrderSync:
 
     def record(self, snapshot: OrderSnapshot, *, backfill: bool) -> SyncResult:
         return self._recorder.record(order_sighting(snapshot, backfill=backfill))
+
+    def record_page(
+        self,
+        store_hash: str,
+        orders: Sequence[tuple[Order, tuple[Refund, ...] | None]],
+        reader: BigCommerceReader,
+        *,
+        backfill: bool,
+    ) -> list[SyncResult]:
+        """A page of orders already read, with their refunds: one read of everything their
+        writes depend on (catalog items included), then their changes written together."""
+        drafts = [
+            self.complete(store_hash, order, reader, refunds=refunds, with_catalog=False) for order, refunds in orders
+        ]
+        if not drafts:
+            return []
+        product_ids = [line.product_id for draft in drafts for line in draft.lines]
+        known = self._recorder.read_many([order_sighting(draft, backfill=backfill) for draft in drafts], product_ids)
+        catalog = self._catalog.items_for(store_hash, product_ids, reader, cached=known.catalog)
+        sightings = [order_sighting(replace(draft, catalog=catalog), backfill=backfill) for draft in drafts]
+        return self._recorder.record_many(sightings, known)
 
 
 def order_sighting(snapshot: OrderSnapshot, *, backfill: bool) -> Sighting:

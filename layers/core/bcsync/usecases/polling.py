@@ -21,7 +21,6 @@ from bcsync.usecases.clock import utc_moment
 from bcsync.usecases.customers import CustomerSync
 from bcsync.usecases.orders import OrderSync
 from bcsync.usecases.ports import BigCommercePoller, Page
-from bcsync.usecases.recording import SyncResult
 from bcsync.usecases.subscribers import SubscriberSync
 
 Row = TypeVar("Row")
@@ -71,20 +70,19 @@ class StreamPasses:
     def _orders_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
         for orders, more in order_pages(context.reader, cursor.window, after_id=cursor.after_id):
             outcome = PageOutcome(seen=len(orders))
-            for order in orders:
-                outcome.created_ids += self._record_order(context, cursor.window, order).created_ids
+            placed = [
+                (order, self._refunds_if_any(context, cursor.window, order)) for order in orders if is_placed(order)
+            ]
+            results = self._orders.record_page(context.store_hash, placed, context.reader, backfill=context.backfill)
+            outcome.created_ids += [event_id for result in results for event_id in result.created_ids]
             cursor.after_id = max((order.id for order in orders), default=cursor.after_id)
             cursor.done += len(orders)
             if checkpoint(cursor, outcome) and more:
                 return False
         return True
 
-    def _record_order(self, context: PassContext, window: Window, order: Order) -> SyncResult:
-        if not is_placed(order):
-            return SyncResult(status="not_placed")
-        refunds = self._refunds_of(context, window, order) if order.status_id in REFUND_STATUSES else None
-        snapshot = self._orders.complete(context.store_hash, order, context.reader, refunds=refunds)
-        return self._orders.record(snapshot, backfill=context.backfill)
+    def _refunds_if_any(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...] | None:
+        return self._refunds_of(context, window, order) if order.status_id in REFUND_STATUSES else None
 
     def _refunds_of(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...] | None:
         """From the refunds stream since the window's start (`created:min`), read once when the

@@ -184,6 +184,11 @@ class ChangeStore(Protocol):
         ReservationsTaken or ChangeConflict when a condition fails, and nothing is written."""
         ...
 
+    def commit_together(self, changes: Sequence[Change]) -> list[Profile | None]:
+        """Several changes (to different people) in one transaction, all of them or none; the
+        same answers and exceptions as `commit`. At most 100 items in all, unless there is one."""
+        ...
+
     def settle(self, profile: Profile, sent: Sequence[TriggerIntent], sent_at: str) -> Profile | None:
         """Take sent triggers out of the profile's outbox and stamp their records as sent; None
         when the profile changed since it was read (the caller reads it again)."""

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bcsync.domain.events import MarketingEvent
-from bcsync.domain.profiles import Profile
+from bcsync.domain.profiles import Profile, normalize_email
 from bcsync.observability import logger, metrics
-from bcsync.usecases.changes import ChangeWriter
+from bcsync.usecases.changes import ChangeWriter, Planned, combine
 from bcsync.usecases.ports import ChangeConflict, ChangeStore, DownstreamFault, Known, Lookup
 from bcsync.usecases.profiles import ProfileBook
 
@@ -61,11 +61,28 @@ class EventRecorder:
 
     def read(self, sighting: Sighting, product_ids: Sequence[int] = ()) -> Known:
         """Everything recording the sighting depends on, with catalog items for `product_ids`."""
-        event_ids = tuple(event.id for event in sighting.events(None))
-        lookup = self._profiles.lookup(
-            sighting.store_hash, customer_id=sighting.customer_id, email=sighting.email, event_ids=event_ids
+        return self.read_many([sighting], product_ids)
+
+    def read_many(self, sightings: Sequence[Sighting], product_ids: Sequence[int] = ()) -> Known:
+        """The same for a page of sightings, in one read (100 keys a request)."""
+        lookups = [
+            self._profiles.lookup(
+                sighting.store_hash,
+                customer_id=sighting.customer_id,
+                email=sighting.email,
+                event_ids=tuple(event.id for event in sighting.events(None)),
+            )
+            for sighting in sightings
+        ]
+        return self._store.read(
+            Lookup(
+                sightings[0].store_hash,
+                identities=tuple(dict.fromkeys(i for lookup in lookups for i in lookup.identities)),
+                profile_ids=tuple(dict.fromkeys(p for lookup in lookups for p in lookup.profile_ids)),
+                event_ids=tuple(dict.fromkeys(e for lookup in lookups for e in lookup.event_ids)),
+                product_ids=tuple(sorted(set(product_ids))),
+            )
         )
-        return self._store.read(lookup if not product_ids else _with_products(lookup, product_ids))
 
     def record(self, sighting: Sighting, known: Known | None = None) -> SyncResult:
         """Store what is new (the stored events win), update the profile, send what they promise."""
@@ -106,6 +123,108 @@ class EventRecorder:
             )
         raise DownstreamFault(f"{sighting.source} kept changing under us; retry later")
 
+    def record_many(self, sightings: Sequence[Sighting], known: Known | None = None) -> list[SyncResult]:
+        """A page of sightings (reconciliation, backfill): one read, one change per person
+        (their sightings applied in order, in memory), written many to a transaction. A change
+        whose transaction lost a race is redone alone, sighting by sighting, from a fresh read."""
+        if not sightings:
+            return []
+        store_hash = sightings[0].store_hash
+        known = known or self.read_many(sightings)
+        people: dict[str, Planned] = {}
+        members: dict[str, list[int]] = {}
+        current: dict[str, Profile | None] = {}
+        aliases: dict[str, str] = {}
+        stored_events = dict(known.events)
+        results: list[SyncResult] = []
+        for number, sighting in enumerate(sightings):
+            if self._needs_resolve(sighting, known) and people:
+                # A guest opening an account is resolved against what is stored: store the page so far.
+                return self._write(people, members, sightings, results, stored_events) + self.record_many(
+                    sightings[number:]
+                )
+            identity = self._profiles.identify(
+                store_hash, customer_id=sighting.customer_id, email=sighting.email, known=known
+            )
+            key = self._person(store_hash, identity.profile_id, known, current, aliases) if identity else None
+            key = key or f"anonymous:{number}"
+            before = current.get(key)
+            profile_id = before.id if before else identity.profile_id if identity else None
+            events = sighting.events(profile_id)
+            planned = self._writer.plan(
+                store_hash,
+                before=before,
+                after=sighting.edit(before, profile_id) if profile_id else None,
+                events=events,
+                stored_events=stored_events,
+                claims=identity.claims if identity else (),
+            )
+            people[key] = combine(people[key], planned) if key in people else planned
+            members.setdefault(key, []).append(number)
+            current[key] = planned.after if planned.after is not None else before
+            known.identities.update(dict(planned.change.claims))
+            stored_events.update({event.id: event for event in planned.change.events})
+            results.append(_synced(events, planned.change.events, profile_id))
+        return self._write(people, members, sightings, results, stored_events)
 
-def _with_products(lookup: Lookup, product_ids: Sequence[int]) -> Lookup:
-    return replace(lookup, product_ids=tuple(sorted(set(product_ids))))
+    def _person(
+        self,
+        store_hash: str,
+        profile_id: str,
+        known: Known,
+        current: dict[str, Profile | None],
+        aliases: dict[str, str],
+    ) -> str:
+        """The key of the person a profile id leads to, their profile tracked in `current`: an
+        id a merge retired leads to the survivor, so one person is one change."""
+        if profile_id in aliases:
+            return aliases[profile_id]
+        if profile_id not in current:
+            before = self._profiles.current(store_hash, profile_id, known)
+            person = before.id if before else profile_id
+            current.setdefault(person, before)
+            aliases[profile_id] = person
+            return person
+        return profile_id
+
+    @staticmethod
+    def _needs_resolve(sighting: Sighting, known: Known) -> bool:
+        email = normalize_email(sighting.email)
+        customer = ("customer", str(sighting.customer_id))
+        return bool(
+            sighting.customer_id and email and customer not in known.identities and ("email", email) in known.identities
+        )
+
+    def _write(
+        self,
+        people: dict[str, Planned],
+        members: dict[str, list[int]],
+        sightings: Sequence[Sighting],
+        results: list[SyncResult],
+        stored_events: dict[str, MarketingEvent],
+    ) -> list[SyncResult]:
+        keys = list(people)
+        saved, failed = self._writer.commit_many([people[key] for key in keys])
+        for position, profile in saved.items():
+            sent = self._writer.deliver(profile, stored_events)
+            if sent:
+                last = members[keys[position]][-1]
+                results[last] = replace(results[last], triggers=sent)
+        for position in failed:
+            for number in members[keys[position]]:
+                results[number] = self.record(sightings[number])
+        created = sum(result.new_events for result in results)
+        if created:
+            metrics.add_metric(name="EventsCreated", unit="Count", value=created)
+        return results
+
+
+def _synced(events: Sequence[MarketingEvent], new: Sequence[MarketingEvent], profile_id: str | None) -> SyncResult:
+    return SyncResult(
+        status="synced",
+        events=len(events),
+        new_events=len(new),
+        created_ids=tuple(event.id for event in new),
+        event_ids=tuple(event.id for event in events),
+        profile_id=profile_id,
+    )
