@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from bcsync.domain.bigcommerce import Order, OrderLine, Refund
 from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.orders import OrderSnapshot, coupon_codes_from_lines
 
 CREATED = "Tue, 05 Mar 2019 21:40:11 +0000"
@@ -113,4 +115,22 @@ def snapshot(
         catalog=CATALOG,
         refunds=refunds,
         coupon_codes=coupon_codes_from_lines(chosen),
+    )
+
+
+def placed_order_event(
+    order_id: int, hour: int, *, profile_id: str | None = "p", backfill: bool = False
+) -> MarketingEvent:
+    """A Placed Order event of store `s`, placed on 2026-01-01 at `hour`."""
+    return MarketingEvent(
+        id=f"s:placed-order:order:{order_id}",
+        store_hash="s",
+        metric=Metric.PLACED_ORDER,
+        profile_id=profile_id,
+        time=datetime(2026, 1, 1, hour, tzinfo=UTC),
+        value=1,
+        currency="USD",
+        properties={},
+        source_id=f"order:{order_id}",
+        backfill=backfill,
     )

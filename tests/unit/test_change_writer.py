@@ -1,31 +1,18 @@
 """One change, one transaction: what it promises is sent after it, exactly once, whatever crashes."""
 
-from datetime import UTC, datetime
-
 import pytest
 
-from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flows import Flow, profile_trigger
 from bcsync.domain.profiles import blank_profile
 from bcsync.usecases.changes import ChangeWriter
 from bcsync.usecases.ports import ChangeConflict
 from bcsync.usecases.triggers import TriggerCourier
+from tests.factories import placed_order_event
 from tests.unit.memory import MemoryStore, Publisher
 
 
 def placed(order_id, hour, *, backfill=False):
-    return MarketingEvent(
-        id=f"s:placed-order:order:{order_id}",
-        store_hash="s",
-        metric=Metric.PLACED_ORDER,
-        profile_id="p",
-        time=datetime(2026, 1, 1, hour, tzinfo=UTC),
-        value=1,
-        currency="USD",
-        properties={},
-        source_id=f"order:{order_id}",
-        backfill=backfill,
-    )
+    return placed_order_event(order_id, hour, backfill=backfill)
 
 
 def writer(store, publisher):

@@ -1,16 +1,13 @@
 """A page of sightings (reconciliation, backfill): one read, one change per person, changes
 written together; a change that lost a race to a concurrent writer is redone alone."""
 
-from datetime import UTC, datetime
-
-from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flows import Flow
 from bcsync.domain.profiles import apply_order_contact, contact_from_order
 from bcsync.usecases.changes import ChangeWriter
 from bcsync.usecases.profiles import ProfileBook
 from bcsync.usecases.recording import EventRecorder, Sighting
 from bcsync.usecases.triggers import TriggerCourier
-from tests.factories import order
+from tests.factories import order, placed_order_event
 from tests.unit.memory import MemoryStore, Publisher
 
 
@@ -24,20 +21,7 @@ def sighting(order_id, email, hour, *, backfill=True):
     contact = contact_from_order(placed)
 
     def events(profile_id):
-        return [
-            MarketingEvent(
-                id=f"s:placed-order:order:{order_id}",
-                store_hash="s",
-                metric=Metric.PLACED_ORDER,
-                profile_id=profile_id,
-                time=datetime(2026, 1, 1, hour, tzinfo=UTC),
-                value=1,
-                currency="USD",
-                properties={},
-                source_id=f"order:{order_id}",
-                backfill=backfill,
-            )
-        ]
+        return [placed_order_event(order_id, hour, profile_id=profile_id, backfill=backfill)]
 
     return Sighting(
         store_hash="s",
