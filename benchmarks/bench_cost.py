@@ -32,11 +32,13 @@ SECRETS_PER_CALL = 0.05 / 10_000
 WEBHOOK_SECONDS, WEBHOOK_GB = 0.25, 0.5
 BACKFILL_ORDER_SECONDS, BACKFILL_GB = 0.02, 1.0
 
-# Main before batching (issue 10's measurement, warm), `order/created` with 3 lines: the same items
-# written one conditional PutItem or UpdateItem at a time, at one unit per KB (a transaction costs
-# two), so its units are today's transaction units halved plus its extra writes: the profile saved
-# three times instead of twice, five `sent_at` stamps, every identity claim alone.
+# Main before batching (issue 10's measurement, warm), `order/created` with 3 lines, by operation.
+# Its write units are estimated from the sizes of today's items: each of the 4 events once, the
+# profile saved 3 times, and 12 small items (2 identity claims, 5 trigger reservations, 5 `sent_at`
+# stamps), one unit per KB each (it used no transactions); its reads: 3 GetItem, 7 keys in its
+# BatchGetItems and a Query of the timeline.
 BEFORE_WEBHOOK = {"PutItem": 13, "UpdateItem": 6, "GetItem": 3, "BatchGetItem": 2, "Query": 1, "SendMessage": 5}
+BEFORE_SMALL_WRITES, BEFORE_PROFILE_SAVES = 12, 3
 BEFORE_BACKFILL_REQUESTS_PER_ORDER = 9.2
 
 
@@ -92,9 +94,13 @@ def main() -> None:
         used = units(calls)
         cost = dollars(used, lambda_seconds=WEBHOOK_SECONDS, gb=WEBHOOK_GB, http=True) * 1e6
         print(f"  {kind:<44}{len(calls):>9}{used['wru']:>6}{used['rru']:>6}{used['sqs']:>5}{cost:>9.2f}")
-    today = units(webhooks["order/created, 3 lines"])
-    profile_kb = 2  # the profile item, as the transaction wrote it
-    earlier = {"wru": today["wru"] / 2 + profile_kb + 5 + 1, "rru": 3 + 7 + 1, "sqs": 5}
+    commit = next(c for c in webhooks["order/created, 3 lines"] if c.operation == "TransactWriteItems")
+    puts = [operation["Put"] for operation in commit.params["TransactItems"] if "Put" in operation]
+    event_kb = sum(kb(put["Item"]) for put in puts if "metric" in put["Item"])
+    profile_kb = sum(kb(put["Item"]) for put in puts if put["Item"].get("entity") == "profile")
+    dedupe = 2  # the same Powertools record, put then completed
+    wru = event_kb + BEFORE_PROFILE_SAVES * profile_kb + BEFORE_SMALL_WRITES + dedupe
+    earlier = {"wru": wru, "rru": 3 + 7 + 1, "sqs": 5}
     before = dollars(earlier, lambda_seconds=WEBHOOK_SECONDS, gb=WEBHOOK_GB, http=True) * 1e6
     print(f"  {'order/created, 3 lines, before (estimated)':<44}{sum(BEFORE_WEBHOOK.values()):>9}", end="")
     print(f"{earlier['wru']:>6.0f}{earlier['rru']:>6}{earlier['sqs']:>5}{before:>9.2f}")

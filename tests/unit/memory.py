@@ -89,8 +89,8 @@ class MemoryStore:
         if self.profiles[profile.id].revision != profile.revision:
             return None
         keys = {i.dedup_key for i in sent}
-        for key in keys:
-            self.triggers[key]["sent_at"] = sent_at
+        for intent in sent:
+            self.triggers[intent.dedup_key] = {"intent": intent, "sent_at": sent_at}
         settled = profile.model_copy(
             update={"outbox": [i for i in profile.outbox if i.dedup_key not in keys], "revision": profile.revision + 1}
         )

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bcsync.domain.events import MarketingEvent
-from bcsync.domain.flows import Flow
+from bcsync.domain.flows import Flow, TriggerIntent
 from bcsync.domain.profiles import Profile, promise_event_triggers
 from bcsync.usecases.ports import Change, ChangeConflict, ChangeStore, Identity, ReservationsTaken
 from bcsync.usecases.triggers import TriggerCourier
@@ -71,7 +71,7 @@ class ChangeWriter:
             store_hash=store_hash,
             events=new,
             claims=tuple(claims),
-            reservations=tuple(i for i in after.outbox if i.dedup_key not in held) if after else (),
+            reservations=tuple(i for i in after.outbox if i.dedup_key not in held and _reserved(i)) if after else (),
             profile=after if after is not None and after != before else None,
             previous=before,
         )
@@ -138,6 +138,14 @@ class ChangeWriter:
                 saved.update(stored)
                 failed += refused
         return saved, failed
+
+
+def _reserved(intent: TriggerIntent) -> bool:
+    """A metric's trigger needs no reservation: it is promised only by the write that creates its
+    event, which can happen once (First Order, once per person, by the profile's marker). A
+    profile trigger (New Customer, Welcome Series, Confirm Subscription) is promised again by a
+    repeated delivery: its reservation is what keeps a second one from being sent."""
+    return intent.event_id is None
 
 
 def _without(planned: Planned, dedup_keys: frozenset[str]) -> Planned:
