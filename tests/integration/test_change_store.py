@@ -78,3 +78,16 @@ def test_a_change_over_one_transaction_lands_whole_even_past_an_earlier_partial_
     saved = store.commit(Change("s", events=events, profile=blank_profile("p", "s", "t")))
     assert saved.revision == 1
     assert len(store.read(Lookup("s", event_ids=tuple(e.id for e in events))).events) == 150
+
+
+def test_a_taken_reservation_says_whether_its_trigger_was_sent(store):
+    sent, owed = (profile_trigger(Flow.NEW_CUSTOMER, "s", "p", f"customer:{n}") for n in (7, 8))
+    profile = blank_profile("p", "s", "t")
+    profile.promise(sent)
+    profile.promise(owed)
+    saved = store.commit(Change("s", reservations=(sent, owed), profile=profile))
+    store.settle(saved, [sent], "2026-11-29T00:00:00Z")
+    with pytest.raises(ReservationsTaken) as taken:
+        store.commit(Change("s", reservations=(sent, owed)))
+    assert taken.value.dedup_keys == {sent.dedup_key, owed.dedup_key}
+    assert taken.value.sent == {sent.dedup_key}

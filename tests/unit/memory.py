@@ -72,7 +72,7 @@ class MemoryStore:
         if stale:
             raise ChangeConflict("changed since read")
         if taken:
-            raise ReservationsTaken(taken)
+            raise ReservationsTaken(taken, frozenset(k for k in taken if self.triggers[k]["sent_at"]))
 
     def _apply(self, change: Change):
         expected = change.previous.revision if change.previous else None

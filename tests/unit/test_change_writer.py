@@ -100,3 +100,17 @@ def test_triggers_of_disabled_flows_are_neither_reserved_nor_sent():
     only_winback.apply("s", before=None, after=blank_profile("p", "s", "t"), events=[event])
     assert [key for key, _ in publisher.sent] == [f"customer_winback:{event.id}"]
     assert list(store.triggers) == [f"customer_winback:{event.id}"]
+
+
+def test_a_promise_carried_over_unsent_by_a_merge_is_sent_once_not_dropped():
+    store, publisher = MemoryStore(), Publisher()
+    welcome = profile_trigger(Flow.NEW_CUSTOMER, "s", "gone", "customer:7")
+    absorbed = blank_profile("gone", "s", "t")
+    absorbed.promise(welcome)
+    with pytest.raises(ConnectionError):  # reserved and saved in its outbox, then the send failed
+        writer(store, Publisher(fail=True)).apply("s", before=None, after=absorbed)
+    survivor = blank_profile("p", "s", "t")
+    survivor.promise(welcome.model_copy(update={"profile_id": "p"}))  # what merge_profiles carries over
+    writer(store, publisher).apply("s", before=None, after=survivor)
+    assert [key for key, _ in publisher.sent] == [welcome.dedup_key]
+    assert store.get("s", "p").outbox == []

@@ -134,10 +134,7 @@ class DynamoChangeStore:
             stored, write = self._profile_write(change.profile, change.previous)
             writes.append(write)
         writes += [self._claim_write(change.store_hash, identity, owner) for identity, owner in change.claims]
-        writes += [
-            _Write(self._put(self._tables.triggers, trigger_item(intent, reserved_at=now_iso())), intent.dedup_key)
-            for intent in change.reservations
-        ]
+        writes += [self._reservation(intent) for intent in change.reservations]
         writes += [_Write(self._put(self._tables.events, event_item(event))) for event in change.events]
         return stored, writes
 
@@ -181,6 +178,11 @@ class DynamoChangeStore:
             operation["Put"]["ExpressionAttributeValues"] = {":revision": previous.revision}
         return stored, _Write(operation)
 
+    def _reservation(self, intent: TriggerIntent) -> _Write:
+        operation = self._put(self._tables.triggers, trigger_item(intent, reserved_at=now_iso()))
+        operation["Put"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"  # was it sent?
+        return _Write(operation, intent.dedup_key)
+
     def _claim_write(self, store_hash: str, identity: tuple[Any, str], owner: str) -> _Write:
         kind, value = identity
         item = {"pk": identity_key(store_hash, kind, value), "profile_id": owner, "linked_at": now_iso()}
@@ -202,8 +204,10 @@ class DynamoChangeStore:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
             failed = _failed_conditions(error, writes)
-            if failed and all(write.dedup_key for write in failed):
-                raise ReservationsTaken(frozenset(str(write.dedup_key) for write in failed)) from None
+            if failed and all(write.dedup_key for write, _ in failed):
+                taken = frozenset(str(write.dedup_key) for write, _ in failed)
+                sent = frozenset(str(write.dedup_key) for write, held in failed if "sent_at" in held)
+                raise ReservationsTaken(taken, sent) from None
             raise ChangeConflict(str(error)) from None
 
     def _transact_absent(self, writes: list[_Write]) -> None:
@@ -236,9 +240,14 @@ class DynamoChangeStore:
                 request = self._client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
 
-def _failed_conditions(error: ClientError, writes: Sequence[_Write]) -> list[_Write]:
+def _failed_conditions(error: ClientError, writes: Sequence[_Write]) -> list[tuple[_Write, dict[str, Any]]]:
+    """The writes whose condition failed, each with the item that failed it (when asked for)."""
     reasons = error.response.get("CancellationReasons") or []
     codes = [reason.get("Code") for reason in reasons]
     if any(code not in (None, "None", "ConditionalCheckFailed") for code in codes):
         return []  # a transaction conflict or a throttled item: not a fact about the data
-    return [write for write, code in zip(writes, codes, strict=False) if code == "ConditionalCheckFailed"]
+    return [
+        (write, dict(reason.get("Item") or {}))
+        for write, reason in zip(writes, reasons, strict=False)
+        if reason.get("Code") == "ConditionalCheckFailed"
+    ]

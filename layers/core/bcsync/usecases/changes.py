@@ -96,8 +96,8 @@ class ChangeWriter:
             try:
                 committed = self._store.commit(planned.change) if not planned.change.empty else None
                 break
-            except ReservationsTaken as taken:  # promised and sent by an earlier change: not again
-                planned = _without(planned, taken.dedup_keys)
+            except ReservationsTaken as taken:  # promised by an earlier change: sent, or still owed
+                planned = _without(planned, taken)
         saved = committed if committed is not None else before
         new = planned.change.events
         sent = self.deliver(saved, {**stored_events, **{event.id: event for event in new}})
@@ -148,12 +148,14 @@ def _reserved(intent: TriggerIntent) -> bool:
     return intent.event_id is None
 
 
-def _without(planned: Planned, dedup_keys: frozenset[str]) -> Planned:
+def _without(planned: Planned, taken: ReservationsTaken) -> Planned:
+    """The change without reserving what is reserved already; what was sent leaves the outbox,
+    what is still owed (a merge carries an unsent promise over) stays in it, to be sent."""
     after = planned.after
     assert after is not None
-    after = after.model_copy(update={"outbox": [i for i in after.outbox if i.dedup_key not in dedup_keys]})
+    after = after.model_copy(update={"outbox": [i for i in after.outbox if i.dedup_key not in taken.sent]})
     change = planned.change
-    reservations = tuple(i for i in change.reservations if i.dedup_key not in dedup_keys)
+    reservations = tuple(i for i in change.reservations if i.dedup_key not in taken.dedup_keys)
     profile = after if change.profile is not None else None
     return Planned(
         Change(change.store_hash, change.events, change.claims, reservations, profile, change.previous), after

@@ -170,11 +170,13 @@ class ChangeConflict(Exception):
 
 
 class ReservationsTaken(Exception):
-    """Triggers the change would reserve exist already: they were promised (and sent) before."""
+    """Triggers the change would reserve exist already: promised by an earlier change, and sent
+    (`sent`) or still in an outbox waiting to be (the rest, e.g. carried over by a merge)."""
 
-    def __init__(self, dedup_keys: frozenset[str]) -> None:
+    def __init__(self, dedup_keys: frozenset[str], sent: frozenset[str] = frozenset()) -> None:
         super().__init__(sorted(dedup_keys))
         self.dedup_keys = dedup_keys
+        self.sent = sent
 
 
 class ChangeStore(Protocol):
