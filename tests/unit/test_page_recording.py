@@ -1,6 +1,8 @@
 """A page of sightings (reconciliation, backfill): one read, one change per person, changes
 written together; a change that lost a race to a concurrent writer is redone alone."""
 
+import pytest
+
 from bcsync.domain.flows import Flow
 from bcsync.domain.profiles import apply_order_contact, contact_from_order
 from bcsync.usecases.changes import ChangeWriter
@@ -76,3 +78,14 @@ def test_a_change_that_lost_a_race_is_redone_alone_and_nothing_is_doubled():
     assert [r.new_events for r in results] == [0, 1]
     keys = [key for key, _ in publisher.sent]
     assert len(keys) == len(set(keys)) == 4  # winback and first order for each person, once
+
+
+def test_a_page_that_adds_nothing_still_sends_what_a_crash_left_in_an_outbox():
+    store = MemoryStore()
+    live = [sighting(1, "a@x.com", 9, backfill=False)]
+    with pytest.raises(ConnectionError):  # written, then the send failed: the promises wait in the outbox
+        recorder(store, Publisher(fail=True)).record_many(live)
+    publisher = Publisher()
+    recorder(store, publisher).record_many(live)  # the page read again: nothing new
+    assert len(publisher.sent) == 2
+    assert store.get("s", store.identities[("email", "a@x.com")]).outbox == []

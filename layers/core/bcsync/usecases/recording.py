@@ -205,10 +205,14 @@ class EventRecorder:
     ) -> list[SyncResult]:
         keys = list(people)
         saved, failed = self._writer.commit_many([people[key] for key in keys])
-        for position, profile in saved.items():
+        for position, key in enumerate(keys):
+            if position in failed:
+                continue
+            # As stored; or, when nothing changed, as read (it may hold what a crash left unsent).
+            profile = saved[position] if position in saved else people[key].after
             sent = self._writer.deliver(profile, stored_events)
             if sent:
-                last = members[keys[position]][-1]
+                last = members[key][-1]
                 results[last] = replace(results[last], triggers=sent)
         for position in failed:
             for number in members[keys[position]]:
