@@ -10,9 +10,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bcsync_ops import exports, operations
+from bcsync_ops import flows as flow_files
 
 
 def _run_local(args: argparse.Namespace) -> int:
@@ -171,6 +173,10 @@ def parser() -> argparse.ArgumentParser:
     erase.add_argument("--store", help="store hash (default: the running local stack's store)")
     erase.add_argument("--stack-name", help="erase from a deployed stack instead of the running local one")
     erase.set_defaults(run=_erase_profile)
+    flows = commands.add_parser("flows", help="flow definitions").add_subparsers(dest="action", required=True)
+    validate = flows.add_parser("validate", help="check a flow file (no stack needed); exit 1 naming each fault")
+    validate.add_argument("file", type=Path, help="the flow file (YAML), e.g. flows/default.yaml")
+    validate.set_defaults(run=lambda a: flow_files.validate(a.file, sys.stdout, sys.stderr))
     _add_operations(commands)
     return root
 

@@ -1,0 +1,45 @@
+"""`bcsync flows ...`: the operator's flow file, checked before anything is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+import yaml
+
+from bcsync.domain.flow_definitions import Every, FlowFile, FlowFileInvalid, MetricTrigger, parse_flow_file
+
+
+def load(path: Path) -> FlowFile:
+    """The file's flows; FlowFileInvalid names every fault (a YAML one by its line)."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise FlowFileInvalid([f"{path}: {error.strerror}"]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "file"
+        raise FlowFileInvalid([f"{where}: not YAML ({getattr(error, 'problem', error)})"]) from None
+    return parse_flow_file(document)
+
+
+def validate(path: Path, out: TextIO, err: TextIO) -> int:
+    try:
+        flows = load(path)
+    except FlowFileInvalid as invalid:
+        for fault in invalid.faults:
+            print(fault, file=err)
+        return 1
+    for flow in flows.flows:
+        trigger = flow.trigger.metric if isinstance(flow.trigger, MetricTrigger) else f"profile {flow.trigger.profile}"
+        steps = f"{len(flow.steps)} step{'s' if len(flow.steps) != 1 else ''}"
+        print(f"{flow.name}: {flow.kind}, on {trigger}, {steps}, re-entry {_reentry(flow.reentry)}", file=out)
+    print(f"{len(flows.flows)} flows, valid", file=out)
+    return 0
+
+
+def _reentry(rule: str | Every) -> str:
+    if isinstance(rule, str):
+        return rule
+    length = rule.every.length
+    return f"every {length.days} days" if not length.seconds else f"every {length}"
