@@ -1,0 +1,292 @@
+"""A person's way through a flow: its steps compiled to a short program, and the rules that move
+a run along it (DESIGN.md, "Flows"; Klaviyo's semantics, literally).
+
+- Flow filters are checked at entry, after every delay and before every action; a run whose
+  person no longer qualifies leaves the flow there. `recheck` does the same the moment an event
+  changes what the person did (a goal: an order ends an abandoned-cart run at once).
+- A marketing action goes only to a `subscribed` person; smart sending skips (never reschedules)
+  an action within its window of the person's last message on that channel. Skips are recorded.
+- Re-entry: `always`, `once`, or once per period; at most one active run per (flow, person, entry
+  key), the entry key being the trigger event's `source_id` (the cart) or the person.
+- Every action has the dedup key `<run id>:<step>`: sent once, whatever is redelivered.
+Pure: no clock, no I/O; the caller gives the time, the person's situation and what they were sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from bcsync.domain.flow_conditions import Situation, holds, qualifies
+from bcsync.domain.flow_definitions import (
+    WEEKDAYS,
+    Action,
+    ActionStep,
+    Condition,
+    DelayStep,
+    Duration,
+    Every,
+    ExitStep,
+    FlowDefinition,
+    SplitStep,
+    Step,
+    UntilTime,
+    Update,
+    UpdateStep,
+)
+
+SMART_SENDING_WINDOW = timedelta(hours=16)
+
+
+# ---------------------------------------------------------------------- the program
+@dataclass(frozen=True)
+class Wait:
+    delay: Duration | UntilTime
+
+
+@dataclass(frozen=True)
+class Send:
+    action: Action
+
+
+@dataclass(frozen=True)
+class SetProperty:
+    update: Update
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Go on when the condition holds, else jump to `otherwise`."""
+
+    condition: Condition
+    otherwise: int
+
+
+@dataclass(frozen=True)
+class Jump:
+    target: int
+
+
+@dataclass(frozen=True)
+class End:
+    pass
+
+
+Instruction = Wait | Send | SetProperty | Branch | Jump | End
+
+
+def compile_steps(steps: Sequence[Step]) -> tuple[Instruction, ...]:
+    """Splits become a branch and a jump, so a run's place is one number; the program ends in End."""
+    program: list[Instruction] = []
+
+    def emit(block: Sequence[Step]) -> None:
+        for step in block:
+            if isinstance(step, DelayStep):
+                program.append(Wait(step.delay))
+            elif isinstance(step, ActionStep):
+                program.append(Send(step.action))
+            elif isinstance(step, UpdateStep):
+                program.append(SetProperty(step.update))
+            elif isinstance(step, ExitStep):
+                program.append(End())
+            elif isinstance(step, SplitStep):
+                branch_at = len(program)
+                program.append(End())  # replaced below, once the branch's end is known
+                emit(step.split.then)
+                jump_at = len(program)
+                program.append(End())
+                program[branch_at] = Branch(step.split.condition, otherwise=len(program))
+                emit(step.split.otherwise)
+                program[jump_at] = Jump(len(program))
+
+    emit(steps)
+    program.append(End())
+    return tuple(program)
+
+
+def flow_version(flow: FlowDefinition) -> str:
+    """A run keeps to the definition it entered; a changed flow is a new version."""
+    return hashlib.sha256(flow.model_dump_json().encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------- runs
+class RunStatus(StrEnum):
+    ACTIVE = "active"
+    WAITING = "waiting"
+    DONE = "done"
+    EXITED = "exited"
+
+
+class StepRecord(BaseModel):
+    step: int
+    at: datetime
+    outcome: str  # sent | updated | waiting | skipped: smart sending | skipped: consent | exited: ...
+
+
+class FlowRun(BaseModel):
+    run_id: str
+    flow: str
+    flow_version: str
+    store_hash: str
+    profile_id: str
+    entry_key: str
+    trigger_event_id: str | None
+    entered_at: datetime
+    step: int = 0
+    status: RunStatus = RunStatus.ACTIVE
+    wake_at: datetime | None = None
+    exit_reason: str | None = None
+    history: list[StepRecord] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status in (RunStatus.ACTIVE, RunStatus.WAITING)
+
+
+def run_id(store_hash: str, flow: str, profile_id: str, basis: str) -> str:
+    """Deterministic: the same trigger (event id, or a profile trigger's dedup key) makes the same
+    run, so a duplicate trigger finds the run it already made."""
+    digest = hashlib.sha256(f"{store_hash}|{flow}|{profile_id}|{basis}".encode()).hexdigest()
+    return f"run_{digest[:24]}"
+
+
+def may_enter(flow: FlowDefinition, entry_key: str, earlier: Sequence[FlowRun], now: datetime) -> bool:
+    """`earlier`: this person's runs of this flow."""
+    if any(run.active and run.entry_key == entry_key for run in earlier):
+        return False
+    if flow.reentry == "once":
+        return not earlier
+    if isinstance(flow.reentry, Every):
+        window = flow.reentry.every.length
+        return all(run.entered_at <= now - window for run in earlier)
+    return True
+
+
+@dataclass(frozen=True)
+class ActionDue:
+    """An action to put on the outbox, once: `dedup_key` is the (run, step)."""
+
+    run_id: str
+    step: int
+    action: Action
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.run_id}:{self.step}"
+
+
+@dataclass
+class Advanced:
+    run: FlowRun
+    actions: list[ActionDue] = field(default_factory=list)
+    updates: list[Update] = field(default_factory=list)
+
+
+def advance(
+    run: FlowRun,
+    flow: FlowDefinition,
+    program: Sequence[Instruction],
+    situation: Situation,
+    *,
+    last_sent: Mapping[str, datetime],
+    zone: tzinfo,
+) -> Advanced:
+    """Move the run as far as it goes now: to its next wait, or its end. A wake-up before its
+    time moves nothing (a timer delivered early or twice)."""
+    now = situation.now
+    moved = Advanced(run.model_copy(deep=True))
+    run = moved.run
+    if not run.active or not _woken(moved, flow, situation):
+        return moved
+    sent = dict(last_sent)
+    while run.status is RunStatus.ACTIVE:
+        instruction = program[run.step]
+        if isinstance(instruction, Wait):
+            run.status, run.wake_at = RunStatus.WAITING, wake_time(instruction.delay, now, zone)
+            run.history.append(StepRecord(step=run.step, at=now, outcome="waiting"))
+        elif isinstance(instruction, Send):
+            _act(moved, flow, instruction.action, situation, sent)
+        elif isinstance(instruction, SetProperty):
+            moved.updates.append(instruction.update)
+            run.history.append(StepRecord(step=run.step, at=now, outcome="updated"))
+            run.step += 1
+        elif isinstance(instruction, Branch):
+            run.step = run.step + 1 if holds(instruction.condition, situation) else instruction.otherwise
+        elif isinstance(instruction, Jump):
+            run.step = instruction.target
+        else:
+            run.status = RunStatus.DONE
+    return moved
+
+
+def _woken(moved: Advanced, flow: FlowDefinition, situation: Situation) -> bool:
+    """A waiting run goes on past its wait when its time has come and its person still qualifies."""
+    run = moved.run
+    if run.status is not RunStatus.WAITING:
+        return True
+    if run.wake_at is None or situation.now < run.wake_at:
+        return False
+    run.status, run.wake_at = RunStatus.ACTIVE, None
+    run.step += 1
+    if not qualifies(flow, situation):
+        _exit(moved, situation.now, "no longer qualifies")
+        return False
+    return True
+
+
+def _act(
+    moved: Advanced, flow: FlowDefinition, action: Action, situation: Situation, sent: dict[str, datetime]
+) -> None:
+    run = moved.run
+    if not qualifies(flow, situation):
+        _exit(moved, situation.now, "no longer qualifies")
+        return
+    outcome = _send_or_skip(flow, action, situation, sent)
+    if outcome == "sent":
+        moved.actions.append(ActionDue(run.run_id, run.step, action))
+        sent[action.channel] = situation.now
+    run.history.append(StepRecord(step=run.step, at=situation.now, outcome=outcome))
+    run.step += 1
+
+
+def recheck(run: FlowRun, flow: FlowDefinition, situation: Situation) -> FlowRun:
+    """Something the person did may end the run now (a goal), not at its next step."""
+    if not run.active or qualifies(flow, situation):
+        return run
+    return _exit(Advanced(run.model_copy(deep=True)), situation.now, "goal reached").run
+
+
+def wake_time(delay: Duration | UntilTime, now: datetime, zone: tzinfo) -> datetime:
+    if isinstance(delay, Duration):
+        return now + delay.length
+    hour, minute = (int(part) for part in delay.until.split(":"))
+    local = now.astimezone(zone)
+    for ahead in range(8):
+        day = local + timedelta(days=ahead)
+        candidate = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if candidate > local and WEEKDAYS[candidate.weekday()] in delay.weekdays:
+            return candidate.astimezone(now.tzinfo)
+    raise AssertionError("a week always holds one of the weekdays")  # weekdays is never empty
+
+
+def _send_or_skip(flow: FlowDefinition, action: Action, situation: Situation, sent: Mapping[str, datetime]) -> str:
+    if flow.kind == "transactional":
+        return "sent"
+    if situation.profile.consent.email_marketing != "subscribed":
+        return "skipped: consent"
+    last = sent.get(action.channel)
+    if flow.smart_sending and last is not None and situation.now - last < SMART_SENDING_WINDOW:
+        return "skipped: smart sending"
+    return "sent"
+
+
+def _exit(moved: Advanced, now: datetime, reason: str) -> Advanced:
+    run = moved.run
+    run.status, run.wake_at, run.exit_reason = RunStatus.EXITED, None, reason
+    run.history.append(StepRecord(step=run.step, at=now, outcome=f"exited: {reason}"))
+    return moved
