@@ -1,9 +1,11 @@
 """One change, one transaction: what it promises is sent after it, exactly once, whatever crashes."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bcsync.domain.flows import Flow, profile_trigger
-from bcsync.domain.profiles import blank_profile
+from bcsync.domain.profiles import RECENT_TIMES, MetricActivity, activity_counts, blank_profile
 from bcsync.usecases.changes import ChangeWriter
 from bcsync.usecases.ports import ChangeConflict
 from bcsync.usecases.triggers import TriggerCourier
@@ -114,3 +116,21 @@ def test_a_promise_carried_over_unsent_by_a_merge_is_sent_once_not_dropped():
     writer(store, publisher).apply("s", before=None, after=survivor)
     assert [key for key, _ in publisher.sent] == [welcome.dedup_key]
     assert store.get("s", "p").outbox == []
+
+
+def test_each_new_event_is_counted_on_the_profile_once_with_its_time():
+    store, publisher = MemoryStore(), Publisher()
+    record(store, publisher, placed(1, 9))
+    record(store, publisher, placed(1, 9), placed(2, 12))  # the first again: counted once
+    counts = activity_counts(store.get("s", "p"))
+    assert counts("Placed Order", None) == 2
+    assert counts("Placed Order", datetime(2026, 1, 1, 10, tzinfo=UTC)) == 1
+    assert counts("Started Checkout", None) == 0
+
+
+def test_only_the_latest_times_are_kept_and_counts_since_stay_exact_below_them():
+    activity = MetricActivity().noted([datetime(2026, 1, day, tzinfo=UTC) for day in range(1, 16)])
+    assert activity.count == 15 and len(activity.recent) == RECENT_TIMES
+    assert activity.since(datetime(2026, 1, 10, tzinfo=UTC)) == 6
+    merged = activity.joined(MetricActivity().noted([datetime(2026, 2, 1, tzinfo=UTC)]))
+    assert merged.count == 16 and merged.since(datetime(2026, 1, 31, tzinfo=UTC)) == 1

@@ -6,8 +6,17 @@ import pytest
 
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flows import Flow, first_order_trigger, metric_triggers, parse_enabled_flows
-from bcsync.domain.profiles import apply_order_contact, contact_from_order, mask_email, new_profile_id
-from tests.factories import order
+from bcsync.domain.profiles import (
+    activity_counts,
+    apply_order_contact,
+    blank_profile,
+    contact_from_order,
+    mask_email,
+    merge_profiles,
+    new_profile_id,
+    note_activity,
+)
+from tests.factories import order, placed_order_event
 
 
 def test_profile_ids_are_deterministic_per_first_identity():
@@ -132,3 +141,13 @@ def test_enabled_flows_setting_rejects_unknown_names():
     assert parse_enabled_flows("first order, Abandoned Cart") == {Flow.FIRST_ORDER, Flow.ABANDONED_CART}
     with pytest.raises(ValueError, match="unknown flow"):
         parse_enabled_flows("Winback")
+
+
+def test_a_merge_adds_up_what_both_profiles_did():
+    keep, gone = blank_profile("k", "s", "2026-01-01"), blank_profile("g", "s", "2026-02-01")
+    note_activity(keep, [placed_order_event(1, 9).model_copy(update={"time": datetime(2026, 1, 5, tzinfo=UTC)})])
+    note_activity(gone, [placed_order_event(2, 9).model_copy(update={"time": datetime(2026, 2, 5, tzinfo=UTC)})])
+    merged = merge_profiles(keep, gone, now="2026-03-01")
+    counts = activity_counts(merged)
+    assert counts("Placed Order", None) == 2
+    assert counts("Placed Order", datetime(2026, 2, 1, tzinfo=UTC)) == 1

@@ -10,7 +10,7 @@ Each source of facts (orders, the customer record, the subscriber record) keeps 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ INTERNAL_FIELDS = frozenset(
         "subscribed_at",
         "outbox",
         "first_order_event_id",
+        "activity",
         "revision",
     }
 )
@@ -58,6 +59,32 @@ def new_profile_id(store_hash: str, *, customer_id: int | None, email: str | Non
     identity = f"customer:{customer_id}" if customer_id else f"email:{normalize_email(email)}"
     digest = hashlib.sha256(f"{store_hash}|{identity}".encode()).hexdigest()
     return f"prof_{digest[:24]}"
+
+
+RECENT_TIMES = 10
+
+
+class MetricActivity(BaseModel):
+    """How many times in all, and the latest times (epoch seconds, newest last, at most
+    RECENT_TIMES): a count since a moment is exact while fewer than that fall after it."""
+
+    count: int = 0
+    recent: list[int] = Field(default_factory=list)
+
+    def since(self, moment: datetime | None) -> int:
+        if moment is None:
+            return self.count
+        cutoff = int(moment.timestamp())
+        return sum(1 for at in self.recent if at >= cutoff)
+
+    def noted(self, times: Sequence[datetime]) -> MetricActivity:
+        recent = sorted([*self.recent, *(int(at.timestamp()) for at in times)])[-RECENT_TIMES:]
+        return MetricActivity(count=self.count + len(times), recent=recent)
+
+    def joined(self, other: MetricActivity) -> MetricActivity:
+        return MetricActivity(
+            count=self.count + other.count, recent=sorted([*self.recent, *other.recent])[-RECENT_TIMES:]
+        )
 
 
 class Consent(BaseModel):
@@ -91,6 +118,9 @@ class Profile(BaseModel):
     outbox: list[TriggerIntent] = Field(default_factory=list)
     # The first Placed Order recorded for the person (backfilled ones too): First Order's marker.
     first_order_event_id: str | None = None
+    # What the person did, by metric: kept with the event writes, so a flow filter ("Placed Order
+    # zero times since starting this flow") reads the profile, never the timeline.
+    activity: dict[str, MetricActivity] = Field(default_factory=dict)
     # Optimistic-concurrency counter kept by the repository.
     revision: int = 0
 
@@ -115,6 +145,20 @@ class Profile(BaseModel):
     def leave(self, name: str) -> None:
         if name in self.lists:
             self.lists = [entry for entry in self.lists if entry != name]
+
+
+def note_activity(profile: Profile, new_events: Sequence[MarketingEvent]) -> None:
+    """Count what the events, recorded for the first time, say the person did."""
+    by_metric: dict[str, list[datetime]] = {}
+    for event in new_events:
+        by_metric.setdefault(event.metric.value, []).append(event.time)
+    for metric, times in by_metric.items():
+        profile.activity = {**profile.activity, metric: profile.activity.get(metric, MetricActivity()).noted(times)}
+
+
+def activity_counts(profile: Profile) -> Callable[[str, datetime | None], int]:
+    """A flow filter's event counts, read from the profile."""
+    return lambda metric, since: profile.activity[metric].since(since) if metric in profile.activity else 0
 
 
 def promise_event_triggers(profile: Profile, new_events: Sequence[MarketingEvent], enabled: frozenset[Flow]) -> None:
@@ -335,6 +379,8 @@ def merge_profiles(keep: Profile, gone: Profile, *, now: str) -> Profile:
     merged.subscriber_ids = sorted({*keep.subscriber_ids, *gone.subscriber_ids})
     merged.created_at = min(keep.created_at, gone.created_at)
     merged.first_order_event_id = keep.first_order_event_id or gone.first_order_event_id
+    for metric, done in gone.activity.items():
+        merged.activity[metric] = merged.activity[metric].joined(done) if metric in merged.activity else done
     for intent in gone.outbox:
         merged.promise(intent.model_copy(update={"profile_id": keep.id}))
     return touched(keep, merged, now)

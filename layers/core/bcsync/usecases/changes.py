@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import Flow, TriggerIntent
-from bcsync.domain.profiles import Profile, promise_event_triggers
+from bcsync.domain.profiles import Profile, note_activity, promise_event_triggers
 from bcsync.usecases.ports import Change, ChangeConflict, ChangeStore, Identity, ReservationsTaken
 from bcsync.usecases.triggers import TriggerCourier
 
@@ -64,6 +64,7 @@ class ChangeWriter:
         new = tuple(event for event in events if event.id not in stored_events)
         if after is not None:
             after = after.model_copy(deep=True)
+            note_activity(after, new)
             promise_event_triggers(after, new, self._enabled)
             after.outbox = [intent for intent in after.outbox if intent.flow in self._enabled]
         held = {intent.dedup_key for intent in before.outbox} if before else set()
