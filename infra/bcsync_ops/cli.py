@@ -94,12 +94,14 @@ def _positive(value: str) -> int:
     return number
 
 
-def _add_operations(commands: Any) -> None:
-    def target(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        command.add_argument("--stack-name", help="act on a deployed stack instead of the running local one")
-        command.add_argument("--store", help="store hash (default: the local stack's store)")
-        return command
+def _stack_options(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    command.add_argument("--stack-name", help="act on a deployed stack instead of the running local one")
+    command.add_argument("--store", help="store hash (default: the local stack's store)")
+    return command
 
+
+def _add_operations(commands: Any) -> None:
+    target = _stack_options
     out = sys.stdout
     reconcile = target(commands.add_parser("reconcile", help="poll BigCommerce for what webhooks missed; wait"))
     reconcile.add_argument("--timeout", type=float, default=3600, help="seconds to wait (default 3600)")
@@ -177,6 +179,25 @@ def parser() -> argparse.ArgumentParser:
     validate = flows.add_parser("validate", help="check a flow file (no stack needed); exit 1 naming each fault")
     validate.add_argument("file", type=Path, help="the flow file (YAML), e.g. flows/default.yaml")
     validate.set_defaults(run=lambda a: flow_files.validate(a.file, sys.stdout, sys.stderr))
+    on_stack = _stack_options
+    apply = on_stack(flows.add_parser("apply", help="validate a flow file and make it the store's flows"))
+    apply.add_argument("file", type=Path, help="the flow file (YAML)")
+    apply.set_defaults(
+        run=_operation(
+            lambda stack, a: flow_files.apply(stack.flow_library(), stack.store_hash, a.file, sys.stdout, sys.stderr)
+        )
+    )
+    listing = on_stack(flows.add_parser("list", help="the store's flows, a line each"))
+    listing.set_defaults(
+        run=_operation(lambda stack, a: flow_files.list_flows(stack.flow_library(), stack.store_hash, sys.stdout))
+    )
+    show = on_stack(flows.add_parser("show", help="one of the store's flows, as YAML"))
+    show.add_argument("name", help="the flow's name")
+    show.set_defaults(
+        run=_operation(
+            lambda stack, a: flow_files.show(stack.flow_library(), stack.store_hash, a.name, sys.stdout, sys.stderr)
+        )
+    )
     _add_operations(commands)
     return root
 

@@ -19,7 +19,7 @@ from bcsync_ops.exports import deployed_names, local_state
 
 if TYPE_CHECKING:
     from bcsync.adapters.bigcommerce import BigCommerceClient
-    from bcsync.adapters.dynamodb import DynamoSyncState
+    from bcsync.adapters.dynamodb import DynamoFlowLibrary, DynamoSyncState
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
 
@@ -58,6 +58,11 @@ class StackHandle:
         from bcsync.adapters.dynamodb import DynamoSyncState
 
         return DynamoSyncState(boto3.resource("dynamodb"), self.names["SyncStateTable"])
+
+    def flow_library(self) -> DynamoFlowLibrary:
+        from bcsync.adapters.dynamodb import DynamoFlowLibrary
+
+        return DynamoFlowLibrary(boto3.resource("dynamodb"), self.names["SyncStateTable"])
 
     def jobs(self) -> SqsJobQueue:
         from bcsync.adapters.sqs import SqsJobQueue

@@ -7,6 +7,7 @@ replays and concurrent deliveries converge on one stored item.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from botocore.exceptions import ClientError
 from bcsync.domain.bigcommerce import StoreInfo
 from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.events import MarketingEvent, Metric, iso_utc
+from bcsync.domain.flow_definitions import FlowFile, parse_flow_file
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile, normalize_email
 from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl
@@ -448,3 +450,29 @@ class DynamoSyncState:
 
     def _put(self, key: str, store_hash: str, body: str) -> None:
         self._table.put_item(Item={"pk": key, "store_hash": store_hash, "body": body, "updated_at": now_iso()})
+
+
+# ---------------------------------------------------------------------- flow definitions
+class DynamoFlowLibrary:
+    """`<store>#flows` in the sync-state table: the store's flow file as applied, with its version."""
+
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def flows(self, store_hash: str) -> FlowFile | None:
+        item = self._table.get_item(Key={"pk": f"{store_hash}#flows"}, ConsistentRead=True).get("Item")
+        return parse_flow_file(json.loads(str(item["body"]))) if item else None
+
+    def apply(self, store_hash: str, flows: FlowFile) -> str:
+        body = flows.model_dump_json(by_alias=True)
+        version = hashlib.sha256(body.encode()).hexdigest()[:16]
+        self._table.put_item(
+            Item={
+                "pk": f"{store_hash}#flows",
+                "store_hash": store_hash,
+                "body": body,
+                "version": version,
+                "applied_at": now_iso(),
+            }
+        )
+        return version

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     )
     from bcsync.domain.catalog import CatalogItem
     from bcsync.domain.events import MarketingEvent
+    from bcsync.domain.flow_definitions import FlowFile
     from bcsync.domain.flows import TriggerIntent
     from bcsync.domain.profiles import Profile
     from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
@@ -253,6 +254,15 @@ class SyncStateStore(Protocol):
     def save_reconcile(self, store_hash: str, state: ReconcileState) -> None: ...
     def backfill(self, store_hash: str) -> BackfillState | None: ...
     def save_backfill(self, store_hash: str, state: BackfillState) -> None: ...
+
+
+class FlowLibrary(Protocol):
+    """Each store's flow definitions, as the operator last applied them."""
+
+    def flows(self, store_hash: str) -> FlowFile | None: ...
+    def apply(self, store_hash: str, flows: FlowFile) -> str:
+        """Store the definitions; return their version."""
+        ...
 
 
 class JobQueue(Protocol):
