@@ -24,12 +24,19 @@ def load(path: Path) -> FlowFile:
     return parse_flow_file(document)
 
 
-def validate(path: Path, out: TextIO, err: TextIO) -> int:
+def _checked(path: Path, err: TextIO) -> FlowFile | None:
+    """The file's flows, or None with every fault printed."""
     try:
-        flows = load(path)
+        return load(path)
     except FlowFileInvalid as invalid:
         for fault in invalid.faults:
             print(fault, file=err)
+        return None
+
+
+def validate(path: Path, out: TextIO, err: TextIO) -> int:
+    flows = _checked(path, err)
+    if flows is None:
         return 1
     _describe(flows, out)
     print(f"{len(flows.flows)} flows, valid", file=out)
@@ -52,11 +59,8 @@ def _reentry(rule: str | Every) -> str:
 
 def apply(library: FlowLibrary, store_hash: str, path: Path, out: TextIO, err: TextIO) -> int:
     """Validate, then store as the store's flows: a change needs no redeploy."""
-    try:
-        flows = load(path)
-    except FlowFileInvalid as invalid:
-        for fault in invalid.faults:
-            print(fault, file=err)
+    flows = _checked(path, err)
+    if flows is None:
         return 1
     version = library.apply(store_hash, flows)
     print(f"applied {len(flows.flows)} flows to {store_hash} (version {version})", file=out)
