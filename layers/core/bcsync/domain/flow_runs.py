@@ -19,9 +19,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flow_conditions import Situation, holds, qualifies
 from bcsync.domain.flow_definitions import (
     WEEKDAYS,
@@ -39,6 +41,7 @@ from bcsync.domain.flow_definitions import (
     Update,
     UpdateStep,
 )
+from bcsync.domain.profiles import Profile
 
 SMART_SENDING_WINDOW = timedelta(hours=16)
 
@@ -128,6 +131,14 @@ class StepRecord(BaseModel):
     outcome: str  # sent | updated | waiting | skipped: smart sending | skipped: consent | exited: ...
 
 
+class PendingAction(BaseModel):
+    step: int
+    action: Action
+
+    def due(self, run_id: str) -> ActionDue:
+        return ActionDue(run_id, self.step, self.action)
+
+
 class FlowRun(BaseModel):
     run_id: str
     flow: str
@@ -142,6 +153,9 @@ class FlowRun(BaseModel):
     wake_at: datetime | None = None
     exit_reason: str | None = None
     history: list[StepRecord] = Field(default_factory=list)
+    # Actions due and not yet sent: saved with the run's step, sent after it (an outbox).
+    outbox: list[PendingAction] = Field(default_factory=list)
+    revision: int = 0
 
     @property
     def active(self) -> bool:
@@ -249,6 +263,7 @@ def _act(
     outcome = _send_or_skip(flow, action, situation, sent)
     if outcome == "sent":
         moved.actions.append(ActionDue(run.run_id, run.step, action))
+        run.outbox.append(PendingAction(step=run.step, action=action))
         sent[action.channel] = situation.now
     run.history.append(StepRecord(step=run.step, at=situation.now, outcome=outcome))
     run.step += 1
@@ -290,3 +305,34 @@ def _exit(moved: Advanced, now: datetime, reason: str) -> Advanced:
     run.status, run.wake_at, run.exit_reason = RunStatus.EXITED, None, reason
     run.history.append(StepRecord(step=run.step, at=now, outcome=f"exited: {reason}"))
     return moved
+
+
+def action_message(due: ActionDue, run: FlowRun, profile: Profile, event: MarketingEvent | None) -> dict[str, Any]:
+    """What the outbox queue carries (DESIGN.md): the flow, the step, the run, the person with their
+    consent, the trigger event, and a context ready for a template."""
+    details = event.properties.get("Items Detail", []) if event else []
+    return {
+        "flow": run.flow,
+        "step": due.step,
+        "run_id": run.run_id,
+        "dedup_key": due.dedup_key,
+        "channel": due.action.channel,
+        "template": due.action.template,
+        "profile": {
+            "id": profile.id,
+            "email": profile.email,
+            "consent": profile.consent.model_dump(mode="json"),
+        },
+        "event": event.export() if event else None,
+        "context": {
+            "items": [
+                {
+                    "name": item.get("Name"),
+                    "image_url": item.get("ImageURL") or None,
+                    "product_url": item.get("ProductURL") or None,
+                    "price": item.get("Price"),
+                }
+                for item in details
+            ],
+        },
+    }

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bcsync.domain.catalog import CatalogItem
     from bcsync.domain.events import MarketingEvent
     from bcsync.domain.flow_definitions import FlowFile
+    from bcsync.domain.flow_runs import FlowRun
     from bcsync.domain.flows import TriggerIntent
     from bcsync.domain.profiles import Profile
     from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
@@ -263,6 +264,36 @@ class FlowLibrary(Protocol):
     def apply(self, store_hash: str, flows: FlowFile) -> str:
         """Store the definitions; return their version."""
         ...
+
+
+class RunStore(Protocol):
+    """Flow runs, and when each person was last sent something per channel (smart sending)."""
+
+    def runs_of(self, store_hash: str, profile_id: str) -> list[FlowRun]: ...
+    def due(self, store_hash: str, now: datetime, limit: int) -> list[FlowRun]:
+        """Runs whose wait has ended, and runs that owe actions, earliest first."""
+        ...
+
+    def create(self, run: FlowRun) -> FlowRun | None:
+        """Store a new run; None when one with its id exists (a duplicate trigger made it)."""
+        ...
+
+    def save(self, run: FlowRun, *, previous: FlowRun) -> FlowRun | None:
+        """Store the run as it moved on; None when it changed since `previous` was read."""
+        ...
+
+    def last_sent(self, store_hash: str, profile_id: str) -> dict[str, datetime]: ...
+    def note_sent(self, store_hash: str, profile_id: str, channel: str, at: datetime) -> None: ...
+
+
+class ActionPublisher(Protocol):
+    def publish(self, messages: Sequence[tuple[str, dict[str, object]]]) -> None:
+        """Put each (dedup key, message) on the action outbox queue; raise unless all were taken."""
+        ...
+
+
+class EventLookup(Protocol):
+    def events(self, event_ids: Sequence[str]) -> dict[str, MarketingEvent]: ...
 
 
 class JobQueue(Protocol):

@@ -1,0 +1,240 @@
+"""The flow runner: people enter the store's flows, their runs move on when a wait ends or when
+something they do ends them (a goal), and each action due is sent once.
+
+Order of work, as the profiles' outbox: a run's new state is saved with the actions it owes
+(conditionally: on its id when new, on its revision after), then the actions are put on the
+action queue with their `<run id>:<step>` dedup keys, then cleared from the run. A crash in
+between leaves them owed; whoever next moves or checks the run sends them again, which the FIFO
+queue drops inside its deduplication window and consumers can drop by `dedup_key` after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+
+from bcsync.domain.events import MarketingEvent
+from bcsync.domain.flow_conditions import Situation, qualifies, trigger_accepts
+from bcsync.domain.flow_definitions import FlowDefinition, MetricTrigger, ProfileTrigger, Update
+from bcsync.domain.flow_runs import (
+    FlowRun,
+    RunStatus,
+    StepRecord,
+    action_message,
+    advance,
+    compile_steps,
+    flow_version,
+    may_enter,
+    recheck,
+    run_id,
+)
+from bcsync.domain.flows import Flow, TriggerIntent
+from bcsync.domain.profiles import Profile, activity_counts, touched
+from bcsync.observability import logger, metrics
+from bcsync.usecases.clock import utc_now
+from bcsync.usecases.ports import ActionPublisher, EventLookup, FlowLibrary, Known, RunStore
+from bcsync.usecases.profiles import ProfileBook
+
+# The profile changes bcsync promises a trigger for, as a flow file names them.
+PROFILE_TRIGGERS = {
+    Flow.WELCOME_SERIES: "subscribed",
+    Flow.NEW_CUSTOMER: "account_created",
+    Flow.FIRST_ORDER: "first_order",
+}
+WAKE_BATCH = 100
+
+
+class FlowRunner:
+    def __init__(
+        self,
+        library: FlowLibrary,
+        runs: RunStore,
+        profiles: ProfileBook,
+        events: EventLookup,
+        publisher: ActionPublisher,
+        *,
+        zone_of: Callable[[str], tzinfo],
+    ) -> None:
+        self._library = library
+        self._runs = runs
+        self._profiles = profiles
+        self._events = events
+        self._publisher = publisher
+        self._zone_of = zone_of
+
+    # ------------------------------------------------------------------ what starts and stops runs
+    def on_event(self, event: MarketingEvent, now: datetime) -> list[FlowRun]:
+        """A live event: it may end the person's runs (a goal), then start new ones."""
+        if event.backfill or event.profile_id is None:
+            return []
+        flows = self._flows(event.store_hash)
+        profile = self._profiles.current(event.store_hash, event.profile_id, _nothing_read())
+        if not flows or profile is None:
+            return []
+        earlier = self._runs.runs_of(event.store_hash, profile.id)
+        self._recheck(earlier, flows, profile, now)
+        entered = []
+        for flow in flows.values():
+            if isinstance(flow.trigger, MetricTrigger) and trigger_accepts(flow.trigger, event):
+                run = self._enter(
+                    flow, profile, event, entry_key=event.source_id, basis=event.id, earlier=earlier, now=now
+                )
+                entered += [run] if run else []
+        return entered
+
+    def on_profile_trigger(self, intent: TriggerIntent, now: datetime) -> list[FlowRun]:
+        """A profile change bcsync promised a trigger for (subscribed, account created, first order)."""
+        change = PROFILE_TRIGGERS.get(intent.flow)
+        flows = self._flows(intent.store_hash)
+        profile = self._profiles.current(intent.store_hash, intent.profile_id, _nothing_read())
+        if change is None or not flows or profile is None:
+            return []
+        earlier = self._runs.runs_of(intent.store_hash, profile.id)
+        event = self._events.events([intent.event_id]).get(intent.event_id) if intent.event_id else None
+        entered = []
+        for flow in flows.values():
+            if isinstance(flow.trigger, ProfileTrigger) and flow.trigger.profile == change:
+                run = self._enter(
+                    flow, profile, event, entry_key=profile.id, basis=intent.dedup_key, earlier=earlier, now=now
+                )
+                entered += [run] if run else []
+        return entered
+
+    def wake(self, store_hash: str, now: datetime) -> int:
+        """Move on every run whose wait has ended, and send what any run still owes (its send
+        failed after its step was saved); how many moved or sent. One run's fault is logged and
+        left for the next wake-up, never in the way of the others."""
+        flows = self._flows(store_hash)
+        moved = 0
+        for run in self._runs.due(store_hash, now, WAKE_BATCH):
+            try:
+                moved += self._wake_one(run, flows.get(run.flow), now)
+            except Exception:
+                logger.exception("flow run could not move; retried at the next wake-up", extra={"run_id": run.run_id})
+                metrics.add_metric(name="FlowRunErrors", unit="Count", value=1)
+        return moved
+
+    def _wake_one(self, run: FlowRun, flow: FlowDefinition | None, now: datetime) -> int:
+        profile = self._profiles.current(run.store_hash, run.profile_id, _nothing_read())
+        if profile is None or flow is None or flow_version(flow) != run.flow_version:
+            reason = "profile erased" if profile is None else "flow removed" if flow is None else "flow changed"
+            self._end(run, now, reason)
+            return 1
+        event = self._trigger_event(run)
+        if run.outbox:
+            run = self._deliver(run, profile, event, now)
+        after = advance(
+            run,
+            flow,
+            compile_steps(flow.steps),
+            self._situation(profile, event, run, now),
+            last_sent=self._runs.last_sent(run.store_hash, profile.id),
+            zone=self._zone_of(run.store_hash),
+        )
+        if after.run == run:
+            return 1 if not run.outbox else 0
+        saved = self._runs.save(after.run, previous=run)
+        if saved is None:
+            return 0  # another wake-up moved it first
+        self._apply_updates(profile, after.updates)
+        self._deliver(saved, profile, event, now)
+        return 1
+
+    # ------------------------------------------------------------------ the steps of the work
+    def _enter(
+        self,
+        flow: FlowDefinition,
+        profile: Profile,
+        event: MarketingEvent | None,
+        *,
+        entry_key: str,
+        basis: str,
+        earlier: list[FlowRun],
+        now: datetime,
+    ) -> FlowRun | None:
+        store_hash = profile.store_hash
+        mine = [run for run in earlier if run.flow == flow.name]
+        situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=now)
+        if not may_enter(flow, entry_key, mine, now) or not qualifies(flow, situation):
+            return None
+        started = FlowRun(
+            run_id=run_id(store_hash, flow.name, profile.id, basis),
+            flow=flow.name,
+            flow_version=flow_version(flow),
+            store_hash=store_hash,
+            profile_id=profile.id,
+            entry_key=entry_key,
+            trigger_event_id=event.id if event else None,
+            entered_at=now,
+        )
+        after = advance(
+            started,
+            flow,
+            compile_steps(flow.steps),
+            situation,
+            last_sent=self._runs.last_sent(store_hash, profile.id),
+            zone=self._zone_of(store_hash),
+        )
+        created = self._runs.create(after.run)
+        if created is None:
+            return None  # a duplicate trigger: its run exists
+        metrics.add_metric(name="FlowRunsStarted", unit="Count", value=1)
+        self._apply_updates(profile, after.updates)
+        return self._deliver(created, profile, event, now)
+
+    def _recheck(self, runs: list[FlowRun], flows: dict[str, FlowDefinition], profile: Profile, now: datetime) -> None:
+        for run in runs:
+            flow = flows.get(run.flow)
+            if not run.active or flow is None:
+                continue
+            checked = recheck(run, flow, self._situation(profile, None, run, now))
+            if checked is not run and self._runs.save(checked, previous=run) is not None:
+                metrics.add_metric(name="FlowGoalExits", unit="Count", value=1)
+                logger.info("flow run ended by a goal", extra={"flow": run.flow, "run_id": run.run_id})
+
+    def _deliver(self, run: FlowRun, profile: Profile, event: MarketingEvent | None, now: datetime) -> FlowRun:
+        """Send what the run owes, then clear it from the run."""
+        if not run.outbox:
+            return run
+        owed = [pending.due(run.run_id) for pending in run.outbox]
+        self._publisher.publish([(due.dedup_key, action_message(due, run, profile, event)) for due in owed])
+        for due in owed:
+            self._runs.note_sent(run.store_hash, profile.id, due.action.channel, now)
+        metrics.add_metric(name="FlowActionsSent", unit="Count", value=len(owed))
+        cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run)
+        return cleared or run
+
+    def _end(self, run: FlowRun, now: datetime, reason: str) -> None:
+        ended = run.model_copy(deep=True)
+        ended.status, ended.wake_at, ended.exit_reason = RunStatus.EXITED, None, reason
+        ended.history.append(StepRecord(step=run.step, at=now, outcome=f"exited: {reason}"))
+        self._runs.save(ended, previous=run)
+
+    def _apply_updates(self, profile: Profile, updates: list[Update]) -> None:
+        if not updates:
+            return
+
+        def edit(current: Profile | None) -> Profile | None:
+            if current is None:
+                return None
+            updated = current.model_copy(deep=True)
+            updated.properties = {**updated.properties, **{u.property: u.value for u in updates}}
+            return touched(current, updated, utc_now())
+
+        self._profiles.change(profile.store_hash, profile.id, edit)
+
+    def _situation(self, profile: Profile, event: MarketingEvent | None, run: FlowRun, now: datetime) -> Situation:
+        return Situation(profile, event, activity_counts(profile), now, flow_started_at=run.entered_at)
+
+    def _trigger_event(self, run: FlowRun) -> MarketingEvent | None:
+        if run.trigger_event_id is None:
+            return None
+        return self._events.events([run.trigger_event_id]).get(run.trigger_event_id)
+
+    def _flows(self, store_hash: str) -> dict[str, FlowDefinition]:
+        applied = self._library.flows(store_hash)
+        return {flow.name: flow for flow in applied.flows} if applied else {}
+
+
+def _nothing_read() -> Known:
+    return Known()

@@ -1,0 +1,187 @@
+"""The flow runner on in-memory ports under a fake clock: entering, waking, goals, duplicates,
+and each action sent once even when the send fails after the state was saved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from bcsync.domain.events import MarketingEvent, Metric
+from bcsync.domain.flow_definitions import parse_flow_file
+from bcsync.domain.flow_runs import RunStatus
+from bcsync.domain.flows import Flow, profile_trigger
+from bcsync.domain.profiles import blank_profile, note_activity
+from bcsync.usecases.changes import ChangeWriter
+from bcsync.usecases.flow_runner import FlowRunner
+from bcsync.usecases.profiles import ProfileBook
+from bcsync.usecases.triggers import TriggerCourier
+from tests.unit.memory import MemoryStore, Publisher
+
+T0 = datetime(2026, 11, 27, 10, tzinfo=UTC)
+FLOWS = """
+flows:
+  - name: Abandoned Cart
+    trigger: {metric: Started Checkout}
+    filters: [{metric: Placed Order, count: 0, since: flow_start}]
+    steps:
+      - delay: {hours: 4}
+      - action: {template: abandoned-cart}
+      - update: {property: Abandoned Cart Stage, value: 1}
+  - name: Welcome Series
+    trigger: {profile: subscribed}
+    reentry: once
+    steps:
+      - action: {template: welcome}
+"""
+
+
+class MemoryRuns:
+    def __init__(self):
+        self.runs, self.sent = {}, {}
+
+    def runs_of(self, store_hash, profile_id):
+        return [run for run in self.runs.values() if run.profile_id == profile_id]
+
+    def due(self, store_hash, now, limit):
+        def ready(run):
+            return run.outbox or (run.status is RunStatus.WAITING and run.wake_at <= now)
+
+        return sorted((r for r in self.runs.values() if ready(r)), key=lambda r: r.wake_at or r.entered_at)[:limit]
+
+    def create(self, run):
+        if run.run_id in self.runs:
+            return None
+        self.runs[run.run_id] = run.model_copy(update={"revision": 1})
+        return self.runs[run.run_id]
+
+    def save(self, run, *, previous):
+        if self.runs[run.run_id].revision != previous.revision:
+            return None
+        self.runs[run.run_id] = run.model_copy(update={"revision": previous.revision + 1})
+        return self.runs[run.run_id]
+
+    def last_sent(self, store_hash, profile_id):
+        return dict(self.sent.get(profile_id, {}))
+
+    def note_sent(self, store_hash, profile_id, channel, at):
+        self.sent.setdefault(profile_id, {})[channel] = at
+
+
+class Outbox:
+    def __init__(self):
+        self.messages, self.fail = [], False
+
+    def publish(self, messages):
+        if self.fail:
+            raise ConnectionError("SQS unreachable")
+        self.messages += messages
+
+
+class Library:
+    def __init__(self, text=FLOWS):
+        self.applied = parse_flow_file(yaml.safe_load(text))
+
+    def flows(self, store_hash):
+        return self.applied
+
+
+@pytest.fixture
+def world():
+    store, runs, outbox = MemoryStore(), MemoryRuns(), Outbox()
+    writer = ChangeWriter(store, TriggerCourier(store, store, Publisher()), frozenset(Flow))
+    profiles = ProfileBook(store, store, writer)
+    profile = blank_profile("p", "s", "t")
+    profile.email = "ada@example.com"
+    profile.consent.email_marketing = "subscribed"
+    store.put_profile(profile)
+    runner = FlowRunner(Library(), runs, profiles, store, outbox, zone_of=lambda store_hash: UTC)
+    return runner, store, runs, outbox
+
+
+def event(metric=Metric.STARTED_CHECKOUT, source="cart:c1", at=T0):
+    return MarketingEvent(
+        id=f"s:{metric.slug}:{source}",
+        store_hash="s",
+        metric=metric,
+        profile_id="p",
+        time=at,
+        value=Decimal(40),
+        currency="USD",
+        properties={"Items Detail": [{"Name": "Mug", "ImageURL": "https://img/mug", "ProductURL": "", "Price": 8}]},
+        source_id=source,
+    )
+
+
+def order_placed(store, at):
+    """An order recorded for the person (its event, and what the profile counts)."""
+    placed = event(Metric.PLACED_ORDER, source="order:1", at=at)
+    profile = store.get("s", "p")
+    note_activity(profile, [placed])
+    store.put_profile(profile.model_copy(update={"revision": profile.revision}))
+    return placed
+
+
+def test_an_abandoned_cart_waits_then_sends_once_with_its_items(world):
+    runner, store, runs, outbox = world
+    checkout = event()
+    store.recorded[checkout.id] = checkout
+    [run] = runner.on_event(checkout, T0)
+    assert (run.status, run.wake_at) == (RunStatus.WAITING, T0 + timedelta(hours=4))
+    assert runner.wake("s", T0 + timedelta(hours=3)) == 0 and outbox.messages == []
+    assert runner.wake("s", T0 + timedelta(hours=4)) == 1
+    [(dedup_key, message)] = outbox.messages
+    assert dedup_key == f"{run.run_id}:1" and message["template"] == "abandoned-cart"
+    assert message["profile"]["email"] == "ada@example.com" and message["event"]["id"] == checkout.id
+    assert message["context"]["items"] == [
+        {"name": "Mug", "image_url": "https://img/mug", "product_url": None, "price": 8}
+    ]
+    assert store.get("s", "p").properties["Abandoned Cart Stage"] == 1
+    assert runner.wake("s", T0 + timedelta(hours=5)) == 0 and len(outbox.messages) == 1
+    assert runs.runs[run.run_id].status is RunStatus.DONE
+
+
+def test_a_duplicate_trigger_makes_no_second_run(world):
+    runner, _, runs, _ = world
+    runner.on_event(event(), T0)
+    assert runner.on_event(event(), T0 + timedelta(minutes=1)) == []
+    assert len(runs.runs) == 1
+
+
+def test_an_order_inside_the_delay_ends_the_run_at_once(world):
+    runner, store, runs, outbox = world
+    [run] = runner.on_event(event(), T0)
+    placed = order_placed(store, T0 + timedelta(hours=1))
+    runner.on_event(placed, T0 + timedelta(hours=1))
+    assert runs.runs[run.run_id].exit_reason == "goal reached"
+    assert runner.wake("s", T0 + timedelta(hours=4)) == 0 and outbox.messages == []
+
+
+def test_a_send_that_fails_after_the_state_was_saved_is_sent_at_the_next_wake_up_once(world):
+    runner, _, runs, outbox = world
+    [run] = runner.on_event(event(), T0)
+    outbox.fail = True
+    assert runner.wake("s", T0 + timedelta(hours=4)) == 0  # logged and left, not raised
+    owed = runs.runs[run.run_id]
+    assert owed.status is RunStatus.DONE and [p.step for p in owed.outbox] == [1]  # step taken, action owed
+    outbox.fail = False
+    assert runner.wake("s", T0 + timedelta(hours=4, minutes=1)) == 1
+    assert [key for key, _ in outbox.messages] == [f"{run.run_id}:1"]
+    assert runs.runs[run.run_id].outbox == []
+    assert runner.wake("s", T0 + timedelta(hours=5)) == 0 and len(outbox.messages) == 1
+
+
+def test_a_profile_trigger_enters_once_and_sends_at_once(world):
+    runner, _, _, outbox = world
+    welcome = profile_trigger(Flow.WELCOME_SERIES, "s", "p", "2026-11-27")
+    [run] = runner.on_profile_trigger(welcome, T0)
+    assert run.status is RunStatus.DONE and [m["template"] for _, m in outbox.messages] == ["welcome"]
+    again = profile_trigger(Flow.WELCOME_SERIES, "s", "p", "2026-12-01")
+    assert runner.on_profile_trigger(again, T0 + timedelta(days=4)) == []  # re-entry: once
+
+
+def test_backfilled_events_start_no_run(world):
+    runner, _, runs, _ = world
+    assert runner.on_event(event().model_copy(update={"backfill": True}), T0) == [] and runs.runs == {}
