@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
+from bcsync_ops.local_streams import StreamSource, poll_stream
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.sandbox import STOP_POLL_SECONDS
 from bcsync_ops.template import (
@@ -145,6 +146,7 @@ class LocalStack:
         self._log_level = log_level
         self.routes: dict[tuple[str, str], LocalFunction] = {}
         self.sources: list[SqsSource] = []
+        self.streams: list[StreamSource] = []
         self.schedules: list[Schedule] = []
         self.physical: dict[str, str] = {}
         self._http: ThreadingHTTPServer | None = None
@@ -165,6 +167,15 @@ class LocalStack:
         for source in self.sources:
             thread = threading.Thread(
                 target=self._poll, args=(source,), daemon=True, name=f"poll-{source.function.logical_id}"
+            )
+            thread.start()
+            self._threads.append(thread)
+        for stream in self.streams:
+            thread = threading.Thread(
+                target=poll_stream,
+                args=(stream, self._stopping),
+                daemon=True,
+                name=f"stream-{stream.function.logical_id}",
             )
             thread.start()
             self._threads.append(thread)
@@ -234,6 +245,10 @@ class LocalStack:
                     self.routes[(spec["Method"].upper(), spec["Path"])] = function
                 elif event["Type"] == "Schedule":
                     self.schedules.append(Schedule(function, rate_seconds(spec["Schedule"])))
+                elif event["Type"] == "DynamoDB":
+                    self.streams.append(
+                        StreamSource(function, resolver.resolve(spec["Stream"]), int(spec.get("BatchSize", 100)))
+                    )
                 elif event["Type"] == "SQS":
                     arn = resolver.resolve(spec["Queue"])
                     logical_queue = next(k for k, v in resolver.attributes.items() if v == arn and k[1] == "Arn")[0]
@@ -518,7 +533,12 @@ def _create_tables(template: dict[str, Any], resolver: Resolver, physical: dict[
         }
         if props.get("GlobalSecondaryIndexes"):
             request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        client.create_table(**request)
+        stream = props.get("StreamSpecification")
+        if stream:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        created = client.create_table(**request)["TableDescription"]
+        if stream:
+            resolver.attributes[(logical_id, "StreamArn")] = created["LatestStreamArn"]
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)

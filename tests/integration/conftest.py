@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -85,6 +85,7 @@ class Stack:
     physical: dict[str, str]
     handlers: dict[str, ModuleType]
     time: VirtualTime
+    _stream_positions: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         module = self.handlers[logical_id]
@@ -103,6 +104,39 @@ class Stack:
         return self.handlers["RetryDeliveriesFunction"].lambda_handler(
             event, _LambdaContext("RetryDeliveriesFunction", 120)
         )
+
+    # ------------------------------------------------------------------ flows
+    def drain_streams(self) -> int:
+        """Hand the Events and Triggers tables' new stream records to the flow runner, as the
+        template's stream event sources do (INSERTs only); how many were handed."""
+        streams, dynamodb = boto3.client("dynamodbstreams"), boto3.client("dynamodb")
+        handed = 0
+        for logical_id in ("EventsTable", "TriggersTable"):
+            arn = dynamodb.describe_table(TableName=self.physical[logical_id])["Table"]["LatestStreamArn"]
+            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+                position = (arn, shard["ShardId"])
+                iterator = (
+                    self._stream_positions.get(position)
+                    or streams.get_shard_iterator(
+                        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                    )["ShardIterator"]
+                )
+                response = streams.get_records(ShardIterator=iterator)
+                self._stream_positions[position] = response["NextShardIterator"]
+                records = [{**r, "eventSourceARN": arn} for r in response["Records"] if r["eventName"] == "INSERT"]
+                if records:
+                    answer = self.invoke("FlowEventsFunction", {"Records": records})
+                    assert not answer.get("batchItemFailures"), answer
+                handed += len(records)
+        return handed
+
+    def tick(self, at: datetime) -> dict[str, Any]:
+        """The flow timer's schedule, at a time of the test's choosing (a compressed clock)."""
+        event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return self.invoke("FlowTimerFunction", event)
+
+    def actions(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.receive("FlowActionQueue")]
 
     def table(self, logical_id: str) -> list[dict[str, Any]]:
         return list(scan_all(boto3.resource("dynamodb").Table(self.physical[logical_id])))

@@ -100,6 +100,8 @@ class Settings(BaseModel):
     carts_table_name: str = Field(min_length=1)
     sync_state_table_name: str = Field(min_length=1)
     sync_job_queue_url: str = Field(min_length=1)
+    flow_runs_table_name: str = Field(min_length=1)
+    flow_action_queue_url: str = Field(min_length=1)
     # Reconciliation re-reads this much before each watermark (BigCommerce stamps a change a
     # little before it is visible); a store's first run reaches back `first_lookback`.
     reconcile_overlap_minutes: float = Field(default=15, ge=0)

@@ -6,7 +6,7 @@ idempotency and secrets included (each session loads its own service models)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         DynamoCartLedger,
         DynamoCatalogRepository,
         DynamoEventLedger,
+        DynamoFlowLibrary,
         DynamoProfileRepository,
         DynamoSyncState,
         DynamoTriggerLedger,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.customers import CustomerSync
     from bcsync.usecases.daily_counts import DailyCounts
     from bcsync.usecases.erasure import ProfileErasure
+    from bcsync.usecases.flow_runner import FlowRunner
     from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
     from bcsync.usecases.orders import OrderSync
     from bcsync.usecases.polling import StreamPasses
@@ -234,6 +236,33 @@ class Container:
         from bcsync.usecases.catalog import CatalogDeliveries
 
         return CatalogDeliveries(self.catalog, self.connector)
+
+    @cached_property
+    def flow_library(self) -> DynamoFlowLibrary:
+        from bcsync.adapters.dynamodb import DynamoFlowLibrary
+
+        return DynamoFlowLibrary(self._dynamodb, self.settings.sync_state_table_name)
+
+    @cached_property
+    def flow_runner(self) -> FlowRunner:
+        from bcsync.adapters.flow_runs import DynamoRunStore
+        from bcsync.adapters.sqs import SqsActionPublisher
+        from bcsync.domain.bigcommerce import StoreInfo
+        from bcsync.usecases.flow_runner import FlowRunner
+
+        config = self.settings
+
+        def zone_of(store_hash: str) -> tzinfo:
+            return (self.catalog_repository.get_store_info(store_hash) or StoreInfo()).zone()
+
+        return FlowRunner(
+            self.flow_library,
+            DynamoRunStore(self._dynamodb, config.flow_runs_table_name),
+            self.profiles,
+            self.changes,
+            SqsActionPublisher(self._sqs, config.flow_action_queue_url),
+            zone_of=zone_of,
+        )
 
     @cached_property
     def erasure(self) -> ProfileErasure:

@@ -87,3 +87,32 @@ class SqsJobQueue:
             MessageGroupId=f"{store_hash}:{job}",
             MessageDeduplicationId=hashlib.sha256(f"{store_hash}:{job}:{dedup}".encode()).hexdigest(),
         )
+
+
+class SqsActionPublisher:
+    """Flow actions on their FIFO queue, grouped by person, 10 to a batch."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def publish(self, messages: Sequence[tuple[str, dict[str, object]]]) -> None:
+        for start in range(0, len(messages), SEND_BATCH):
+            entries = [
+                {
+                    "Id": str(number),
+                    "MessageBody": json.dumps(message, default=str),
+                    "MessageGroupId": _person(message),
+                    "MessageDeduplicationId": hashlib.sha256(dedup_key.encode()).hexdigest(),
+                }
+                for number, (dedup_key, message) in enumerate(messages[start : start + SEND_BATCH])
+            ]
+            failed = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed")
+            if failed:
+                raise TriggersNotSent(f"{len(failed)} flow actions refused: {[f.get('Code') for f in failed]}")
+
+
+def _person(message: dict[str, object]) -> str:
+    """Actions are grouped by person: each one's messages are read in order."""
+    profile = message.get("profile")
+    return str(profile.get("id")) if isinstance(profile, dict) else "flows"

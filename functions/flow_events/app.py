@@ -1,0 +1,15 @@
+"""DynamoDB streams of new events and promised triggers: the flow runner's entrances."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bcsync.entrypoints.flows import on_stream
+from bcsync.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return on_stream(event, context)

@@ -1,0 +1,91 @@
+"""The flow runner under moto, fed as in AWS: the Events and Triggers table streams, the minute
+tick (at times the test chooses), the action queue. A person who orders inside the delay gets
+nothing; duplicates and replays start nothing twice; each action is queued once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import yaml
+
+from bcsync.domain.flow_definitions import parse_flow_file
+from bcsync.wiring import container
+from tests.integration.conftest import STORE_HASH, load_event, webhook_event
+from tests.integration.test_customers_webhook import add_ada
+from tests.integration.test_orders_webhook import place_ada
+
+FLOWS = """
+flows:
+  - name: Order Follow-up
+    kind: transactional
+    trigger: {metric: Placed Order}
+    filters: [{metric: Refunded Order, count: 0, since: flow_start}]
+    steps:
+      - delay: {hours: 2}
+      - action: {template: how-was-it}
+  - name: New Account
+    kind: transactional
+    trigger: {profile: account_created}
+    reentry: once
+    steps:
+      - action: {template: hello}
+"""
+
+
+def apply_flows(text: str = FLOWS) -> None:
+    container().flow_library.apply(STORE_HASH, parse_flow_file(yaml.safe_load(text)))
+
+
+def test_an_order_enters_its_flow_waits_and_gets_one_action(stack):
+    apply_flows()
+    place_ada(stack)
+    stack.invoke_orders(load_event("order_created.json"))
+    assert stack.drain_streams() > 0
+    now = datetime.now(UTC)
+    stack.tick(now + timedelta(hours=1))
+    assert stack.actions() == []
+    stack.tick(now + timedelta(hours=2, minutes=1))
+    [action] = stack.actions()
+    assert action["flow"] == "Order Follow-up" and action["template"] == "how-was-it"
+    assert action["profile"]["email"] == "ada@example.com"
+    assert action["event"]["metric"] == "Placed Order"
+    assert {item["name"] for item in action["context"]["items"]} == {"Linen Shirt", "Ceramic Mug"}
+    stack.tick(now + timedelta(hours=3))
+    assert stack.actions() == []  # done: nothing twice
+
+
+def test_a_replayed_order_and_a_redelivered_stream_start_nothing_twice(stack):
+    apply_flows()
+    place_ada(stack)
+    stack.invoke_orders(load_event("order_created.json"))
+    stack.drain_streams()
+    stack.invoke_orders(webhook_event("store/order/created", {"type": "order", "id": 1001}))  # a replay
+    stack._stream_positions.clear()  # the stream handed over again from its start
+    stack.drain_streams()
+    stack.tick(datetime.now(UTC) + timedelta(hours=3))
+    assert len(stack.actions()) == 1
+
+
+def test_a_refund_inside_the_delay_ends_the_run(stack):
+    apply_flows()
+    place_ada(stack)
+    stack.invoke_orders(load_event("order_created.json"))
+    stack.drain_streams()
+    refunded = stack.store.refund(1001, stack.store.orders[1001]["total_inc_tax"], at=datetime.now(UTC))
+    assert refunded
+    stack.invoke_orders(webhook_event("store/order/refund/created", {"type": "order", "id": 1001}))
+    stack.drain_streams()
+    stack.tick(datetime.now(UTC) + timedelta(hours=3))
+    assert stack.actions() == []
+
+
+def test_a_new_account_enters_its_flow_once_from_the_promised_trigger(stack):
+    apply_flows()
+    add_ada(stack)
+    stack.deliver(load_event("customer_created.json"))
+    stack.drain_streams()
+    [action] = stack.actions()
+    assert (action["flow"], action["template"], action["event"]) == ("New Account", "hello", None)
+    stack.deliver(webhook_event("store/customer/created", {"type": "customer", "id": 7}))  # a replay
+    stack.drain_streams()
+    assert stack.actions() == []
