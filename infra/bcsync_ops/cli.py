@@ -198,6 +198,19 @@ def parser() -> argparse.ArgumentParser:
             lambda stack, a: flow_files.show(stack.flow_library(), stack.store_hash, a.name, sys.stdout, sys.stderr)
         )
     )
+    status = on_stack(flows.add_parser("status", help="per flow: runs, actions sent, skips and exits"))
+    status.set_defaults(
+        run=_operation(lambda stack, a: flow_files.status(stack.run_store(), stack.store_hash, sys.stdout))
+    )
+    runs = on_stack(flows.add_parser("runs", help="a person's flow runs and their steps, with times"))
+    runs.add_argument("--email", required=True, help="an email address the person is known by")
+    runs.set_defaults(
+        run=_operation(
+            lambda stack, a: flow_files.runs_of_person(
+                stack.run_store(), stack.profile_repository(), stack.store_hash, a.email, out=sys.stdout, err=sys.stderr
+            )
+        )
+    )
     _add_operations(commands)
     return root
 

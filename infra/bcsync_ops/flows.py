@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, Protocol, TextIO
 
 import yaml
 
+from bcsync.domain.events import iso_utc
 from bcsync.domain.flow_definitions import Every, FlowFile, FlowFileInvalid, MetricTrigger, parse_flow_file
+from bcsync.domain.flow_runs import FlowRun, flow_status
 from bcsync.usecases.ports import FlowLibrary
 
 
@@ -85,3 +87,49 @@ def show(library: FlowLibrary, store_hash: str, name: str, out: TextIO, err: Tex
         return 1
     yaml.safe_dump(found.model_dump(mode="json", by_alias=True, exclude_defaults=True), out, sort_keys=False)
     return 0
+
+
+def status(runs: RunReader, store_hash: str, out: TextIO) -> int:
+    """Per flow: runs active and done, actions sent, skips and exits by reason."""
+    by_flow = flow_status(runs.runs(store_hash))
+    if not by_flow:
+        print(f"no flow runs on {store_hash} yet", file=out)
+        return 0
+    for name, counts in sorted(by_flow.items()):
+        skipped = ", ".join(f"{why} {n}" for why, n in sorted(counts.skipped.items())) or "none"
+        exited = ", ".join(f"{why} {n}" for why, n in sorted(counts.exited.items())) or "none"
+        print(
+            f"{name}: {counts.active} active, {counts.done} done, {counts.sent} actions sent;"
+            f" skipped: {skipped}; exited: {exited}",
+            file=out,
+        )
+    return 0
+
+
+def runs_of_person(
+    runs: RunReader, profiles: ProfileFinder, store_hash: str, email: str, *, out: TextIO, err: TextIO
+) -> int:
+    """A person's runs, step by step, with times."""
+    profile_id = profiles.find(store_hash, "email", email)
+    if profile_id is None:
+        print(f"no profile with that email on {store_hash}", file=err)
+        return 1
+    found = sorted(runs.runs_of(store_hash, profile_id), key=lambda run: run.entered_at)
+    if not found:
+        print("no flow runs for that person", file=out)
+    for run in found:
+        state = run.status.value + (f" ({run.exit_reason})" if run.exit_reason else "")
+        waiting = f", wakes {iso_utc(run.wake_at)}" if run.wake_at else ""
+        print(f"{run.flow}: entered {iso_utc(run.entered_at)} on {run.entry_key}, {state}{waiting}", file=out)
+        for record in run.history:
+            print(f"  step {record.step} at {iso_utc(record.at)}: {record.outcome}", file=out)
+    return 0
+
+
+class RunReader(Protocol):
+    def runs(self, store_hash: str) -> list[FlowRun]: ...
+    def runs_of(self, store_hash: str, profile_id: str) -> list[FlowRun]: ...
+
+
+class ProfileFinder(Protocol):
+    def find(self, store_hash: str, kind: Literal["customer", "email", "subscriber"], value: str) -> str | None: ...

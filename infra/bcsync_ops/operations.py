@@ -19,7 +19,8 @@ from bcsync_ops.exports import deployed_names, local_state
 
 if TYPE_CHECKING:
     from bcsync.adapters.bigcommerce import BigCommerceClient
-    from bcsync.adapters.dynamodb import DynamoFlowLibrary, DynamoSyncState
+    from bcsync.adapters.dynamodb import DynamoFlowLibrary, DynamoProfileRepository, DynamoSyncState
+    from bcsync.adapters.flow_runs import DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
 
@@ -41,7 +42,7 @@ class StackHandle:
     @classmethod
     def resolve(cls, stack_name: str | None, store: str | None) -> StackHandle:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout is for the command's output
-        logical = ("SyncStateTable", "SyncJobQueue", "EventsTable")
+        logical = ("SyncStateTable", "SyncJobQueue", "EventsTable", "FlowRunsTable", "ProfilesTable")
         if stack_name:
             if not store:
                 raise OperationFailed("name the store with --store <store_hash>")
@@ -63,6 +64,16 @@ class StackHandle:
         from bcsync.adapters.dynamodb import DynamoFlowLibrary
 
         return DynamoFlowLibrary(boto3.resource("dynamodb"), self.names["SyncStateTable"])
+
+    def run_store(self) -> DynamoRunStore:
+        from bcsync.adapters.flow_runs import DynamoRunStore
+
+        return DynamoRunStore(boto3.resource("dynamodb"), self.names["FlowRunsTable"])
+
+    def profile_repository(self) -> DynamoProfileRepository:
+        from bcsync.adapters.dynamodb import DynamoProfileRepository
+
+        return DynamoProfileRepository(boto3.resource("dynamodb"), self.names["ProfilesTable"])
 
     def jobs(self) -> SqsJobQueue:
         from bcsync.adapters.sqs import SqsJobQueue

@@ -4,12 +4,15 @@ nothing; duplicates and replays start nothing twice; each action is queued once.
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 
 import yaml
 
 from bcsync.domain.flow_definitions import parse_flow_file
 from bcsync.wiring import container
+from bcsync_ops import flows
+from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import STORE_HASH, load_event, webhook_event
 from tests.integration.test_customers_webhook import add_ada
 from tests.integration.test_orders_webhook import place_ada
@@ -89,3 +92,41 @@ def test_a_new_account_enters_its_flow_once_from_the_promised_trigger(stack):
     stack.deliver(webhook_event("store/customer/created", {"type": "customer", "id": 7}))  # a replay
     stack.drain_streams()
     assert stack.actions() == []
+
+
+def test_operators_see_each_flows_counts_and_a_persons_steps(stack, capsys):
+    apply_flows()
+    place_ada(stack)
+    stack.invoke_orders(load_event("order_created.json"))
+    stack.drain_streams()
+    stack.tick(datetime.now(UTC) + timedelta(hours=3))
+    handle = StackHandle(STORE_HASH, dict(stack.physical), "")
+    assert flows.status(handle.run_store(), STORE_HASH, sys.stdout) == 0
+    assert capsys.readouterr().out == (
+        "Order Follow-up: 0 active, 1 done, 1 actions sent; skipped: none; exited: none\n"
+    )
+    assert (
+        flows.runs_of_person(
+            handle.run_store(),
+            handle.profile_repository(),
+            STORE_HASH,
+            "ADA@example.com",
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Order Follow-up: entered ") and lines[0].endswith("on order:1001, done")
+    assert [line.split(": ", 1)[1] for line in lines[1:]] == ["waiting", "sent"]
+    assert (
+        flows.runs_of_person(
+            handle.run_store(),
+            handle.profile_repository(),
+            STORE_HASH,
+            "nobody@example.com",
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+        == 1
+    )

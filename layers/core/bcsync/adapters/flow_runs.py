@@ -14,9 +14,10 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from bcsync.adapters.dynamodb import scan_all
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flow_runs import FlowRun, RunStatus
 
@@ -51,6 +52,13 @@ class DynamoRunStore:
     def due(self, store_hash: str, now: datetime, limit: int) -> list[FlowRun]:
         condition = Key("due_key").eq(f"{store_hash}#due") & Key("due_at").lte(iso_utc(now))
         return self._query(IndexName=DUE_RUNS, KeyConditionExpression=condition, Limit=limit, single_page=True)
+
+    def runs(self, store_hash: str) -> list[FlowRun]:
+        """Every run of the store (operators' status; a scan)."""
+        condition = Attr("store_hash").eq(store_hash) & Attr("pk").begins_with(f"{store_hash}#run#")
+        return [
+            FlowRun.model_validate_json(str(item["body"])) for item in scan_all(self._table, FilterExpression=condition)
+        ]
 
     def _query(self, *, single_page: bool = False, **kwargs: Any) -> list[FlowRun]:
         runs: list[FlowRun] = []

@@ -336,3 +336,34 @@ def action_message(due: ActionDue, run: FlowRun, profile: Profile, event: Market
             ],
         },
     }
+
+
+@dataclass
+class FlowStatus:
+    """What a flow has done, from its runs (`bcsync flows status`)."""
+
+    active: int = 0
+    done: int = 0
+    sent: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    exited: dict[str, int] = field(default_factory=dict)
+
+
+def flow_status(runs: Sequence[FlowRun]) -> dict[str, FlowStatus]:
+    by_flow: dict[str, FlowStatus] = {}
+    for run in runs:
+        status = by_flow.setdefault(run.flow, FlowStatus())
+        if run.active:
+            status.active += 1
+        elif run.status is RunStatus.DONE:
+            status.done += 1
+        else:
+            reason = run.exit_reason or "unknown"
+            status.exited[reason] = status.exited.get(reason, 0) + 1
+        for record in run.history:
+            if record.outcome == "sent":
+                status.sent += 1
+            elif record.outcome.startswith("skipped: "):
+                why = record.outcome.removeprefix("skipped: ")
+                status.skipped[why] = status.skipped.get(why, 0) + 1
+    return by_flow
