@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -264,6 +265,45 @@ def print_timeline(stack_tables: object, out: TextIO) -> None:
     out.write(f"\n{len(events)} events, {len(profiles)} profiles, {len(triggers)} flow triggers.\n")
 
 
+STREAM_SETTLE_SECONDS = 2.0
+
+
+def apply_default_flows() -> None:
+    from bcsync.wiring import container
+    from bcsync_ops.flows import load
+    from bcsync_ops.local_stack import PROJECT_ROOT
+
+    container().flow_library.apply(STORE_HASH, load(PROJECT_ROOT / "flows" / "default.yaml"))
+
+
+def run_flows(stack: LocalStack, out: TextIO) -> None:
+    """The default flows on the story, with the clock compressed: the minute tick fired as of
+    hours and days later. What each person was sent, what was skipped, what ended early."""
+    from bcsync.wiring import container
+    from bcsync_ops.flows import status
+
+    time.sleep(STREAM_SETTLE_SECONDS)  # the stream pollers hand the story's last events over
+    timer = next(schedule for schedule in stack.schedules if schedule.function.logical_id == "FlowTimerFunction")
+    started = datetime.now(UTC)
+    out.write("\nFlows (default flows applied; the clock compressed by firing the minute tick later):\n")
+    for later in (timedelta(0), timedelta(hours=5), timedelta(days=1, hours=1), timedelta(days=15)):
+        if later:
+            stack.fire(timer, at=started + later)
+        for message in stack.drain("FlowActionQueue"):
+            action = json.loads(message["Body"])
+            out.write(
+                f"  +{_span(later):<8} {action['flow']:<28} {action['template']:<22} -> {action['profile']['email']}\n"
+            )
+    out.write("\nFlow status:\n")
+    buffer = io.StringIO()
+    status(container().flow_runs, STORE_HASH, buffer)
+    out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
+
+
+def _span(delta: timedelta) -> str:
+    return f"{delta.days}d" if delta.days and not delta.seconds else f"{int(delta.total_seconds() // 3600)}h"
+
+
 def main(out: TextIO = sys.stdout) -> int:
     from bcsync_ops.exports import local_tables
 
@@ -278,9 +318,11 @@ def main(out: TextIO = sys.stdout) -> int:
     stack = LocalStack(config, port=0, log_level="ERROR").start()
     try:
         out.write(f"bcsync demo: local stack at {stack.api_url}, sandbox BigCommerce at {sandbox.url}\n\n")
+        apply_default_flows()
         run_story(store, WebhookSender(stack.api_url, STORE_HASH, CLIENT_SECRET), out)
         stack.wait_until_drained()
         print_timeline(local_tables(), out)
+        run_flows(stack, out)
     finally:
         stack.stop()
         sandbox.stop()

@@ -308,8 +308,9 @@ class LocalStack:
         while not self._stopping.wait(schedule.every_seconds):
             self.fire(schedule)
 
-    def fire(self, schedule: Schedule) -> Any:
-        now = datetime.now(UTC)
+    def fire(self, schedule: Schedule, at: datetime | None = None) -> Any:
+        """One schedule event, as of `at` (default now): the demo compresses time with it."""
+        now = at or datetime.now(UTC)
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -365,6 +366,16 @@ class LocalStack:
             if time.monotonic() > deadline:
                 raise TimeoutError("parked deliveries are still waiting to be retried")
             time.sleep(0.2)
+
+    def drain(self, logical_id: str) -> list[dict[str, Any]]:
+        """Take every message off a queue no function consumes (the flow actions, for the demo)."""
+        sqs: Any = boto3.client("sqs")
+        taken: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(QueueUrl=self.physical[logical_id], MaxNumberOfMessages=10).get("Messages"):
+            taken += batch
+            for message in batch:
+                sqs.delete_message(QueueUrl=self.physical[logical_id], ReceiptHandle=message["ReceiptHandle"])
+        return taken
 
     def queue_depth(self, logical_id: str) -> int:
         attributes = boto3.client("sqs").get_queue_attributes(

@@ -181,7 +181,7 @@ def test_event_counts_since_the_run_started_over_all_time_and_in_recent_days():
     assert not holds(condition("{metric: Placed Order, count: 0, since: all_time}"), situation(counts))
     assert not holds(condition("{metric: Placed Order, count: 1, op: '>=', since: {days: 30}}"), situation(counts))
     assert seen == [
-        ("Placed Order", NOW - timedelta(hours=2)),
+        ("Placed Order", NOW - timedelta(hours=2) + timedelta(seconds=1)),  # after the run began
         ("Placed Order", None),
         ("Placed Order", NOW - timedelta(days=30)),
     ]

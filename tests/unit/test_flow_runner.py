@@ -185,3 +185,30 @@ def test_a_profile_trigger_enters_once_and_sends_at_once(world):
 def test_backfilled_events_start_no_run(world):
     runner, _, runs, _ = world
     assert runner.on_event(event().model_copy(update={"backfill": True}), T0) == [] and runs.runs == {}
+
+
+def test_a_checkout_reaching_the_runner_after_its_order_starts_no_run(world):
+    runner, store, runs, outbox = world
+    order_placed(store, T0 + timedelta(minutes=5))  # the order's stream record came first
+    assert runner.on_event(event(at=T0), T0 + timedelta(minutes=10)) == []
+    assert runs.runs == {} and outbox.messages == []
+
+
+def test_the_order_that_starts_a_winback_is_not_counted_against_it(world):
+    _, store, runs, outbox = world
+    winback = """
+flows:
+  - name: Winback
+    trigger: {metric: Placed Order}
+    filters: [{metric: Placed Order, count: 0, since: flow_start}]
+    steps: [{delay: {days: 180}}, {action: {template: winback}}]
+"""
+    runner = FlowRunner(
+        Library(winback), runs, ProfileBook(store, store, None), store, outbox, zone_of=lambda store_hash: UTC
+    )
+    placed = order_placed(store, T0)  # recorded, and counted on the profile, before the runner sees it
+    [run] = runner.on_event(placed, T0 + timedelta(minutes=1))
+    assert run.status is RunStatus.WAITING
+    order_placed(store, T0 + timedelta(days=30))  # a newer order: this run's goal
+    runner.on_event(event(Metric.PLACED_ORDER, source="order:2", at=T0 + timedelta(days=30)), T0 + timedelta(days=30))
+    assert runs.runs[run.run_id].exit_reason == "goal reached"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         DynamoSyncState,
         DynamoTriggerLedger,
     )
+    from bcsync.adapters.flow_runs import DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.usecases.backfill import Backfill
     from bcsync.usecases.carts import CartSync
@@ -244,8 +245,13 @@ class Container:
         return DynamoFlowLibrary(self._dynamodb, self.settings.sync_state_table_name)
 
     @cached_property
-    def flow_runner(self) -> FlowRunner:
+    def flow_runs(self) -> DynamoRunStore:
         from bcsync.adapters.flow_runs import DynamoRunStore
+
+        return DynamoRunStore(self._dynamodb, self.settings.flow_runs_table_name)
+
+    @cached_property
+    def flow_runner(self) -> FlowRunner:
         from bcsync.adapters.sqs import SqsActionPublisher
         from bcsync.domain.bigcommerce import StoreInfo
         from bcsync.usecases.flow_runner import FlowRunner
@@ -257,7 +263,7 @@ class Container:
 
         return FlowRunner(
             self.flow_library,
-            DynamoRunStore(self._dynamodb, config.flow_runs_table_name),
+            self.flow_runs,
             self.profiles,
             self.changes,
             SqsActionPublisher(self._sqs, config.flow_action_queue_url),

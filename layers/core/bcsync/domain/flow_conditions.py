@@ -26,6 +26,8 @@ from bcsync.domain.profiles import Profile
 # How many times the person did a metric at or after a moment (None: ever).
 Counts = Callable[[str, datetime | None], int]
 _MISSING = object()
+# Event times are whole seconds: "since starting this flow" counts from the next one.
+AFTER = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def _since(condition: EventCount, situation: Situation) -> datetime | None:
     if isinstance(condition.since, Days):
         return situation.now - timedelta(days=condition.since.days)
     if condition.since == "flow_start":
-        return situation.flow_started_at or situation.now
+        # After the run started: the event that started it is not one of them (a winback's order).
+        return (situation.flow_started_at or situation.now) + AFTER
     return None
 
 

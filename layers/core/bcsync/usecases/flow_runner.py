@@ -154,7 +154,11 @@ class FlowRunner:
     ) -> FlowRun | None:
         store_hash = profile.store_hash
         mine = [run for run in earlier if run.flow == flow.name]
-        situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=now)
+        # A person enters when the trigger happened (an event's time; a profile change when it is
+        # promised): "since starting this flow" counts what they did after that, even when the
+        # event reached us late. The waits count from now: nothing is sent early for a late event.
+        entered_at = min(event.time, now) if event is not None and isinstance(flow.trigger, MetricTrigger) else now
+        situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=entered_at)
         if not may_enter(flow, entry_key, mine, now) or not qualifies(flow, situation):
             return None
         started = FlowRun(
@@ -165,7 +169,7 @@ class FlowRunner:
             profile_id=profile.id,
             entry_key=entry_key,
             trigger_event_id=event.id if event else None,
-            entered_at=now,
+            entered_at=entered_at,
         )
         after = advance(
             started,
