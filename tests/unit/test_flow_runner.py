@@ -57,17 +57,15 @@ class MemoryRuns:
         self.runs[run.run_id] = run.model_copy(update={"revision": 1})
         return self.runs[run.run_id]
 
-    def save(self, run, *, previous):
+    def save(self, run, *, previous, sent=None):
         if self.runs[run.run_id].revision != previous.revision:
             return None
         self.runs[run.run_id] = run.model_copy(update={"revision": previous.revision + 1})
+        self.sent.setdefault(run.profile_id, {}).update(sent or {})
         return self.runs[run.run_id]
 
     def last_sent(self, store_hash, profile_id):
         return dict(self.sent.get(profile_id, {}))
-
-    def note_sent(self, store_hash, profile_id, channel, at):
-        self.sent.setdefault(profile_id, {})[channel] = at
 
 
 class Outbox:

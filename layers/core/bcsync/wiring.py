@@ -258,6 +258,7 @@ class Container:
 
         config = self.settings
 
+        @lru_cache(maxsize=256)  # a store's timezone, read once per process
         def zone_of(store_hash: str) -> tzinfo:
             return (self.catalog_repository.get_store_info(store_hash) or StoreInfo()).zone()
 

@@ -11,6 +11,7 @@ revision that was read.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +95,7 @@ class DynamoRunStore:
             raise
         return stored
 
-    def save(self, run: FlowRun, *, previous: FlowRun) -> FlowRun | None:
+    def save(self, run: FlowRun, *, previous: FlowRun, sent: Mapping[str, datetime] | None = None) -> FlowRun | None:
         stored = run.model_copy(update={"revision": previous.revision + 1})
         writes: list[dict[str, Any]] = [
             {
@@ -108,6 +109,19 @@ class DynamoRunStore:
         ]
         if previous.active and not stored.active:  # it ended: the next trigger may start another
             writes.append({"Delete": {"TableName": self._name, "Key": {"pk": _guard_key(stored)}}})
+        if sent:
+            names = {f"#c{n}": f"{SENT_PREFIX}{channel}" for n, channel in enumerate(sent)}
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self._name,
+                        "Key": {"pk": f"{run.store_hash}#sent#{run.profile_id}"},
+                        "UpdateExpression": "SET " + ", ".join(f"#c{n} = :c{n}" for n in range(len(sent))),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {f":c{n}": iso_utc(at) for n, at in enumerate(sent.values())},
+                    }
+                }
+            )
         try:
             self._client.transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -123,14 +137,6 @@ class DynamoRunStore:
             for name, at in (item or {}).items()
             if name.startswith(SENT_PREFIX)
         }
-
-    def note_sent(self, store_hash: str, profile_id: str, channel: str, at: datetime) -> None:
-        self._table.update_item(
-            Key={"pk": f"{store_hash}#sent#{profile_id}"},
-            UpdateExpression="SET #channel = :at",
-            ExpressionAttributeNames={"#channel": f"{SENT_PREFIX}{channel}"},
-            ExpressionAttributeValues={":at": iso_utc(at)},
-        )
 
     def _item(self, run: FlowRun) -> dict[str, Any]:
         item: dict[str, Any] = {

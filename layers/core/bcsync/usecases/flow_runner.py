@@ -10,7 +10,8 @@ queue drops inside its deduplication window and consumers can drop by `dedup_key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 
 from bcsync.domain.events import MarketingEvent
@@ -42,6 +43,8 @@ PROFILE_TRIGGERS = {
     Flow.FIRST_ORDER: "first_order",
 }
 WAKE_BATCH = 100
+# Applied flows are read at most this often per store and process: a change takes effect within it.
+FLOWS_CACHE_SECONDS = 60.0
 
 
 class FlowRunner:
@@ -54,7 +57,10 @@ class FlowRunner:
         publisher: ActionPublisher,
         *,
         zone_of: Callable[[str], tzinfo],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
+        self._cached: dict[str, tuple[float, dict[str, FlowDefinition]]] = {}
         self._library = library
         self._runs = runs
         self._profiles = profiles
@@ -128,7 +134,7 @@ class FlowRunner:
             flow,
             compile_steps(flow.steps),
             self._situation(profile, event, run, now),
-            last_sent=self._runs.last_sent(run.store_hash, profile.id),
+            last_sent=_LastSent(self._runs, run.store_hash, profile.id),
             zone=self._zone_of(run.store_hash),
         )
         if after.run == run:
@@ -176,7 +182,7 @@ class FlowRunner:
             flow,
             compile_steps(flow.steps),
             situation,
-            last_sent=self._runs.last_sent(store_hash, profile.id),
+            last_sent=_LastSent(self._runs, store_hash, profile.id),
             zone=self._zone_of(store_hash),
         )
         created = self._runs.create(after.run)
@@ -202,10 +208,9 @@ class FlowRunner:
             return run
         owed = [pending.due(run.run_id) for pending in run.outbox]
         self._publisher.publish([(due.dedup_key, action_message(due, run, profile, event)) for due in owed])
-        for due in owed:
-            self._runs.note_sent(run.store_hash, profile.id, due.action.channel, now)
         metrics.add_metric(name="FlowActionsSent", unit="Count", value=len(owed))
-        cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run)
+        sent: dict[str, datetime] = {due.action.channel: now for due in owed}  # smart sending, same write
+        cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run, sent=sent)
         return cleared or run
 
     def _end(self, run: FlowRun, now: datetime, reason: str) -> None:
@@ -236,9 +241,35 @@ class FlowRunner:
         return self._events.events([run.trigger_event_id]).get(run.trigger_event_id)
 
     def _flows(self, store_hash: str) -> dict[str, FlowDefinition]:
-        applied = self._library.flows(store_hash)
-        return {flow.name: flow for flow in applied.flows} if applied else {}
+        read_at, flows = self._cached.get(store_hash, (float("-inf"), {}))
+        if self._clock() - read_at >= FLOWS_CACHE_SECONDS:
+            applied = self._library.flows(store_hash)
+            flows = {flow.name: flow for flow in applied.flows} if applied else {}
+            self._cached[store_hash] = (self._clock(), flows)
+        return flows
 
 
 def _nothing_read() -> Known:
     return Known()
+
+
+class _LastSent(Mapping[str, datetime]):
+    """The person's last sends, read only if a step asks (most steps are waits)."""
+
+    def __init__(self, runs: RunStore, store_hash: str, profile_id: str) -> None:
+        self._runs, self._store_hash, self._profile_id = runs, store_hash, profile_id
+        self._read: dict[str, datetime] | None = None
+
+    def _all(self) -> dict[str, datetime]:
+        if self._read is None:
+            self._read = self._runs.last_sent(self._store_hash, self._profile_id)
+        return self._read
+
+    def __getitem__(self, channel: str) -> datetime:
+        return self._all()[channel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())

@@ -278,12 +278,12 @@ class RunStore(Protocol):
         """Store a new run; None when one with its id exists (a duplicate trigger made it)."""
         ...
 
-    def save(self, run: FlowRun, *, previous: FlowRun) -> FlowRun | None:
-        """Store the run as it moved on; None when it changed since `previous` was read."""
+    def save(self, run: FlowRun, *, previous: FlowRun, sent: Mapping[str, datetime] | None = None) -> FlowRun | None:
+        """Store the run as it moved on, and when its person was last sent something on each
+        channel in `sent`; None (and nothing written) when it changed since `previous` was read."""
         ...
 
     def last_sent(self, store_hash: str, profile_id: str) -> dict[str, datetime]: ...
-    def note_sent(self, store_hash: str, profile_id: str, channel: str, at: datetime) -> None: ...
 
 
 class ActionPublisher(Protocol):
