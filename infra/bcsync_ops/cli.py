@@ -211,6 +211,15 @@ def parser() -> argparse.ArgumentParser:
             )
         )
     )
+    backfill = on_stack(flows.add_parser("backfill", help="enter past qualifying people where they would be now"))
+    backfill.add_argument("flow", help="the flow's name")
+    backfill.add_argument("--since", type=_since, help="triggers since this date (default: all history)")
+    backfill.add_argument("--dry-run", action="store_true", help="count where people would enter; write nothing")
+    backfill.set_defaults(
+        run=_operation(
+            lambda stack, a: flow_files.backpopulate(stack.flow_runner(), stack.store_hash, a, sys.stdout, sys.stderr)
+        )
+    )
     _add_operations(commands)
     return root
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol, TextIO
 
@@ -133,3 +135,34 @@ class RunReader(Protocol):
 
 class ProfileFinder(Protocol):
     def find(self, store_hash: str, kind: Literal["customer", "email", "subscriber"], value: str) -> str | None: ...
+
+
+def backpopulate(stack_runner: BackPopulator, store_hash: str, args: BackfillArgs, out: TextIO, err: TextIO) -> int:
+    """Past qualifying people enter the flow where they would be now; `--dry-run` only counts."""
+    from bcsync.usecases.flow_runner import UnknownFlow  # late: it brings the logger, set up by then
+
+    try:
+        where = stack_runner.backpopulate(
+            store_hash, args.flow, since=args.since, now=datetime.now(UTC), dry_run=args.dry_run
+        )
+    except UnknownFlow as error:
+        print(str(error), file=err)
+        return 1
+    verb = "would enter" if args.dry_run else "entered"
+    entering = sum(n for place, n in where.items() if place != "not qualifying now")
+    print(f"{args.flow}: {entering} people {verb}", file=out)
+    for place, count in sorted(where.items()):
+        print(f"  {place}: {count}", file=out)
+    return 0
+
+
+class BackPopulator(Protocol):
+    def backpopulate(
+        self, store_hash: str, flow_name: str, *, since: datetime | None, now: datetime, dry_run: bool
+    ) -> Counter[str]: ...
+
+
+class BackfillArgs(Protocol):
+    flow: str
+    since: datetime | None
+    dry_run: bool

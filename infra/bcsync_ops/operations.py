@@ -23,8 +23,25 @@ if TYPE_CHECKING:
     from bcsync.adapters.flow_runs import DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
+    from bcsync.usecases.flow_runner import FlowRunner
 
 POLL_SECONDS = 1.0
+# The functions' settings, by the stack resource each names: an operation builds what the
+# functions build, from the same composition root.
+SETTINGS_RESOURCES = {
+    "events_table_name": "EventsTable",
+    "profiles_table_name": "ProfilesTable",
+    "triggers_table_name": "TriggersTable",
+    "catalog_table_name": "CatalogTable",
+    "deliveries_table_name": "DeliveriesTable",
+    "carts_table_name": "CartsTable",
+    "sync_state_table_name": "SyncStateTable",
+    "flow_runs_table_name": "FlowRunsTable",
+    "retry_queue_url": "RetryQueue",
+    "flow_trigger_queue_url": "FlowTriggerQueue",
+    "sync_job_queue_url": "SyncJobQueue",
+    "flow_action_queue_url": "FlowActionQueue",
+}
 
 
 class OperationFailed(Exception):
@@ -42,7 +59,7 @@ class StackHandle:
     @classmethod
     def resolve(cls, stack_name: str | None, store: str | None) -> StackHandle:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout is for the command's output
-        logical = ("SyncStateTable", "SyncJobQueue", "EventsTable", "FlowRunsTable", "ProfilesTable")
+        logical = tuple(sorted(set(SETTINGS_RESOURCES.values())))
         if stack_name:
             if not store:
                 raise OperationFailed("name the store with --store <store_hash>")
@@ -64,6 +81,14 @@ class StackHandle:
         from bcsync.adapters.dynamodb import DynamoFlowLibrary
 
         return DynamoFlowLibrary(boto3.resource("dynamodb"), self.names["SyncStateTable"])
+
+    def flow_runner(self) -> FlowRunner:
+        """The stack's flow runner, built by the composition root from the stack's names."""
+        from bcsync.settings import Settings
+        from bcsync.wiring import Container
+
+        named = {setting: self.names[logical] for setting, logical in SETTINGS_RESOURCES.items()}
+        return Container(Settings(bigcommerce_api_url=self.bigcommerce_api_url, **named)).flow_runner
 
     def run_store(self) -> DynamoRunStore:
         from bcsync.adapters.flow_runs import DynamoRunStore

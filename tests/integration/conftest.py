@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,6 +130,10 @@ class Stack:
                     assert not answer.get("batchItemFailures"), answer
                 handed += len(records)
         return handed
+
+    @property
+    def store_url(self) -> str:
+        return os.environ["BIGCOMMERCE_API_URL"]
 
     def tick(self, at: datetime) -> dict[str, Any]:
         """The flow timer's schedule, at a time of the test's choosing (a compressed clock)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import yaml
 
@@ -130,3 +131,21 @@ def test_operators_see_each_flows_counts_and_a_persons_steps(stack, capsys):
         )
         == 1
     )
+
+
+def test_back_population_enters_past_buyers_where_they_would_be_now_once(stack, capsys):
+    place_ada(stack)  # placed three hours ago
+    stack.invoke_orders(load_event("order_created.json"))  # recorded before the flow existed
+    apply_flows()
+    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    dry = SimpleNamespace(flow="Order Follow-up", since=None, dry_run=True)
+    assert flows.backpopulate(handle.flow_runner(), STORE_HASH, dry, sys.stdout, sys.stderr) == 0
+    assert capsys.readouterr().out == "Order Follow-up: 1 people would enter\n  done (its steps due now): 1\n"
+    assert stack.actions() == []
+    real = SimpleNamespace(flow="Order Follow-up", since=None, dry_run=False)
+    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)
+    assert [a["template"] for a in stack.actions()] == ["how-was-it"]  # its 2-hour wait ended an hour ago
+    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)  # run twice
+    assert stack.actions() == []
+    unknown = SimpleNamespace(flow="Nope", since=None, dry_run=True)
+    assert flows.backpopulate(handle.flow_runner(), STORE_HASH, unknown, sys.stdout, sys.stderr) == 1

@@ -97,6 +97,9 @@ class MemoryStore:
         self.profiles[profile.id] = settled
         return settled.model_copy(deep=True)
 
+    def events_of(self, store_hash, metric, since):
+        return [e for e in self.recorded.values() if e.metric == metric and (since is None or e.time >= since)]
+
     def events(self, ids):
         return {i: self.recorded[i] for i in ids if i in self.recorded}
 

@@ -95,7 +95,7 @@ def world():
     profile.email = "ada@example.com"
     profile.consent.email_marketing = "subscribed"
     store.put_profile(profile)
-    runner = FlowRunner(Library(), runs, profiles, store, outbox, zone_of=lambda store_hash: UTC)
+    runner = FlowRunner(Library(), runs, profiles, store, outbox, history=store, zone_of=lambda store_hash: UTC)
     return runner, store, runs, outbox
 
 
@@ -192,21 +192,53 @@ def test_a_checkout_reaching_the_runner_after_its_order_starts_no_run(world):
     assert runs.runs == {} and outbox.messages == []
 
 
-def test_the_order_that_starts_a_winback_is_not_counted_against_it(world):
-    _, store, runs, outbox = world
-    winback = """
+WINBACK = """
 flows:
   - name: Winback
     trigger: {metric: Placed Order}
     filters: [{metric: Placed Order, count: 0, since: flow_start}]
-    steps: [{delay: {days: 180}}, {action: {template: winback}}]
+    steps:
 """
-    runner = FlowRunner(
-        Library(winback), runs, ProfileBook(store, store, None), store, outbox, zone_of=lambda store_hash: UTC
+
+
+def winback_runner(world, steps: str) -> FlowRunner:
+    _, store, runs, outbox = world
+    library = Library(WINBACK + steps)
+    return FlowRunner(
+        library, runs, ProfileBook(store, store, None), store, outbox, history=store, zone_of=lambda _: UTC
     )
+
+
+def test_the_order_that_starts_a_winback_is_not_counted_against_it(world):
+    _, store, runs, _ = world
+    runner = winback_runner(world, "      - delay: {days: 180}\n      - action: {template: winback}\n")
     placed = order_placed(store, T0)  # recorded, and counted on the profile, before the runner sees it
     [run] = runner.on_event(placed, T0 + timedelta(minutes=1))
     assert run.status is RunStatus.WAITING
     order_placed(store, T0 + timedelta(days=30))  # a newer order: this run's goal
     runner.on_event(event(Metric.PLACED_ORDER, source="order:2", at=T0 + timedelta(days=30)), T0 + timedelta(days=30))
     assert runs.runs[run.run_id].exit_reason == "goal reached"
+
+
+def test_back_population_enters_past_people_where_they_would_be_now_and_never_twice(world):
+    _, store, runs, outbox = world
+    steps = [
+        "action: {template: thanks}",
+        "delay: {days: 180}",
+        "action: {template: winback}",
+        "delay: {days: 30}",
+        "action: {template: last}",
+    ]
+    runner = winback_runner(world, "".join(f"      - {step}\n" for step in steps))
+    ordered = order_placed(store, T0 - timedelta(days=200))  # the last order, 200 days ago, none since
+    store.recorded[ordered.id] = ordered
+    now = T0
+    assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=True) == {"waiting at step 3": 1}
+    assert runs.runs == {} and outbox.messages == []  # a dry run writes and sends nothing
+    assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=False) == {"waiting at step 3": 1}
+    assert [m["template"] for _, m in outbox.messages] == ["winback"]  # due 20 days ago: sent now
+    [run] = runs.runs.values()
+    assert run.wake_at == T0 - timedelta(days=20) + timedelta(days=30)  # the next wait ends as it would have
+    assert [r.outcome for r in run.history][:1] == ["skipped: back-population"]  # "thanks" was due long ago
+    assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=False) == {"not qualifying now": 1}
+    assert len(outbox.messages) == 1

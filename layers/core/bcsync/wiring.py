@@ -268,6 +268,7 @@ class Container:
             self.profiles,
             self.changes,
             SqsActionPublisher(self._sqs, config.flow_action_queue_url),
+            history=self.events,
             zone_of=zone_of,
         )
 

@@ -159,6 +159,13 @@ class DynamoEventLedger:
         for item in scan_all(self._table):
             yield event_from_item(item)
 
+    def events_of(self, store_hash: str, metric: str, since: datetime | None) -> list[MarketingEvent]:
+        """A scan: back-population is an operator's occasional command, not a request path."""
+        condition = Attr("store_hash").eq(store_hash) & Attr("metric").eq(metric)
+        if since is not None:
+            condition = condition & Attr("time").gte(iso_utc(since))
+        return [event_from_item(item) for item in scan_all(self._table, FilterExpression=condition)]
+
 
 # ---------------------------------------------------------------------- profiles
 def identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:

@@ -367,3 +367,43 @@ def flow_status(runs: Sequence[FlowRun]) -> dict[str, FlowStatus]:
                 why = record.outcome.removeprefix("skipped: ")
                 status.skipped[why] = status.skipped.get(why, 0) + 1
     return by_flow
+
+
+def catch_up(
+    run: FlowRun,
+    flow: FlowDefinition,
+    program: Sequence[Instruction],
+    situation: Situation,
+    *,
+    last_sent: Mapping[str, datetime],
+    zone: tzinfo,
+) -> Advanced:
+    """Back-population: a run entered in the past (`run.entered_at`), brought to where it would be
+    now. Waits that have ended are passed; what came before the last of them is skipped (it would
+    have been sent then); what comes after it is done now; a wait still running keeps its end."""
+    now, at, step, start = situation.now, run.entered_at, 0, 0
+    pending: datetime | None = None
+    while not isinstance(program[step], End):
+        instruction = program[step]
+        if isinstance(instruction, Wait):
+            ends = wake_time(instruction.delay, at, zone)
+            if ends > now:
+                pending = ends
+                break
+            at, step, start = ends, step + 1, step + 1
+        elif isinstance(instruction, Branch):
+            step = step + 1 if holds(instruction.condition, situation) else instruction.otherwise
+        elif isinstance(instruction, Jump):
+            step = instruction.target
+        else:
+            step += 1
+    skipped = [
+        StepRecord(step=n, at=now, outcome="skipped: back-population")
+        for n in range(start)
+        if isinstance(program[n], Send)
+    ]
+    placed = run.model_copy(update={"step": start, "history": skipped})
+    moved = advance(placed, flow, program, situation, last_sent=last_sent, zone=zone)
+    if moved.run.status is RunStatus.WAITING and pending is not None and moved.run.step == step:
+        moved.run.wake_at = pending  # the wait began in the past: it ends when it would have
+    return moved

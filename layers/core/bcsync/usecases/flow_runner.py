@@ -11,6 +11,7 @@ queue drops inside its deduplication window and consumers can drop by `dedup_key
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, tzinfo
 
@@ -23,6 +24,7 @@ from bcsync.domain.flow_runs import (
     StepRecord,
     action_message,
     advance,
+    catch_up,
     compile_steps,
     flow_version,
     may_enter,
@@ -33,7 +35,7 @@ from bcsync.domain.flows import Flow, TriggerIntent
 from bcsync.domain.profiles import Profile, activity_counts, touched
 from bcsync.observability import logger, metrics
 from bcsync.usecases.clock import utc_now
-from bcsync.usecases.ports import ActionPublisher, EventLookup, FlowLibrary, Known, RunStore
+from bcsync.usecases.ports import ActionPublisher, EventHistory, EventLookup, FlowLibrary, Known, RunStore
 from bcsync.usecases.profiles import ProfileBook
 
 # The profile changes bcsync promises a trigger for, as a flow file names them.
@@ -56,9 +58,11 @@ class FlowRunner:
         events: EventLookup,
         publisher: ActionPublisher,
         *,
+        history: EventHistory,
         zone_of: Callable[[str], tzinfo],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._history = history
         self._clock = clock
         self._cached: dict[str, tuple[float, dict[str, FlowDefinition]]] = {}
         self._library = library
@@ -146,6 +150,55 @@ class FlowRunner:
         self._deliver(saved, profile, event, now)
         return 1
 
+    # ------------------------------------------------------------------ back-population
+    def backpopulate(
+        self, store_hash: str, flow_name: str, *, since: datetime | None, now: datetime, dry_run: bool
+    ) -> Counter[str]:
+        """Past qualifying people enter at the step they would be at now, measured from their
+        latest trigger since `since` (backfilled history included); counts by where they enter.
+        A run's id is its trigger's, so running this twice enters and sends nothing twice."""
+        flow = self._flows(store_hash).get(flow_name)
+        if flow is None:
+            raise UnknownFlow(f"no flow named {flow_name!r} applied to {store_hash}")
+        if not isinstance(flow.trigger, MetricTrigger):
+            raise UnknownFlow(f"{flow_name!r} starts on a profile change: only a metric's history can be replayed")
+        latest: dict[str, MarketingEvent] = {}
+        for event in self._history.events_of(store_hash, flow.trigger.metric, since):
+            person = event.profile_id
+            newest = person is not None and (person not in latest or event.time > latest[person].time)
+            if newest and person and trigger_accepts(flow.trigger, event):
+                latest[person] = event
+        program = compile_steps(flow.steps)
+        where: Counter[str] = Counter()
+        for profile_id, event in sorted(latest.items()):
+            profile = self._profiles.current(store_hash, profile_id, _nothing_read())
+            if profile is None:
+                continue
+            mine = [run for run in self._runs.runs_of(store_hash, profile.id) if run.flow == flow.name]
+            situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=event.time)
+            if not may_enter(flow, event.source_id, mine, now) or not qualifies(flow, situation):
+                where["not qualifying now"] += 1
+                continue
+            started = self._new_run(
+                flow, profile, event, entry_key=event.source_id, basis=event.id, entered_at=event.time
+            )
+            moved = catch_up(
+                started,
+                flow,
+                program,
+                situation,
+                last_sent=_LastSent(self._runs, store_hash, profile.id),
+                zone=self._zone_of(store_hash),
+            )
+            where[_position(moved.run)] += 1
+            if dry_run:
+                continue
+            created = self._runs.create(moved.run)
+            if created is not None:
+                self._apply_updates(profile, moved.updates)
+                self._deliver(created, profile, event, now)
+        return where
+
     # ------------------------------------------------------------------ the steps of the work
     def _enter(
         self,
@@ -167,16 +220,7 @@ class FlowRunner:
         situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=entered_at)
         if not may_enter(flow, entry_key, mine, now) or not qualifies(flow, situation):
             return None
-        started = FlowRun(
-            run_id=run_id(store_hash, flow.name, profile.id, basis),
-            flow=flow.name,
-            flow_version=flow_version(flow),
-            store_hash=store_hash,
-            profile_id=profile.id,
-            entry_key=entry_key,
-            trigger_event_id=event.id if event else None,
-            entered_at=entered_at,
-        )
+        started = self._new_run(flow, profile, event, entry_key=entry_key, basis=basis, entered_at=entered_at)
         after = advance(
             started,
             flow,
@@ -191,6 +235,27 @@ class FlowRunner:
         metrics.add_metric(name="FlowRunsStarted", unit="Count", value=1)
         self._apply_updates(profile, after.updates)
         return self._deliver(created, profile, event, now)
+
+    @staticmethod
+    def _new_run(
+        flow: FlowDefinition,
+        profile: Profile,
+        event: MarketingEvent | None,
+        *,
+        entry_key: str,
+        basis: str,
+        entered_at: datetime,
+    ) -> FlowRun:
+        return FlowRun(
+            run_id=run_id(profile.store_hash, flow.name, profile.id, basis),
+            flow=flow.name,
+            flow_version=flow_version(flow),
+            store_hash=profile.store_hash,
+            profile_id=profile.id,
+            entry_key=entry_key,
+            trigger_event_id=event.id if event else None,
+            entered_at=entered_at,
+        )
 
     def _recheck(self, runs: list[FlowRun], flows: dict[str, FlowDefinition], profile: Profile, now: datetime) -> None:
         for run in runs:
@@ -251,6 +316,16 @@ class FlowRunner:
 
 def _nothing_read() -> Known:
     return Known()
+
+
+class UnknownFlow(Exception):
+    """The flow named is not applied to the store, or cannot be back-populated."""
+
+
+def _position(run: FlowRun) -> str:
+    if run.status is RunStatus.WAITING and run.wake_at is not None:
+        return f"waiting at step {run.step}"
+    return "done (its steps due now)" if run.status is RunStatus.DONE else str(run.status.value)
 
 
 class _LastSent(Mapping[str, datetime]):

@@ -296,6 +296,12 @@ class EventLookup(Protocol):
     def events(self, event_ids: Sequence[str]) -> dict[str, MarketingEvent]: ...
 
 
+class EventHistory(Protocol):
+    def events_of(self, store_hash: str, metric: str, since: datetime | None) -> list[MarketingEvent]:
+        """The store's events of a metric (backfilled ones too), at or after `since`."""
+        ...
+
+
 class JobQueue(Protocol):
     def enqueue(self, store_hash: str, job: Literal["reconcile", "backfill"], *, dedup: str) -> None:
         """Ask the sync worker to run (or continue) a job; one at a time per store and job."""
