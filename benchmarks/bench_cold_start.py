@@ -43,6 +43,8 @@ FIRST_WIRING = {
     "RetryDeliveriesFunction": "app.dedupe, app.ingest, [app.delivery_handler(family) for family in Family]",
     "SyncJobsFunction": "app.stores, app.jobs, app.reconciler, app.backfill",
     "ConfirmSubscriptionFunction": "app.subscribers",
+    "FlowEventsFunction": "app.flow_runner",
+    "FlowTimerFunction": "app.stores, app.flow_runner",
 }
 
 
