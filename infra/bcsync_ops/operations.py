@@ -59,6 +59,7 @@ class StackHandle:
     @classmethod
     def resolve(cls, stack_name: str | None, store: str | None) -> StackHandle:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout is for the command's output
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for Lambda's logs
         logical = tuple(sorted(set(SETTINGS_RESOURCES.values())))
         if stack_name:
             if not store:

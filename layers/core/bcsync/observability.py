@@ -66,3 +66,14 @@ tracer = (
     else Tracer(provider=NoTracing(), disabled=False, auto_patch=False)
 )
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "bcsync"))
+
+
+def flow_metric(name: str, flow: str, value: float = 1) -> None:
+    """A count of one flow's, with the flow as its dimension (the shared `metrics` holds one
+    dimension set per invocation, and one invocation moves runs of many flows)."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    emf = AmazonCloudWatchEMFProvider(namespace=metrics.namespace)
+    emf.add_dimension(name="flow", value=flow)
+    emf.add_metric(name=name, unit="Count", value=value)
+    emf.flush_metrics()

@@ -33,7 +33,7 @@ from bcsync.domain.flow_runs import (
 )
 from bcsync.domain.flows import Flow, TriggerIntent
 from bcsync.domain.profiles import Profile, activity_counts, touched
-from bcsync.observability import logger, metrics
+from bcsync.observability import flow_metric, logger
 from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ports import ActionPublisher, EventHistory, EventLookup, FlowLibrary, Known, RunStore
 from bcsync.usecases.profiles import ProfileBook
@@ -121,7 +121,7 @@ class FlowRunner:
                 moved += self._wake_one(run, flows.get(run.flow), now)
             except Exception:
                 logger.exception("flow run could not move; retried at the next wake-up", extra={"run_id": run.run_id})
-                metrics.add_metric(name="FlowRunErrors", unit="Count", value=1)
+                flow_metric("FlowRunErrors", run.flow)
         return moved
 
     def _wake_one(self, run: FlowRun, flow: FlowDefinition | None, now: datetime) -> int:
@@ -232,7 +232,7 @@ class FlowRunner:
         created = self._runs.create(after.run)
         if created is None:
             return None  # a duplicate trigger: its run exists
-        metrics.add_metric(name="FlowRunsStarted", unit="Count", value=1)
+        flow_metric("FlowRunsStarted", flow.name)
         self._apply_updates(profile, after.updates)
         return self._deliver(created, profile, event, now)
 
@@ -264,7 +264,7 @@ class FlowRunner:
                 continue
             checked = recheck(run, flow, self._situation(profile, None, run, now))
             if checked is not run and self._runs.save(checked, previous=run) is not None:
-                metrics.add_metric(name="FlowGoalExits", unit="Count", value=1)
+                flow_metric("FlowGoalExits", run.flow)
                 logger.info("flow run ended by a goal", extra={"flow": run.flow, "run_id": run.run_id})
 
     def _deliver(self, run: FlowRun, profile: Profile, event: MarketingEvent | None, now: datetime) -> FlowRun:
@@ -273,7 +273,7 @@ class FlowRunner:
             return run
         owed = [pending.due(run.run_id) for pending in run.outbox]
         self._publisher.publish([(due.dedup_key, action_message(due, run, profile, event)) for due in owed])
-        metrics.add_metric(name="FlowActionsSent", unit="Count", value=len(owed))
+        flow_metric("FlowActionsSent", run.flow, len(owed))
         sent: dict[str, datetime] = {due.action.channel: now for due in owed}  # smart sending, same write
         cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run, sent=sent)
         return cleared or run
