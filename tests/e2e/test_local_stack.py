@@ -324,3 +324,41 @@ def test_operator_commands_reconcile_backfill_webhooks_and_daily_counts(running)
     assert bcsync(env, "sync", "off").returncode == 0
     shown = bcsync(env, "sync", "status")
     assert "hourly sync off" in shown.stdout and "backfill: done" in shown.stdout and "drift 2" in shown.stdout
+
+
+def test_a_flow_applied_with_the_cli_acts_on_a_webhook_through_the_streams(running, tmp_path):
+    """bcsync flows apply, then a signed customer/created over HTTP: the Triggers table's stream
+    reaches the flow runner, whose action lands on the action queue once."""
+    store, sender, env = running
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(
+        "flows: [{name: Hello, kind: transactional, trigger: {profile: account_created}, reentry: once,"
+        " steps: [{action: {template: hello}}]}]"
+    )
+    applied = bcsync(env, "flows", "apply", str(flows))
+    assert applied.returncode == 0, applied.stderr
+    store.add_customer(
+        21, email="kay@example.com", first_name="Kay", last_name="Nygaard", at=datetime.now(UTC) - timedelta(minutes=5)
+    )
+    assert sender.send("customers", "store/customer/created", {"type": "customer", "id": 21})[0] == 200
+    assert sender.send("customers", "store/customer/created", {"type": "customer", "id": 21})[0] == 200  # again
+    state = json.loads((Path(env["BCSYNC_STATE_DIR"]) / "local-stack.json").read_text())
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=state["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    bodies: list[dict] = []
+    deadline = time.monotonic() + 30
+    while not bodies and time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=state["physical"]["FlowActionQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        bodies += [json.loads(message["Body"]) for message in messages]
+    assert [(b["flow"], b["template"], b["profile"]["email"]) for b in bodies] == [
+        ("Hello", "hello", "kay@example.com")
+    ]
+    runs = bcsync(env, "flows", "runs", "--email", "kay@example.com")
+    assert runs.returncode == 0 and runs.stdout.splitlines()[0].startswith("Hello: entered "), runs.stdout
