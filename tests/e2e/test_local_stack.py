@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -78,8 +79,8 @@ def export(kind: str, env: dict[str, str]) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def confirmation_link(env: dict[str, str]) -> str:
-    """What a consumer of the flow-trigger queue would find in the Confirm Subscription message."""
+def local_queue(env: dict[str, str], logical_id: str) -> tuple[Any, str]:
+    """An SQS client on the running local stack, and the URL of one of its queues."""
     state = json.loads((Path(env["BCSYNC_STATE_DIR"]) / "local-stack.json").read_text())
     sqs = boto3.client(
         "sqs",
@@ -88,9 +89,13 @@ def confirmation_link(env: dict[str, str]) -> str:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    messages = sqs.receive_message(
-        QueueUrl=state["physical"]["FlowTriggerQueue"], MaxNumberOfMessages=10, VisibilityTimeout=0
-    )["Messages"]
+    return sqs, state["physical"][logical_id]
+
+
+def confirmation_link(env: dict[str, str]) -> str:
+    """What a consumer of the flow-trigger queue would find in the Confirm Subscription message."""
+    sqs, url = local_queue(env, "FlowTriggerQueue")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
     bodies = [json.loads(message["Body"]) for message in messages]
     return next(body["details"]["confirmation_url"] for body in bodies if body["flow"] == "Confirm Subscription")
 
@@ -342,20 +347,11 @@ def test_a_flow_applied_with_the_cli_acts_on_a_webhook_through_the_streams(runni
     )
     assert sender.send("customers", "store/customer/created", {"type": "customer", "id": 21})[0] == 200
     assert sender.send("customers", "store/customer/created", {"type": "customer", "id": 21})[0] == 200  # again
-    state = json.loads((Path(env["BCSYNC_STATE_DIR"]) / "local-stack.json").read_text())
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=state["aws_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sqs, url = local_queue(env, "FlowActionQueue")
     bodies: list[dict] = []
     deadline = time.monotonic() + 30
     while not bodies and time.monotonic() < deadline:
-        messages = sqs.receive_message(
-            QueueUrl=state["physical"]["FlowActionQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=1
-        ).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         bodies += [json.loads(message["Body"]) for message in messages]
     assert [(b["flow"], b["template"], b["profile"]["email"]) for b in bodies] == [
         ("Hello", "hello", "kay@example.com")
