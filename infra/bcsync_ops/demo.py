@@ -23,6 +23,7 @@ STORE_HASH = "sandbox"
 HEDY_CART = "5d1c2b3a-0000-4000-8000-000000000001"
 GRACE_CART = "5d1c2b3a-0000-4000-8000-000000000002"
 INES_CART = "5d1c2b3a-0000-4000-8000-000000000003"
+LINUS_CART = "5d1c2b3a-0000-4000-8000-000000000004"
 FAMILY_OF = {
     "order": "orders",
     "cart": "carts",
@@ -145,6 +146,13 @@ def run_story(store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
 
     run_shoppers_story(store, deliver, step, now)
     confirm_step(sender, step)
+
+    mug = store.products[102]
+    store.create_cart(LINUS_CART, [Line(mug, 1)], at=now - timedelta(minutes=1))
+    store.enter_checkout_email(LINUS_CART, "linus@example.com", at=now - timedelta(minutes=1), first_name="Linus")
+    store.enter_shipping_address(LINUS_CART, at=now)
+    deliver("store/cart/updated", {"type": "cart", "id": LINUS_CART})
+    step("Linus, now subscribed, leaves a mug in a checkout: the Abandoned Cart flow will reach him")
 
     forged = sender.body("store/order/created", {"type": "order", "id": 1002})
     status, answer = sender.post(
