@@ -147,12 +147,7 @@ def run_story(store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
     run_shoppers_story(store, deliver, step, now)
     confirm_step(sender, step)
 
-    mug = store.products[102]
-    store.create_cart(LINUS_CART, [Line(mug, 1)], at=now - timedelta(minutes=1))
-    store.enter_checkout_email(LINUS_CART, "linus@example.com", at=now - timedelta(minutes=1), first_name="Linus")
-    store.enter_shipping_address(LINUS_CART, at=now)
-    deliver("store/cart/updated", {"type": "cart", "id": LINUS_CART})
-    step("Linus, now subscribed, leaves a mug in a checkout: the Abandoned Cart flow will reach him")
+    subscriber_abandons_a_cart(store, deliver, step, now)
 
     forged = sender.body("store/order/created", {"type": "order", "id": 1002})
     status, answer = sender.post(
@@ -228,6 +223,17 @@ def run_shoppers_story(
     store.subscribe(5, email="linus@example.com", first_name="Linus", at=now - timedelta(minutes=5))
     deliver("store/subscriber/created", {"type": "subscriber", "id": 5})
     step("Linus subscribes to the newsletter; double opt-in is on: pending, with a Confirm Subscription trigger")
+
+
+def subscriber_abandons_a_cart(
+    store: SandboxStore, deliver: Callable[..., int], step: Callable[[str], None], now: datetime
+) -> None:
+    """What the default flows act on: a subscribed person's abandoned checkout."""
+    store.create_cart(LINUS_CART, [Line(store.products[102], 1)], at=now - timedelta(minutes=1))
+    store.enter_checkout_email(LINUS_CART, "linus@example.com", at=now - timedelta(minutes=1), first_name="Linus")
+    store.enter_shipping_address(LINUS_CART, at=now)
+    deliver("store/cart/updated", {"type": "cart", "id": LINUS_CART})
+    step("Linus, now subscribed, leaves a mug in a checkout: the Abandoned Cart flow will reach him")
 
 
 def confirm_step(sender: WebhookSender, step: Callable[[str], None]) -> None:
