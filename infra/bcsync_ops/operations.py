@@ -19,9 +19,10 @@ from bcsync_ops.exports import deployed_names, local_state
 
 if TYPE_CHECKING:
     from bcsync.adapters.bigcommerce import BigCommerceClient
-    from bcsync.adapters.dynamodb import DynamoFlowLibrary, DynamoProfileRepository, DynamoSyncState
-    from bcsync.adapters.flow_runs import DynamoRunStore
+    from bcsync.adapters.dynamodb import DynamoProfileRepository
+    from bcsync.adapters.flow_runs import DynamoFlowLibrary, DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
+    from bcsync.adapters.sync_state import DynamoSyncState
     from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
     from bcsync.usecases.flow_runner import FlowRunner
 
@@ -74,12 +75,12 @@ class StackHandle:
 
     # Imported late: the use cases bring Powertools' logger, whose level is read at import.
     def state(self) -> DynamoSyncState:
-        from bcsync.adapters.dynamodb import DynamoSyncState
+        from bcsync.adapters.sync_state import DynamoSyncState
 
         return DynamoSyncState(boto3.resource("dynamodb"), self.names["SyncStateTable"])
 
     def flow_library(self) -> DynamoFlowLibrary:
-        from bcsync.adapters.dynamodb import DynamoFlowLibrary
+        from bcsync.adapters.flow_runs import DynamoFlowLibrary
 
         return DynamoFlowLibrary(boto3.resource("dynamodb"), self.names["SyncStateTable"])
 

@@ -24,13 +24,12 @@ if TYPE_CHECKING:
         DynamoCartLedger,
         DynamoCatalogRepository,
         DynamoEventLedger,
-        DynamoFlowLibrary,
         DynamoProfileRepository,
-        DynamoSyncState,
         DynamoTriggerLedger,
     )
-    from bcsync.adapters.flow_runs import DynamoRunStore
+    from bcsync.adapters.flow_runs import DynamoFlowLibrary, DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
+    from bcsync.adapters.sync_state import DynamoSyncState
     from bcsync.usecases.backfill import Backfill
     from bcsync.usecases.carts import CartSync
     from bcsync.usecases.catalog import CatalogLookup
@@ -137,7 +136,7 @@ class Container:
 
     @cached_property
     def sync_state(self) -> DynamoSyncState:
-        from bcsync.adapters.dynamodb import DynamoSyncState
+        from bcsync.adapters.sync_state import DynamoSyncState
 
         return DynamoSyncState(self._dynamodb, self.settings.sync_state_table_name)
 
@@ -240,7 +239,7 @@ class Container:
 
     @cached_property
     def flow_library(self) -> DynamoFlowLibrary:
-        from bcsync.adapters.dynamodb import DynamoFlowLibrary
+        from bcsync.adapters.flow_runs import DynamoFlowLibrary
 
         return DynamoFlowLibrary(self._dynamodb, self.settings.sync_state_table_name)
 

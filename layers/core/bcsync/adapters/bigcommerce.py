@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import urllib3
@@ -32,8 +32,10 @@ from bcsync.domain.bigcommerce import (
     StoreInfo,
     Subscriber,
 )
-from bcsync.domain.sync import Window
 from bcsync.usecases.ports import CredentialStore, DownstreamFault, Page
+
+if TYPE_CHECKING:
+    from bcsync.domain.sync import Window
 
 PAGE_LIMIT = 250
 SERVER_ERROR_ATTEMPTS = 4

@@ -11,6 +11,7 @@ revision that was read.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -18,8 +19,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from bcsync.adapters.dynamodb import scan_all
+from bcsync.adapters.dynamodb import now_iso, scan_all
 from bcsync.domain.events import iso_utc
+from bcsync.domain.flow_definitions import FlowFile, parse_flow_file
 from bcsync.domain.flow_runs import FlowRun, RunStatus
 
 RUNS_BY_PROFILE = "RunsByProfile"
@@ -153,3 +155,28 @@ class DynamoRunStore:
         if attention is not None:  # sparse: only runs that need attention are in DueRuns
             item["due_key"], item["due_at"] = f"{run.store_hash}#due", iso_utc(attention)
         return item
+
+
+class DynamoFlowLibrary:
+    """`<store>#flows` in the sync-state table: the store's flow file as applied, with its version."""
+
+    def __init__(self, resource: Any, table_name: str) -> None:
+        self._table = resource.Table(table_name)
+
+    def flows(self, store_hash: str) -> FlowFile | None:
+        item = self._table.get_item(Key={"pk": f"{store_hash}#flows"}, ConsistentRead=True).get("Item")
+        return parse_flow_file(json.loads(str(item["body"]))) if item else None
+
+    def apply(self, store_hash: str, flows: FlowFile) -> str:
+        body = flows.model_dump_json(by_alias=True)
+        version = hashlib.sha256(body.encode()).hexdigest()[:16]
+        self._table.put_item(
+            Item={
+                "pk": f"{store_hash}#flows",
+                "store_hash": store_hash,
+                "body": body,
+                "version": version,
+                "applied_at": now_iso(),
+            }
+        )
+        return version
