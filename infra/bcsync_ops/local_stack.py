@@ -389,9 +389,11 @@ class LocalStack:
         return sum(int(value) for value in attributes.values())
 
     def _write_state(self) -> None:
+        """Written whole, then moved into place: a reader never sees half of it."""
         path = state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
+        partial = path.with_suffix(".partial")
+        partial.write_text(
             json.dumps(
                 {
                     "pid": os.getpid(),
@@ -404,6 +406,7 @@ class LocalStack:
                 indent=2,
             )
         )
+        partial.replace(path)
 
 
 def _http_api_event(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,17 +33,10 @@ def settings_file(directory: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[str, str]]]:
     store = sandbox_store()
     server = SandboxServer(store).start()
-    port = free_port()
     env = {
         **os.environ,
         "BIGCOMMERCE_STORE_HASH": STORE_HASH,
@@ -55,7 +47,8 @@ def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[
         "SETTINGS_FILE": str(settings_file(tmp_path)),
     }
     process = subprocess.Popen(
-        [*BCSYNC, "local", "--port", str(port), "--log-level", "ERROR"],
+        # Port 0: the system picks a free one (no race between test workers); the stack says which.
+        [*BCSYNC, "local", "--port", "0", "--log-level", "ERROR"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -67,7 +60,8 @@ def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"bcsync local did not start:\n{process.stdout.read() if process.stdout else ''}")
             time.sleep(0.2)
-        yield store, WebhookSender(f"http://127.0.0.1:{port}", STORE_HASH, CLIENT_SECRET), env
+        api_url = json.loads((tmp_path / "local-stack.json").read_text())["api_url"]
+        yield store, WebhookSender(api_url, STORE_HASH, CLIENT_SECRET), env
     finally:
         process.terminate()
         process.wait(timeout=20)
