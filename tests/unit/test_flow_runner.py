@@ -242,3 +242,15 @@ def test_back_population_enters_past_people_where_they_would_be_now_and_never_tw
     assert [r.outcome for r in run.history][:1] == ["skipped: back-population"]  # "thanks" was due long ago
     assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=False) == {"not qualifying now": 1}
     assert len(outbox.messages) == 1
+
+
+def test_one_wake_up_takes_page_after_page_of_due_runs(world, monkeypatch):
+    runner, _, runs, outbox = world
+    monkeypatch.setattr("bcsync.usecases.flow_runner.WAKE_BATCH", 2)
+    for number in range(5):  # five carts of one person
+        runner.on_event(event(source=f"cart:c{number}"), T0)
+    assert runner.wake("s", T0 + timedelta(hours=4)) == 5
+    assert all(run.status is RunStatus.DONE for run in runs.runs.values())
+    # One email; smart sending skips the other four, which came within 16 hours of it.
+    outcomes = sorted(record.outcome for run in runs.runs.values() for record in run.history if record.step == 1)
+    assert (len(outbox.messages), outcomes) == (1, ["sent", *["skipped: smart sending"] * 4])

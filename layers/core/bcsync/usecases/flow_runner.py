@@ -45,6 +45,8 @@ PROFILE_TRIGGERS = {
     Flow.FIRST_ORDER: "first_order",
 }
 WAKE_BATCH = 100
+# Pages of due runs one wake-up takes: 1,000 runs a store a minute before wake-ups lag.
+WAKE_PAGES = 10
 # Applied flows are read at most this often per store and process: a change takes effect within it.
 FLOWS_CACHE_SECONDS = 60.0
 
@@ -115,13 +117,20 @@ class FlowRunner:
         failed after its step was saved); how many moved or sent. One run's fault is logged and
         left for the next wake-up, never in the way of the others."""
         flows = self._flows(store_hash)
-        moved = 0
-        for run in self._runs.due(store_hash, now, WAKE_BATCH):
-            try:
-                moved += self._wake_one(run, flows.get(run.flow), now)
-            except Exception:
-                logger.exception("flow run could not move; retried at the next wake-up", extra={"run_id": run.run_id})
-                flow_metric("FlowRunErrors", run.flow)
+        moved, seen = 0, set()
+        for _ in range(WAKE_PAGES):
+            batch = [run for run in self._runs.due(store_hash, now, WAKE_BATCH) if run.run_id not in seen]
+            for run in batch:
+                seen.add(run.run_id)
+                try:
+                    moved += self._wake_one(run, flows.get(run.flow), now)
+                except Exception:
+                    logger.exception(
+                        "flow run could not move; retried at the next wake-up", extra={"run_id": run.run_id}
+                    )
+                    flow_metric("FlowRunErrors", run.flow)
+            if not batch:
+                break  # nothing due that this wake-up has not seen (a failing run is not retried here)
         return moved
 
     def _wake_one(self, run: FlowRun, flow: FlowDefinition | None, now: datetime) -> int:
