@@ -14,7 +14,7 @@ from bcsync.domain.flow_definitions import parse_flow_file
 from bcsync.wiring import container
 from bcsync_ops import flows
 from bcsync_ops.operations import StackHandle
-from tests.integration.conftest import STORE_HASH, load_event, webhook_event
+from tests.integration.conftest import STORE_HASH, load_event, use_settings, webhook_event
 from tests.integration.test_customers_webhook import add_ada
 from tests.integration.test_orders_webhook import place_ada
 
@@ -149,3 +149,31 @@ def test_back_population_enters_past_buyers_where_they_would_be_now_once(stack, 
     assert stack.actions() == []
     unknown = SimpleNamespace(flow="Nope", since=None, dry_run=True)
     assert flows.backpopulate(handle.flow_runner(), STORE_HASH, unknown, sys.stdout, sys.stderr) == 1
+
+
+def test_a_marketing_action_carries_an_unsubscribe_link_that_withdraws_consent(stack, monkeypatch, tmp_path):
+    use_settings(monkeypatch, tmp_path, {"stores": {STORE_HASH: {"public_base_url": "https://shop.example"}}})
+    apply_flows("flows: [{name: Thanks, trigger: {metric: Placed Order}, steps: [{action: {template: thanks}}]}]")
+    stack.store.subscribe(5, email="ada@example.com", first_name="Ada", at=datetime.now(UTC) - timedelta(days=1))
+    stack.deliver(webhook_event("store/subscriber/created", {"type": "subscriber", "id": 5}))
+    place_ada(stack)
+    stack.invoke_orders(load_event("order_created.json"))
+    stack.drain_streams()
+    [action] = stack.actions()
+    link = action["context"]["unsubscribe_url"]
+    assert link.startswith("https://shop.example/subscriptions/unsubscribe?token=")
+    event = load_event("subscription_confirm.json")
+    token = link.split("token=", 1)[1]
+    event.update(
+        rawPath="/subscriptions/unsubscribe", rawQueryString=f"token={token}", queryStringParameters={"token": token}
+    )
+    event["requestContext"]["http"]["path"] = "/subscriptions/unsubscribe"
+    answer = stack.invoke("ConfirmSubscriptionFunction", event)
+    assert answer["statusCode"] == 200 and "You are unsubscribed" in answer["body"]
+    (ada,) = [p for p in stack.profiles() if p["email"] == "ada@example.com"]
+    assert (ada["consent"]["email_marketing"], ada["lists"]) == ("unsubscribed", ["Customers"])
+    stack.deliver(webhook_event("store/subscriber/updated", {"type": "subscriber", "id": 5}))  # older record
+    (ada,) = [p for p in stack.profiles() if p["email"] == "ada@example.com"]
+    assert ada["consent"]["email_marketing"] == "unsubscribed"
+    tampered = dict(event, rawQueryString=f"token={token}x", queryStringParameters={"token": f"{token}x"})
+    assert stack.invoke("ConfirmSubscriptionFunction", tampered)["statusCode"] == 400

@@ -9,6 +9,7 @@ import pytest
 
 from bcsync.domain.bigcommerce import Customer, Subscriber
 from bcsync.domain.confirmation import (
+    UNSUBSCRIBE_PURPOSE,
     ConfirmationClaims,
     InvalidConfirmation,
     issue_token,
@@ -20,6 +21,7 @@ from bcsync.domain.consent import (
     apply_subscriber_state,
     confirm_subscription,
     subscriber_state,
+    unsubscribe_by_link,
 )
 from bcsync.domain.field_mapping import mapped_properties, parse_field_mapping
 from bcsync.domain.flows import Flow
@@ -246,3 +248,28 @@ def test_the_settings_file_applies_store_overrides_and_fails_loudly(tmp_path):
         SettingsFile.load(str(path))
     with pytest.raises(ValueError, match="does not exist"):
         SettingsFile.load(str(tmp_path / "missing.json"))
+
+
+def test_an_unsubscribe_link_withdraws_consent_as_of_the_click_and_only_a_later_record_restores_it():
+    subscribed = apply(profile(), subscriber(at=T0))
+    clicked = unsubscribe_by_link(subscribed, at=T0 + timedelta(days=3), now=NOW)
+    assert (clicked.consent.email_marketing, clicked.consent.source, clicked.lists) == (
+        "unsubscribed",
+        "unsubscribe link",
+        [],
+    )
+    assert unsubscribe_by_link(clicked, at=T0 + timedelta(days=4), now=NOW) == clicked  # a second click
+    assert apply(clicked, subscriber(at=T0 + timedelta(days=1))) == clicked  # BigCommerce's older record
+    again = apply(clicked, subscriber(at=T0 + timedelta(days=5)))  # they subscribed again in the store
+    assert again.consent.email_marketing == "subscribed"
+
+
+def test_an_unsubscribe_token_and_a_confirmation_token_never_pass_for_each_other():
+    claims = ConfirmationClaims("abc123", "p-1", T0 + timedelta(days=365))
+    unsubscribe = issue_token("secret", claims, purpose=UNSUBSCRIBE_PURPOSE)
+    confirmation = issue_token("secret", claims)
+    assert verify_token(unsubscribe, "secret", now=T0, purpose=UNSUBSCRIBE_PURPOSE) == claims
+    with pytest.raises(InvalidConfirmation):
+        verify_token(unsubscribe, "secret", now=T0)
+    with pytest.raises(InvalidConfirmation):
+        verify_token(confirmation, "secret", now=T0, purpose=UNSUBSCRIBE_PURPOSE)

@@ -86,6 +86,10 @@ class Library:
         return self.applied
 
 
+def unsubscribe_link(profile, now):
+    return f"https://shop.example/subscriptions/unsubscribe?token=for-{profile.id}"
+
+
 @pytest.fixture
 def world():
     store, runs, outbox = MemoryStore(), MemoryRuns(), Outbox()
@@ -95,7 +99,16 @@ def world():
     profile.email = "ada@example.com"
     profile.consent.email_marketing = "subscribed"
     store.put_profile(profile)
-    runner = FlowRunner(Library(), runs, profiles, store, outbox, history=store, zone_of=lambda store_hash: UTC)
+    runner = FlowRunner(
+        Library(),
+        runs,
+        profiles,
+        store,
+        outbox,
+        history=store,
+        zone_of=lambda store_hash: UTC,
+        unsubscribe_link=unsubscribe_link,
+    )
     return runner, store, runs, outbox
 
 
@@ -133,6 +146,7 @@ def test_an_abandoned_cart_waits_then_sends_once_with_its_items(world):
     [(dedup_key, message)] = outbox.messages
     assert dedup_key == f"{run.run_id}:1" and message["template"] == "abandoned-cart"
     assert message["profile"]["email"] == "ada@example.com" and message["event"]["id"] == checkout.id
+    assert message["context"]["unsubscribe_url"] == "https://shop.example/subscriptions/unsubscribe?token=for-p"
     assert message["context"]["items"] == [
         {"name": "Mug", "image_url": "https://img/mug", "product_url": None, "price": 8}
     ]
@@ -205,7 +219,14 @@ def winback_runner(world, steps: str) -> FlowRunner:
     _, store, runs, outbox = world
     library = Library(WINBACK + steps)
     return FlowRunner(
-        library, runs, ProfileBook(store, store, None), store, outbox, history=store, zone_of=lambda _: UTC
+        library,
+        runs,
+        ProfileBook(store, store, None),
+        store,
+        outbox,
+        history=store,
+        zone_of=lambda _: UTC,
+        unsubscribe_link=unsubscribe_link,
     )
 
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.profiles import ProfileBook
     from bcsync.usecases.reconcile import Reconciler, SyncLimits
     from bcsync.usecases.recording import EventRecorder
-    from bcsync.usecases.subscribers import SubscriberSync
+    from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberSync
     from bcsync.usecases.webhook_health import WebhookHealth
 
 
@@ -194,11 +194,16 @@ class Container:
         return CustomerSync(self.profiles, self.profile_repository, self.catalog_repository, self.settings.for_store)
 
     @cached_property
-    def subscribers(self) -> SubscriberSync:
-        from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberSync
+    def subscription_links(self) -> ConfirmationLinks:
+        from bcsync.usecases.subscribers import ConfirmationLinks
 
-        links = ConfirmationLinks(self.credentials, self.settings.for_store)
-        return SubscriberSync(self.profiles, self.profile_repository, links, self.settings.for_store)
+        return ConfirmationLinks(self.credentials, self.settings.for_store)
+
+    @cached_property
+    def subscribers(self) -> SubscriberSync:
+        from bcsync.usecases.subscribers import SubscriberSync
+
+        return SubscriberSync(self.profiles, self.profile_repository, self.subscription_links, self.settings.for_store)
 
     @cached_property
     def ingest(self) -> WebhookIngest:
@@ -269,6 +274,7 @@ class Container:
             SqsActionPublisher(self._sqs, config.flow_action_queue_url),
             history=self.events,
             zone_of=zone_of,
+            unsubscribe_link=self.subscription_links.unsubscribe_link,
         )
 
     @cached_property

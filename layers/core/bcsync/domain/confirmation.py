@@ -20,6 +20,8 @@ from bcsync.domain.refusals import Refused
 from bcsync.domain.webhooks import STORE_HASH
 
 PURPOSE = b"bcsync.subscription-confirmation."
+# An unsubscribe link is signed for its own purpose: neither kind of link ever works as the other.
+UNSUBSCRIBE_PURPOSE = b"bcsync.unsubscribe."
 MAX_TOKEN_CHARS = 512
 
 
@@ -42,14 +44,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _signature(secret: str, payload: str) -> str:
-    return _b64(hmac.new(secret.encode(), PURPOSE + payload.encode(), hashlib.sha256).digest())
+def _signature(secret: str, payload: str, purpose: bytes) -> str:
+    return _b64(hmac.new(secret.encode(), purpose + payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(secret: str, claims: ConfirmationClaims) -> str:
+def issue_token(secret: str, claims: ConfirmationClaims, *, purpose: bytes = PURPOSE) -> str:
     body = {"s": claims.store_hash, "p": claims.profile_id, "x": int(claims.expires_at.timestamp())}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
-    return f"{payload}.{_signature(secret, payload)}"
+    return f"{payload}.{_signature(secret, payload, purpose)}"
 
 
 def read_claims(token: str | None) -> ConfirmationClaims:
@@ -73,10 +75,10 @@ def read_claims(token: str | None) -> ConfirmationClaims:
     return claims
 
 
-def verify_token(token: str, secret: str, *, now: datetime) -> ConfirmationClaims:
+def verify_token(token: str, secret: str, *, now: datetime, purpose: bytes = PURPOSE) -> ConfirmationClaims:
     claims = read_claims(token)
     payload, signature = token.split(".", 1)
-    if not hmac.compare_digest(signature.encode(), _signature(secret, payload).encode()):
+    if not hmac.compare_digest(signature.encode(), _signature(secret, payload, purpose).encode()):
         raise InvalidConfirmation(400, "This confirmation link is not valid.")
     if now >= claims.expires_at:
         raise InvalidConfirmation(410, "This confirmation link has expired. Subscribe again to get a new one.")

@@ -105,6 +105,22 @@ def confirm_subscription(profile: Profile, *, at: datetime, now: str) -> tuple[P
     return touched(profile, updated, now), ConfirmOutcome.CONFIRMED
 
 
+def unsubscribe_by_link(profile: Profile, *, at: datetime, now: str) -> Profile:
+    """The person followed an unsubscribe link: unsubscribed as of that moment, so a BigCommerce
+    subscriber record last changed before it does not subscribe them again (a later change does:
+    the store's own record outranks an older click)."""
+    if profile.consent.email_marketing == EmailMarketing.UNSUBSCRIBED:
+        return profile  # a second click, or unsubscribed already
+    moment = iso_utc(at)
+    updated = profile.model_copy(deep=True)
+    updated.consent.email_marketing = EmailMarketing.UNSUBSCRIBED
+    updated.consent.updated_at = moment
+    updated.consent.source = "unsubscribe link"
+    updated.subscriber_as_of = max(profile.subscriber_as_of or moment, moment)
+    _sync_list(updated)
+    return touched(profile, updated, now)
+
+
 def _start_subscription(profile: Profile, moment: str, *, live: bool) -> None:
     profile.subscribed_at = moment
     if live:

@@ -307,7 +307,9 @@ def _exit(moved: Advanced, now: datetime, reason: str) -> Advanced:
     return moved
 
 
-def action_message(due: ActionDue, run: FlowRun, profile: Profile, event: MarketingEvent | None) -> dict[str, Any]:
+def action_message(
+    due: ActionDue, run: FlowRun, profile: Profile, event: MarketingEvent | None, *, unsubscribe_url: str | None
+) -> dict[str, Any]:
     """What the outbox queue carries (DESIGN.md): the flow, the step, the run, the person with their
     consent, the trigger event, and a context ready for a template."""
     details = event.properties.get("Items Detail", []) if event else []
@@ -334,6 +336,7 @@ def action_message(due: ActionDue, run: FlowRun, profile: Profile, event: Market
                 }
                 for item in details
             ],
+            "unsubscribe_url": unsubscribe_url,
         },
     }
 

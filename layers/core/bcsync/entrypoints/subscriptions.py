@@ -1,4 +1,5 @@
-"""GET /subscriptions/confirm?token=...: the double opt-in link, answered with a small HTML page."""
+"""GET /subscriptions/confirm?token=... (the double opt-in link) and /subscriptions/unsubscribe?token=...
+(the link flow emails carry), each answered with a small HTML page."""
 
 from __future__ import annotations
 
@@ -43,6 +44,14 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
         outcome = container().subscribers.confirm(token, now=datetime.now(UTC))
         logger.info("confirmation link followed", extra={"outcome": outcome.value})
         return page(*PAGES[outcome])
+
+    @app.get("/subscriptions/unsubscribe")
+    def unsubscribe() -> Response[str]:
+        token = app.current_event.get_query_string_value("token")
+        withdrawn = container().subscribers.unsubscribe(token, now=datetime.now(UTC))
+        logger.info("unsubscribe link followed", extra={"withdrawn": withdrawn})
+        message = "You will get no more marketing email from us." if withdrawn else "You were already unsubscribed."
+        return page(200, "You are unsubscribed", message)
 
     @app.exception_handler(InvalidConfirmation)
     def refused(exc: InvalidConfirmation) -> Response[str]:

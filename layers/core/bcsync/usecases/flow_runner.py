@@ -62,9 +62,11 @@ class FlowRunner:
         *,
         history: EventHistory,
         zone_of: Callable[[str], tzinfo],
+        unsubscribe_link: Callable[[Profile, datetime], str | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._history = history
+        self._unsubscribe_link = unsubscribe_link
         self._clock = clock
         self._cached: dict[str, tuple[float, dict[str, FlowDefinition]]] = {}
         self._library = library
@@ -281,7 +283,9 @@ class FlowRunner:
         if not run.outbox:
             return run
         owed = [pending.due(run.run_id) for pending in run.outbox]
-        self._publisher.publish([(due.dedup_key, action_message(due, run, profile, event)) for due in owed])
+        link = self._unsubscribe_link(profile, now)
+        messages = [(due.dedup_key, action_message(due, run, profile, event, unsubscribe_url=link)) for due in owed]
+        self._publisher.publish(messages)
         flow_metric("FlowActionsSent", run.flow, len(owed))
         sent: dict[str, datetime] = {due.action.channel: now for due in owed}  # smart sending, same write
         cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run, sent=sent)

@@ -11,8 +11,22 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bcsync.domain.bigcommerce import Subscriber
-from bcsync.domain.confirmation import ConfirmationClaims, InvalidConfirmation, issue_token, read_claims, verify_token
-from bcsync.domain.consent import ConfirmOutcome, apply_subscriber_state, confirm_subscription, subscriber_state
+from bcsync.domain.confirmation import PURPOSE as CONFIRMATION_PURPOSE
+from bcsync.domain.confirmation import (
+    UNSUBSCRIBE_PURPOSE,
+    ConfirmationClaims,
+    InvalidConfirmation,
+    issue_token,
+    read_claims,
+    verify_token,
+)
+from bcsync.domain.consent import (
+    ConfirmOutcome,
+    apply_subscriber_state,
+    confirm_subscription,
+    subscriber_state,
+    unsubscribe_by_link,
+)
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flows import Flow
 from bcsync.domain.profiles import Profile, fill_gaps, normalize_email
@@ -31,6 +45,9 @@ from bcsync.usecases.profiles import ProfileBook
 from bcsync.usecases.recording import SyncResult
 
 CONFIRM_PATH = "/subscriptions/confirm"
+UNSUBSCRIBE_PATH = "/subscriptions/unsubscribe"
+# An unsubscribe link lives in sent email: it must keep working long after.
+UNSUBSCRIBE_LINK_LIFE = timedelta(days=5 * 365)
 
 
 class ConfirmationLinks:
@@ -63,13 +80,23 @@ class ConfirmationLinks:
         ]
         return linked
 
-    def verify(self, token: str | None, *, now: datetime) -> ConfirmationClaims:
+    def verify(self, token: str | None, *, now: datetime, purpose: bytes = CONFIRMATION_PURPOSE) -> ConfirmationClaims:
         claims = read_claims(token)
         try:
             secret = self._credentials.credentials(claims.store_hash).client_secret
         except UnknownStore:
-            raise InvalidConfirmation(400, "This confirmation link is not valid.") from None
-        return verify_token(token or "", secret, now=now)
+            raise InvalidConfirmation(400, "This link is not valid.") from None
+        return verify_token(token or "", secret, now=now, purpose=purpose)
+
+    def unsubscribe_link(self, profile: Profile, now: datetime) -> str | None:
+        """The link every marketing message carries; None until the store has a public URL."""
+        base = self._settings_for(profile.store_hash).public_url
+        if not base:
+            return None
+        secret = self._credentials.credentials(profile.store_hash).client_secret
+        claims = ConfirmationClaims(profile.store_hash, profile.id, now + UNSUBSCRIBE_LINK_LIFE)
+        token = issue_token(secret, claims, purpose=UNSUBSCRIBE_PURPOSE)
+        return f"{base.rstrip('/')}{UNSUBSCRIBE_PATH}?token={token}"
 
 
 class SubscriberSync:
@@ -168,6 +195,17 @@ class SubscriberSync:
 
         self._profiles.change(claims.store_hash, claims.profile_id, edit)
         return outcome
+
+    def unsubscribe(self, token: str | None, *, now: datetime) -> bool:
+        """InvalidConfirmation for a bad link; whether the person was subscribed or pending before."""
+        claims = self._links.verify(token, now=now, purpose=UNSUBSCRIBE_PURPOSE)
+        before = self._repository.get(claims.store_hash, claims.profile_id)
+
+        def edit(current: Profile | None) -> Profile | None:
+            return unsubscribe_by_link(current, at=now, now=utc_now()) if current else None
+
+        self._profiles.change(claims.store_hash, claims.profile_id, edit)
+        return before is not None and before.consent.email_marketing != "unsubscribed"
 
 
 class SubscriberDeliveries:
