@@ -1,4 +1,5 @@
-"""Signed, expiring double opt-in links: `<payload>.<signature>`, both base64url.
+"""Signed, expiring links (double opt-in confirmation, unsubscribe): `<payload>.<signature>`,
+both base64url.
 
 The payload names the store, the profile and the expiry; the signature is HMAC-SHA256 keyed with
 the store's client secret over a purpose prefix and the payload, so a token made for anything
@@ -57,9 +58,9 @@ def issue_token(secret: str, claims: ConfirmationClaims, *, purpose: bytes = PUR
 def read_claims(token: str | None) -> ConfirmationClaims:
     """The claims as written, not yet trusted: enough to find the store's secret."""
     if not token:
-        raise InvalidConfirmation(400, "This confirmation link is incomplete: it has no token.")
+        raise InvalidConfirmation(400, "This link is incomplete: it has no token.")
     if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise InvalidConfirmation(400, "This confirmation link is not valid.")
+        raise InvalidConfirmation(400, "This link is not valid.")
     payload = token.split(".", 1)[0]
     try:
         body = json.loads(_unb64(payload))
@@ -69,9 +70,9 @@ def read_claims(token: str | None) -> ConfirmationClaims:
             expires_at=datetime.fromtimestamp(int(body["x"]), tz=UTC),
         )
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
-        raise InvalidConfirmation(400, "This confirmation link is not valid.") from None
+        raise InvalidConfirmation(400, "This link is not valid.") from None
     if not STORE_HASH.match(claims.store_hash):
-        raise InvalidConfirmation(400, "This confirmation link is not valid.")
+        raise InvalidConfirmation(400, "This link is not valid.")
     return claims
 
 
@@ -79,7 +80,7 @@ def verify_token(token: str, secret: str, *, now: datetime, purpose: bytes = PUR
     claims = read_claims(token)
     payload, signature = token.split(".", 1)
     if not hmac.compare_digest(signature.encode(), _signature(secret, payload, purpose).encode()):
-        raise InvalidConfirmation(400, "This confirmation link is not valid.")
+        raise InvalidConfirmation(400, "This link is not valid.")
     if now >= claims.expires_at:
         raise InvalidConfirmation(410, "This confirmation link has expired. Subscribe again to get a new one.")
     return claims
