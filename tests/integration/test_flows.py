@@ -106,31 +106,16 @@ def test_operators_see_each_flows_counts_and_a_persons_steps(stack, capsys):
     assert capsys.readouterr().out == (
         "Order Follow-up: 0 active, 1 done, 1 actions sent; skipped: none; exited: none\n"
     )
-    assert (
-        flows.runs_of_person(
-            handle.run_store(),
-            handle.profile_repository(),
-            STORE_HASH,
-            "ADA@example.com",
-            out=sys.stdout,
-            err=sys.stderr,
-        )
-        == 0
-    )
+
+    def runs_of(email: str) -> int:
+        repository = handle.profile_repository()
+        return flows.runs_of_person(handle.run_store(), repository, STORE_HASH, email, out=sys.stdout, err=sys.stderr)
+
+    assert runs_of("ADA@example.com") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Order Follow-up: entered ") and lines[0].endswith("on order:1001, done")
     assert [line.split(": ", 1)[1] for line in lines[1:]] == ["waiting", "sent"]
-    assert (
-        flows.runs_of_person(
-            handle.run_store(),
-            handle.profile_repository(),
-            STORE_HASH,
-            "nobody@example.com",
-            out=sys.stdout,
-            err=sys.stderr,
-        )
-        == 1
-    )
+    assert runs_of("nobody@example.com") == 1
 
 
 def test_back_population_enters_past_buyers_where_they_would_be_now_once(stack, capsys):

@@ -17,6 +17,11 @@ def placed(order_id, hour, *, backfill=False):
     return placed_order_event(order_id, hour, backfill=backfill)
 
 
+def write(change_writer, store_hash, **change):
+    """Plan a change and apply it, as the use cases do."""
+    return change_writer.apply(change_writer.plan(store_hash, **change))
+
+
 def writer(store, publisher):
     return ChangeWriter(store, TriggerCourier(store, store, publisher), frozenset(Flow))
 
@@ -25,8 +30,13 @@ def record(store, publisher, *events):
     """What the recorder does: read, change the profile, write what is new."""
     before = store.get("s", "p")
     after = (before or blank_profile("p", "s", "t")).model_copy(deep=True)
-    return writer(store, publisher).apply(
-        "s", before=before, after=after, events=events, stored_events=store.events([e.id for e in events])
+    return write(
+        writer(store, publisher),
+        "s",
+        before=before,
+        after=after,
+        events=events,
+        stored_events=store.events([e.id for e in events]),
     )
 
 
@@ -80,7 +90,7 @@ def test_a_profile_trigger_promised_again_after_it_was_sent_is_not_sent_again():
         before = store.get("s", "p")
         after = (before or blank_profile("p", "s", "t")).model_copy(deep=True)
         after.promise(welcome)
-        writer(store, publisher).apply("s", before=before, after=after)
+        write(writer(store, publisher), "s", before=before, after=after)
     assert [key for key, _ in publisher.sent] == [welcome.dedup_key]
     assert store.get("s", "p").outbox == []
 
@@ -91,7 +101,7 @@ def test_a_profile_changed_since_it_was_read_is_a_conflict_and_nothing_is_writte
     stale = store.get("s", "p")
     record(store, publisher, placed(2, 11))
     with pytest.raises(ChangeConflict):
-        writer(store, publisher).apply("s", before=stale, after=stale.model_copy(update={"email": "a@x.com"}))
+        write(writer(store, publisher), "s", before=stale, after=stale.model_copy(update={"email": "a@x.com"}))
     assert store.get("s", "p").email is None
 
 
@@ -99,7 +109,7 @@ def test_triggers_of_disabled_flows_are_neither_reserved_nor_sent():
     store, publisher = MemoryStore(), Publisher()
     only_winback = ChangeWriter(store, TriggerCourier(store, store, publisher), frozenset({Flow.CUSTOMER_WINBACK}))
     event = placed(1, 10)
-    only_winback.apply("s", before=None, after=blank_profile("p", "s", "t"), events=[event])
+    write(only_winback, "s", before=None, after=blank_profile("p", "s", "t"), events=[event])
     assert [key for key, _ in publisher.sent] == [f"customer_winback:{event.id}"]
     assert list(store.triggers) == [f"customer_winback:{event.id}"]
 
@@ -110,10 +120,10 @@ def test_a_promise_carried_over_unsent_by_a_merge_is_sent_once_not_dropped():
     absorbed = blank_profile("gone", "s", "t")
     absorbed.promise(welcome)
     with pytest.raises(ConnectionError):  # reserved and saved in its outbox, then the send failed
-        writer(store, Publisher(fail=True)).apply("s", before=None, after=absorbed)
+        write(writer(store, Publisher(fail=True)), "s", before=None, after=absorbed)
     survivor = blank_profile("p", "s", "t")
     survivor.promise(welcome.model_copy(update={"profile_id": "p"}))  # what merge_profiles carries over
-    writer(store, publisher).apply("s", before=None, after=survivor)
+    write(writer(store, publisher), "s", before=None, after=survivor)
     assert [key for key, _ in publisher.sent] == [welcome.dedup_key]
     assert store.get("s", "p").outbox == []
 

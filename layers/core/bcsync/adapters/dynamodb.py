@@ -57,9 +57,17 @@ def batch_get(resource: Any, table_name: str, keys: Sequence[dict[str, Any]]) ->
     return items
 
 
+def query_all(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    return _every_page(table.query, kwargs)
+
+
 def scan_all(table: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    return _every_page(table.scan, kwargs)
+
+
+def _every_page(read: Any, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     while True:
-        page = table.scan(**kwargs)
+        page = read(**kwargs)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
@@ -97,22 +105,12 @@ def plain(value: Any) -> Any:
 
 class DynamoEventLedger:
     def __init__(self, resource: Any, table_name: str) -> None:
-        self._resource = resource
-        self._table_name = table_name
         self._table = resource.Table(table_name)
 
     def timeline(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
-        kwargs: dict[str, Any] = {
-            "IndexName": PROFILE_TIMELINE_INDEX,
-            "KeyConditionExpression": Key("profile_key").eq(f"{store_hash}#{profile_id}"),
-        }
-        events: list[MarketingEvent] = []
-        while True:
-            page = self._table.query(**kwargs)
-            events += [event_from_item(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return events
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        key = Key("profile_key").eq(f"{store_hash}#{profile_id}")
+        items = query_all(self._table, IndexName=PROFILE_TIMELINE_INDEX, KeyConditionExpression=key)
+        return [event_from_item(item) for item in items]
 
     def reassign(self, store_hash: str, from_profile: str, to_profile: str) -> int:
         moved = 0
@@ -139,18 +137,11 @@ class DynamoEventLedger:
 
     def placed_order_times(self, store_hash: str, start: datetime, end: datetime) -> list[datetime]:
         """Times of the store's Placed Order events in [start, end)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": PLACED_ORDERS_INDEX,
-            "KeyConditionExpression": Key("placed_key").eq(store_hash)
-            & Key("time").between(iso_utc(start), iso_utc(end - timedelta(seconds=1))),
-        }
-        times: list[datetime] = []
-        while True:
-            page = self._table.query(**kwargs)
-            times += [datetime.fromisoformat(item["time"].replace("Z", "+00:00")) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return times
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        key = Key("placed_key").eq(store_hash) & Key("time").between(
+            iso_utc(start), iso_utc(end - timedelta(seconds=1))
+        )
+        items = query_all(self._table, IndexName=PLACED_ORDERS_INDEX, KeyConditionExpression=key)
+        return [datetime.fromisoformat(item["time"].replace("Z", "+00:00")) for item in items]
 
     def all(self) -> Iterator[MarketingEvent]:
         for item in scan_all(self._table):

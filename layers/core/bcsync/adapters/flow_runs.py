@@ -19,7 +19,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from bcsync.adapters.dynamodb import now_iso, scan_all
+from bcsync.adapters.dynamodb import now_iso, query_all, scan_all
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flow_definitions import FlowFile, parse_flow_file
 from bcsync.domain.flow_runs import FlowRun, RunStatus
@@ -31,6 +31,10 @@ SENT_PREFIX = "sent_"  # the last send per channel: sent_email, sent_sms
 
 def _run_key(store_hash: str, run_id: str) -> str:
     return f"{store_hash}#run#{run_id}"
+
+
+def _run(item: dict[str, Any]) -> FlowRun:
+    return FlowRun.model_validate_json(str(item["body"]))
 
 
 def _guard_key(run: FlowRun) -> str:
@@ -48,29 +52,19 @@ class DynamoRunStore:
 
     # ------------------------------------------------------------------ reads
     def runs_of(self, store_hash: str, profile_id: str) -> list[FlowRun]:
-        return self._query(
-            IndexName=RUNS_BY_PROFILE, KeyConditionExpression=Key("profile_key").eq(f"{store_hash}#{profile_id}")
-        )
+        key = Key("profile_key").eq(f"{store_hash}#{profile_id}")
+        return [_run(item) for item in query_all(self._table, IndexName=RUNS_BY_PROFILE, KeyConditionExpression=key)]
 
     def due(self, store_hash: str, now: datetime, limit: int) -> list[FlowRun]:
+        """One page: the caller asks again for the next."""
         condition = Key("due_key").eq(f"{store_hash}#due") & Key("due_at").lte(iso_utc(now))
-        return self._query(IndexName=DUE_RUNS, KeyConditionExpression=condition, Limit=limit, single_page=True)
+        page = self._table.query(IndexName=DUE_RUNS, KeyConditionExpression=condition, Limit=limit)
+        return [_run(item) for item in page.get("Items", [])]
 
     def runs(self, store_hash: str) -> list[FlowRun]:
         """Every run of the store (operators' status; a scan)."""
         condition = Attr("store_hash").eq(store_hash) & Attr("pk").begins_with(f"{store_hash}#run#")
-        return [
-            FlowRun.model_validate_json(str(item["body"])) for item in scan_all(self._table, FilterExpression=condition)
-        ]
-
-    def _query(self, *, single_page: bool = False, **kwargs: Any) -> list[FlowRun]:
-        runs: list[FlowRun] = []
-        while True:
-            page = self._table.query(**kwargs)
-            runs += [FlowRun.model_validate_json(str(item["body"])) for item in page.get("Items", [])]
-            if single_page or "LastEvaluatedKey" not in page:
-                return runs
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_run(item) for item in scan_all(self._table, FilterExpression=condition)]
 
     # ------------------------------------------------------------------ writes
     def create(self, run: FlowRun) -> FlowRun | None:

@@ -39,28 +39,36 @@ class TriggersNotSent(Exception):
     """SQS refused some messages of a batch; the outbox keeps them for the next attempt."""
 
 
+def send_batches(client: Any, queue_url: str, messages: Sequence[tuple[str, str, object]], *, what: str) -> None:
+    """(dedup key, group, body) on a FIFO queue, 10 to a batch; raise unless all were taken. The
+    deduplication id is the key's digest: SQS drops a re-send of it within 5 minutes (a crash
+    between the send and the record of it)."""
+    for start in range(0, len(messages), SEND_BATCH):
+        entries = [
+            {
+                "Id": str(number),
+                "MessageBody": json.dumps(body, default=str),
+                "MessageGroupId": group,
+                "MessageDeduplicationId": hashlib.sha256(dedup_key.encode()).hexdigest(),
+            }
+            for number, (dedup_key, group, body) in enumerate(messages[start : start + SEND_BATCH])
+        ]
+        failed = client.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed")
+        if failed:
+            raise TriggersNotSent(f"{len(failed)} {what} refused: {[f.get('Code') for f in failed]}")
+
+
 class SqsTriggerPublisher:
     def __init__(self, client: Any, queue_url: str) -> None:
         self._client = client
         self._queue_url = queue_url
 
     def publish(self, intents: Sequence[TriggerIntent], profile: Profile, events: Mapping[str, MarketingEvent]) -> None:
-        for start in range(0, len(intents), SEND_BATCH):
-            entries = [
-                {
-                    "Id": str(number),
-                    "MessageBody": json.dumps(
-                        trigger_message(intent, profile, events.get(intent.event_id or "")), default=str
-                    ),
-                    "MessageGroupId": intent.profile_id,
-                    # SQS drops a re-send of the same id within 5 minutes (a crash before settling).
-                    "MessageDeduplicationId": hashlib.sha256(intent.dedup_key.encode()).hexdigest(),
-                }
-                for number, intent in enumerate(intents[start : start + SEND_BATCH])
-            ]
-            failed = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed")
-            if failed:
-                raise TriggersNotSent(f"{len(failed)} flow triggers refused: {[f.get('Code') for f in failed]}")
+        messages = [
+            (intent.dedup_key, intent.profile_id, trigger_message(intent, profile, events.get(intent.event_id or "")))
+            for intent in intents
+        ]
+        send_batches(self._client, self._queue_url, messages, what="flow triggers")
 
 
 class SqsDeliveryParker:
@@ -97,19 +105,8 @@ class SqsActionPublisher:
         self._queue_url = queue_url
 
     def publish(self, messages: Sequence[tuple[str, dict[str, object]]]) -> None:
-        for start in range(0, len(messages), SEND_BATCH):
-            entries = [
-                {
-                    "Id": str(number),
-                    "MessageBody": json.dumps(message, default=str),
-                    "MessageGroupId": _person(message),
-                    "MessageDeduplicationId": hashlib.sha256(dedup_key.encode()).hexdigest(),
-                }
-                for number, (dedup_key, message) in enumerate(messages[start : start + SEND_BATCH])
-            ]
-            failed = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=entries).get("Failed")
-            if failed:
-                raise TriggersNotSent(f"{len(failed)} flow actions refused: {[f.get('Code') for f in failed]}")
+        grouped = [(dedup_key, _person(message), message) for dedup_key, message in messages]
+        send_batches(self._client, self._queue_url, grouped, what="flow actions")
 
 
 def _person(message: dict[str, object]) -> str:

@@ -35,6 +35,8 @@ class Planned:
 
     change: Change
     after: Profile | None
+    # The events the change names, stored or new: the triggers it sends carry them.
+    events: Mapping[str, MarketingEvent]
 
     @property
     def items(self) -> int:
@@ -76,23 +78,12 @@ class ChangeWriter:
             profile=after if after is not None and after != before else None,
             previous=before,
         )
-        return Planned(change, after)
+        return Planned(change, after, {**stored_events, **{event.id: event for event in new}})
 
-    def apply(
-        self,
-        store_hash: str,
-        *,
-        before: Profile | None,
-        after: Profile | None,
-        events: Sequence[MarketingEvent] = (),
-        stored_events: Mapping[str, MarketingEvent] | None = None,
-        claims: Sequence[tuple[Identity, str]] = (),
-    ) -> Applied:
-        """Plan, write and deliver one change. ChangeConflict when what was read has changed."""
-        stored_events = stored_events or {}
-        planned = self.plan(
-            store_hash, before=before, after=after, events=events, stored_events=stored_events, claims=claims
-        )
+    def apply(self, planned: Planned) -> Applied:
+        """Write one planned change and deliver what it promised. ChangeConflict when what was
+        read has changed since."""
+        before = planned.change.previous
         while True:
             try:
                 committed = self._store.commit(planned.change) if not planned.change.empty else None
@@ -100,9 +91,8 @@ class ChangeWriter:
             except ReservationsTaken as taken:  # promised by an earlier change: sent, or still owed
                 planned = _without(planned, taken)
         saved = committed if committed is not None else before
-        new = planned.change.events
-        sent = self.deliver(saved, {**stored_events, **{event.id: event for event in new}})
-        return Applied(profile=saved, new_events=new, triggers=sent)
+        sent = self.deliver(saved, planned.events)
+        return Applied(profile=saved, new_events=planned.change.events, triggers=sent)
 
     def deliver(self, profile: Profile | None, events: Mapping[str, MarketingEvent]) -> int:
         return self._courier.deliver(profile, events) if profile is not None and profile.outbox else 0
@@ -158,9 +148,8 @@ def _without(planned: Planned, taken: ReservationsTaken) -> Planned:
     change = planned.change
     reservations = tuple(i for i in change.reservations if i.dedup_key not in taken.dedup_keys)
     profile = after if change.profile is not None else None
-    return Planned(
-        Change(change.store_hash, change.events, change.claims, reservations, profile, change.previous), after
-    )
+    written = Change(change.store_hash, change.events, change.claims, reservations, profile, change.previous)
+    return Planned(written, after, planned.events)
 
 
 def combine(first: Planned, then: Planned) -> Planned:
@@ -177,4 +166,4 @@ def combine(first: Planned, then: Planned) -> Planned:
         profile=profile,
         previous=a.previous,
     )
-    return Planned(change, then.after)
+    return Planned(change, then.after, {**first.events, **then.events})

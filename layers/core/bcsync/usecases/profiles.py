@@ -174,7 +174,9 @@ class ProfileBook:
             current = self._repository.get(store_hash, profile_id)
             updated = edit(current)
             try:
-                return self._writer.apply(store_hash, before=current, after=updated or current).profile
+                return self._writer.apply(
+                    self._writer.plan(store_hash, before=current, after=updated or current)
+                ).profile
             except ChangeConflict:
                 continue
         raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")

@@ -96,15 +96,16 @@ class EventRecorder:
             profile_id = before.id if before else identity.profile_id if identity else None
             after = sighting.edit(before, profile_id) if profile_id else None
             events = sighting.events(profile_id)
+            planned = self._writer.plan(
+                store_hash,
+                before=before,
+                after=after,
+                events=events,
+                stored_events=known.events,
+                claims=identity.claims if identity else (),
+            )
             try:
-                applied = self._writer.apply(
-                    store_hash,
-                    before=before,
-                    after=after,
-                    events=events,
-                    stored_events=known.events,
-                    claims=identity.claims if identity else (),
-                )
+                applied = self._writer.apply(planned)
             except ChangeConflict:
                 known = None
                 continue
@@ -140,9 +141,7 @@ class EventRecorder:
         for number, sighting in enumerate(sightings):
             if self._needs_resolve(sighting, known) and people:
                 # A guest opening an account is resolved against what is stored: store the page so far.
-                return self._write(people, members, sightings, results, stored_events) + self.record_many(
-                    sightings[number:]
-                )
+                return self._write(people, members, sightings, results) + self.record_many(sightings[number:])
             identity = self._profiles.identify(
                 store_hash, customer_id=sighting.customer_id, email=sighting.email, known=known
             )
@@ -165,7 +164,7 @@ class EventRecorder:
             known.identities.update(dict(planned.change.claims))
             stored_events.update({event.id: event for event in planned.change.events})
             results.append(_synced(events, planned.change.events, profile_id))
-        return self._write(people, members, sightings, results, stored_events)
+        return self._write(people, members, sightings, results)
 
     def _person(
         self,
@@ -201,7 +200,6 @@ class EventRecorder:
         members: dict[str, list[int]],
         sightings: Sequence[Sighting],
         results: list[SyncResult],
-        stored_events: dict[str, MarketingEvent],
     ) -> list[SyncResult]:
         keys = list(people)
         saved, failed = self._writer.commit_many([people[key] for key in keys])
@@ -210,7 +208,7 @@ class EventRecorder:
                 continue
             # As stored; or, when nothing changed, as read (it may hold what a crash left unsent).
             profile = saved[position] if position in saved else people[key].after
-            sent = self._writer.deliver(profile, stored_events)
+            sent = self._writer.deliver(profile, people[key].events)
             if sent:
                 last = members[key][-1]
                 results[last] = replace(results[last], triggers=sent)
