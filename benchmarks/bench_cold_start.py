@@ -22,9 +22,7 @@ FLOOR_WITH_CLIENTS = (
     "session.resource('dynamodb'), session.client('dynamodb'), session.client('sqs')"
 )
 FUNCTION = """
-import importlib.util, os
-if os.environ.get("EXPERIMENT_DEFER"):
-    import pydantic._internal._config as c; c.config_defaults["defer_build"] = True
+import importlib.util
 spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)

@@ -62,6 +62,10 @@ class Container:
     def _sqs(self) -> Any:
         return self._session.client("sqs")
 
+    @cached_property
+    def _secretsmanager(self) -> Any:
+        return self._session.client("secretsmanager")
+
     # ------------------------------------------------------------------ adapters
     @cached_property
     def credentials(self) -> SecretsManagerCredentials:
@@ -70,14 +74,14 @@ class Container:
         from bcsync.adapters.credentials import SecretsManagerCredentials
 
         config = self.settings
-        provider = SecretsProvider(boto3_client=self._session.client("secretsmanager"))
+        provider = SecretsProvider(boto3_client=self._secretsmanager)
         return SecretsManagerCredentials(config.store_secret_prefix, config.secret_cache_seconds, provider)
 
     @cached_property
     def stores(self) -> SecretsManagerStores:
         from bcsync.adapters.credentials import SecretsManagerStores
 
-        return SecretsManagerStores(self._session.client("secretsmanager"), self.settings.store_secret_prefix)
+        return SecretsManagerStores(self._secretsmanager, self.settings.store_secret_prefix)
 
     @cached_property
     def connector(self) -> BigCommerceConnector:
@@ -88,6 +92,7 @@ class Container:
         from bcsync.adapters.dedupe import IdempotentDeliveries
 
         config = self.settings
+        # Powertools speaks DynamoDB's wire format: the resource's client would re-serialize it.
         client = self._session.client("dynamodb")
         return IdempotentDeliveries(config.deliveries_table_name, config.delivery_dedupe_seconds, client)
 
