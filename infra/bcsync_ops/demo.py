@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -13,7 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from bcsync_ops.local_stack import LocalStack, StoreConfig
 from bcsync_ops.sandbox import Line, Product, SandboxServer, SandboxStore
@@ -308,10 +312,53 @@ def run_flows(stack: LocalStack, out: TextIO) -> None:
             out.write(
                 f"  +{_span(later):<8} {action['flow']:<28} {action['template']:<22} -> {action['profile']['email']}\n"
             )
+            if link := action["context"]["cart_recovery_url"]:
+                out.write(f"{'':<12}its cart link, followed: {_followed(link)}\n")
     out.write("\nFlow status:\n")
     buffer = io.StringIO()
     status(container().flow_runs, STORE_HASH, buffer)
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
+
+
+def _followed(link: str) -> str:
+    """What a click on the link answers (the redirect, not where it leads)."""
+    parts = urlsplit(link)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    connection.request("GET", f"{parts.path}?{parts.query}")
+    response = connection.getresponse()
+    connection.close()
+    return f"{response.status} to {response.getheader('Location')}"
+
+
+def backpopulate_winback(store: SandboxStore, out: TextIO) -> None:
+    """History the webhooks never saw (an order from before bcsync) comes in by backfill, which
+    starts no flow; a back-population dry run says who the winback would reach now."""
+    from bcsync_ops.flows import backpopulate
+    from bcsync_ops.operations import StackHandle, backfill
+
+    store.place_order(
+        990,
+        email="marie@example.org",
+        first_name="Marie",
+        last_name="Curie",
+        lines=[Line(store.products[103], 1)],
+        created=datetime.now(UTC).replace(microsecond=0) - timedelta(days=200),
+    )
+    handle = StackHandle.resolve(None, STORE_HASH)
+    backfill(handle, io.StringIO(), since=None, wait=True)
+    out.write("\nBackfill: Marie's order of 200 days ago, from before bcsync, imported without starting flows.\n")
+    out.write("Winback back-population, dry run (`bcsync flows backfill 'Customer Winback' --dry-run`):\n")
+    buffer = io.StringIO()
+    dry_run = SimpleNamespace(flow="Customer Winback", since=None, dry_run=True)
+    backpopulate(handle.flow_runner(), STORE_HASH, dry_run, buffer, buffer)
+    out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
+
+
+def free_port() -> int:
+    """A port for the local API, known before it starts: its links need their own address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _span(delta: timedelta) -> str:
@@ -326,10 +373,12 @@ def main(out: TextIO = sys.stdout) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bcsync-demo-"))
     os.environ.setdefault("BCSYNC_STATE_DIR", str(workdir))
     settings = workdir / "bcsync-settings.json"
-    settings.write_text(json.dumps({"stores": {STORE_HASH: {"double_opt_in": True}}}))
+    port = free_port()
+    public = {"double_opt_in": True, "public_base_url": f"http://127.0.0.1:{port}"}
+    settings.write_text(json.dumps({"stores": {STORE_HASH: public}}))
     os.environ["SETTINGS_FILE"] = str(settings)
     config = StoreConfig(STORE_HASH, ACCESS_TOKEN, CLIENT_SECRET, api_url=sandbox.url)
-    stack = LocalStack(config, port=0, log_level="ERROR").start()
+    stack = LocalStack(config, port=port, log_level="ERROR").start()
     try:
         out.write(f"bcsync demo: local stack at {stack.api_url}, sandbox BigCommerce at {sandbox.url}\n\n")
         apply_default_flows()
@@ -337,6 +386,7 @@ def main(out: TextIO = sys.stdout) -> int:
         stack.wait_until_drained()
         print_timeline(local_tables(), out)
         run_flows(stack, out)
+        backpopulate_winback(store, out)
     finally:
         stack.stop()
         sandbox.stop()

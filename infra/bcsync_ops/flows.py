@@ -92,7 +92,7 @@ def show(library: FlowLibrary, store_hash: str, name: str, out: TextIO, err: Tex
 
 
 def status(runs: RunReader, store_hash: str, out: TextIO) -> int:
-    """Per flow: runs active and done, actions sent, skips and exits by reason."""
+    """Per flow: runs active and done, actions sent, skips and exits by reason, errors."""
     by_flow = flow_status(runs.runs(store_hash))
     if not by_flow:
         print(f"no flow runs on {store_hash} yet", file=out)
@@ -102,7 +102,8 @@ def status(runs: RunReader, store_hash: str, out: TextIO) -> int:
         exited = ", ".join(f"{why} {n}" for why, n in sorted(counts.exited.items())) or "none"
         print(
             f"{name}: {counts.active} active, {counts.done} done, {counts.sent} actions sent;"
-            f" skipped: {skipped}; exited: {exited}",
+            f" skipped: {skipped}; exited: {exited}; errors: {counts.errors}"
+            + (f"; {counts.owed} runs with actions not sent yet" if counts.owed else ""),
             file=out,
         )
     return 0

@@ -10,10 +10,12 @@ every answer to the published one for the same facts, so it cannot drift from th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,6 +179,8 @@ class SandboxStore(CollectionsApi):
         self.customer_groups: dict[int, str] = {}
         self.subscribers: dict[int, dict[str, Any]] = {}
         self.hooks: dict[int, dict[str, Any]] = {}
+        # Carts made with `POST /v3/carts`: only these get redirect URLs.
+        self.api_carts: set[str] = set()
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # what stamps hooks
         self.requests: list[str] = []
         self.quota: Quota | None = None
@@ -382,6 +386,13 @@ class SandboxStore(CollectionsApi):
             "updated_time": updated,
             "customer_message": "",
         }
+
+    def _cart_full(self, cart_id: str) -> dict[str, Any]:
+        """`Cart_Full`, as `POST /v3/carts` answers: one `cart_amount`, with tax where prices show it."""
+        cart = dict(self._checkout_body(cart_id)["cart"])
+        inc, ex = cart.pop("cart_amount_inc_tax"), cart.pop("cart_amount_ex_tax")
+        cart["cart_amount"] = inc if cart["tax_included"] else ex
+        return cart
 
     def _cart_line(self, cart_id: str, index: int, line: Line, tax_included: bool) -> dict[str, Any]:
         """A physical item, priced in the cart's tax basis; a coupon's share is `coupon_amount`,
@@ -729,10 +740,42 @@ class SandboxStore(CollectionsApi):
         prefix = f"/stores/{self.store_hash}"
         if not path.startswith(prefix):
             return 404, {"title": "store not found"}, {}
-        hooks = self._hooks_api(method, path.removeprefix(prefix), query, body)
-        if hooks is not None or method != "GET":
-            return hooks or (405, {"title": f"{method} is not served here"}, {})
+        writes = self._hooks_api(method, path.removeprefix(prefix), query, body)
+        writes = writes or self._carts_api(method, path.removeprefix(prefix), body)
+        if writes is not None or method != "GET":
+            return writes or (405, {"title": f"{method} is not served here"}, {})
         return self._route(path.removeprefix(prefix), query)
+
+    def _carts_api(self, method: str, path: str, body: Any) -> Answer | None:
+        """`POST /v3/carts` (`CartCreatePostData`: catalog lines by product and variant) and
+        `POST /v3/carts/{id}/redirect_urls`, which BigCommerce serves only for carts made so."""
+        if path == "/v3/carts" and method == "POST":
+            lines = []
+            for row in (body or {}).get("line_items") or []:
+                product = self.products.get(row.get("product_id"))
+                if product is None or row.get("variant_id", product.id * 10) != product.id * 10:
+                    return 422, {"status": 422, "title": f"product {row.get('product_id')} cannot be added"}, {}
+                if not isinstance(row.get("quantity"), int) or row["quantity"] < 1:
+                    return 422, {"status": 422, "title": "quantity must be a positive integer"}, {}
+                lines.append(Line(product, row["quantity"]))
+            if not lines:
+                return 422, {"status": 422, "title": "line_items are required"}, {}
+            # Ids in order of creation, so a test can name the cart the API will make next.
+            cart_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.secure_url}/carts/{len(self.api_carts) + 1}"))
+            self.create_cart(cart_id, lines, at=self.clock(), customer_id=(body or {}).get("customer_id") or 0)
+            self.api_carts.add(cart_id)
+            return 201, {"data": self._cart_full(cart_id), "meta": {}}, {}
+        if (match := re.fullmatch(r"/v3/carts/([0-9a-f-]+)/redirect_urls", path)) and method == "POST":
+            if match[1] not in self.api_carts:
+                return 404, {"status": 404, "title": "Cart not found"}, {}
+            query = f"id={match[1]}&token={hashlib.sha256(match[1].encode()).hexdigest()}"
+            urls = {
+                "cart_url": f"{self.secure_url}/cart.php?action=load&{query}",
+                "checkout_url": f"{self.secure_url}/cart.php?action=loadInCheckout&{query}",
+                "embedded_checkout_url": f"{self.secure_url}/cart.php?embedded=1&action=loadInCheckout&{query}",
+            }
+            return 201, {"data": urls, "meta": {}}, {}
+        return None
 
     def _route(self, path: str, query: dict[str, str]) -> Answer:
         for api in (self._collections_api, self._orders_api, self._catalog_api, self._shoppers_api):

@@ -22,6 +22,8 @@ from bcsync.adapters.bigcommerce import BigCommerceClient
 from bcsync_ops.sandbox import SandboxStore
 
 PUBLISHED = Path(__file__).parent / "published"
+# A published answer: a fixture (200), a status and a fixture (e.g. 201 for a creation), or None (204).
+Route = str | tuple[int, str] | None
 STORE_HASH = "sandbox"
 TOKEN = "sandbox-access-token"
 
@@ -74,15 +76,18 @@ class PublishedApi(Transport):
     """Answers `(method, path)` with a fixture file (None: 204 No Content), page 1 only unless
     the route names later pages as `path?page=N`."""
 
-    routes: Mapping[str, str | None] = field(default_factory=dict)
+    routes: Mapping[str, Route] = field(default_factory=dict)
 
     def answer(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         page = query.get("page", "1")
         key = f"{method} {path}" + (f"?page={page}" if page != "1" else "")
         if key not in self.routes:
             return 404, {"status": 404, "title": f"no published answer for {key}"}
-        name = self.routes[key]
-        return (204, None) if name is None else (200, published(name))
+        route = self.routes[key]
+        if route is None:
+            return 204, None
+        status, name = route if isinstance(route, tuple) else (200, route)
+        return status, published(name)
 
 
 @dataclass

@@ -15,6 +15,8 @@ answer to the same request must parse to the same values.
   Ceramic Mugs; refund 1 of 12.00 ("Chipped mug") at REFUND_AT.
 - Cart STARTED_CART, Jane signed in: the shirt and two mugs, prices shown with tax, a shipping
   address in Austin (the billing address the same). Cart FRESH_CART: one tote, nothing entered.
+- The first cart made with `POST /v3/carts` (a recovery link rebuilding STARTED_CART's items for
+  a guest) is RECREATED_CART, stamped HOOK_AT.
 - A hook for store/order/* to https://hooks.example.com/webhooks/orders with an X-Webhook-Token;
   hooks are stamped HOOK_AT.
 - Order 251, a guest's (Sam Lee, sam@example.com), created CAPPED_ORDER_AT: sixty lines of one pair
@@ -41,6 +43,7 @@ HOOK_AT = datetime(2019, 1, 3, 0, 0, tzinfo=UTC)
 
 STARTED_CART = "306d57d7-124e-4112-82cd-35e060c0d4d9"
 FRESH_CART = "b0386708-fef3-45de-9d8b-fbe3031450a4"
+RECREATED_CART = "4100b51e-cf19-5aae-9947-3e6f0eb1c3f3"
 
 
 def contract_store() -> SandboxStore:

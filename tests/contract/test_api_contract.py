@@ -22,14 +22,19 @@ from bcsync.adapters.bigcommerce import BigCommerceClient
 from bcsync.domain.bigcommerce import Order
 from bcsync.domain.sync import Window
 from bcsync.usecases.ports import Page
-from tests.contract.harness import PublishedApi, SandboxApi, shape_errors, unpublished_fields
-from tests.contract.scenario import FRESH_CART, STARTED_CART, contract_store
+from tests.contract.harness import PublishedApi, Route, SandboxApi, shape_errors, unpublished_fields
+from tests.contract.scenario import FRESH_CART, RECREATED_CART, STARTED_CART, contract_store
 
 MARCH_5 = Window(start=datetime(2019, 3, 5, tzinfo=UTC), end=datetime(2019, 3, 5, 23, 59, tzinfo=UTC), field="created")
 MARCH = Window(start=datetime(2019, 3, 1, tzinfo=UTC), end=datetime(2019, 3, 31, tzinfo=UTC), field="created")
 ALL_OF_2019 = Window(start=None, end=datetime(2019, 12, 31, tzinfo=UTC), field="created")
 FEBRUARY_EDITS = Window(start=datetime(2019, 2, 1, tzinfo=UTC), end=datetime(2019, 2, 28, tzinfo=UTC))
 TOKEN_HEADER = {"X-Webhook-Token": "hook-token"}
+# The cart a recovery link rebuilds from scenario's STARTED_CART (CartCreatePostData).
+RECREATED = {
+    "line_items": [{"product_id": 101, "quantity": 1, "variant_id": 1010}, {"product_id": 102, "quantity": 2}],
+    "currency": {"code": "USD"},
+}
 
 
 class OrderCoupon(BaseModel):
@@ -59,7 +64,7 @@ def values(parsed: Any) -> Any:
 class Case:
     name: str
     call: Callable[[BigCommerceClient], Any]
-    routes: dict[str, str | None] = field(default_factory=dict)  # "GET /path" -> fixture (None: 204)
+    routes: dict[str, Route] = field(default_factory=dict)  # "GET /path" -> fixture (see Route)
 
 
 CASES = [
@@ -163,6 +168,15 @@ CASES = [
         lambda c: c.activate_hook(1, TOKEN_HEADER),
         {"PUT /v3/hooks/1": "hooks/hook_1_updated.json"},
     ),
+    Case("cart created", lambda c: c.create_cart(RECREATED), {"POST /v3/carts": (201, "carts/cart_created.json")}),
+    Case(
+        "cart redirect URLs",
+        lambda c: c.create_cart_redirect(c.create_cart(RECREATED).id),
+        {
+            "POST /v3/carts": (201, "carts/cart_created.json"),
+            f"POST /v3/carts/{RECREATED_CART}/redirect_urls": (201, "carts/cart_redirect_urls.json"),
+        },
+    ),
 ]
 
 
@@ -186,7 +200,7 @@ def test_the_sandbox_answers_as_bigcommerce_publishes(case: Case) -> None:
     asked = [(e.method, e.path, e.status) for e in sandbox_api.exchanges]
     assert asked == [(e.method, e.path, e.status) for e in published_api.exchanges]
     for sandbox, reference in zip(sandbox_api.exchanges, published_api.exchanges, strict=True):
-        if reference.status == 200:
+        if reference.status in (200, 201):
             assert shape_errors(sandbox.body, reference.body) == [], f"{sandbox.method} {sandbox.path}"
 
 
@@ -389,3 +403,10 @@ def test_hooks_carry_scope_destination_state_and_headers() -> None:
         "store/cart/*",
         "https://hooks.example.com/webhooks/carts",
     )
+
+
+def test_a_recreated_cart_answers_its_id_and_a_redirect_url_to_load_it() -> None:
+    assert published_value("cart created").id == RECREATED_CART
+    urls = published_value("cart redirect URLs")
+    assert urls.cart_url.startswith(f"https://sandbox.example.com/cart.php?action=load&id={RECREATED_CART}&token=")
+    assert "action=loadInCheckout" in urls.checkout_url

@@ -104,7 +104,7 @@ def test_operators_see_each_flows_counts_and_a_persons_steps(stack, capsys):
     handle = StackHandle(STORE_HASH, dict(stack.physical), "")
     assert flows.status(handle.run_store(), STORE_HASH, sys.stdout) == 0
     assert capsys.readouterr().out == (
-        "Order Follow-up: 0 active, 1 done, 1 actions sent; skipped: none; exited: none\n"
+        "Order Follow-up: 0 active, 1 done, 1 actions sent; skipped: none; exited: none; errors: 0\n"
     )
 
     def runs_of(email: str) -> int:

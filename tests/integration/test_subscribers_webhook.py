@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bcsync.domain.confirmation import ConfirmationClaims, issue_token
+from bcsync.domain.confirmation import LinkClaims, issue_token
 from bcsync_ops.demo import CLIENT_SECRET
 from tests.integration.conftest import ago, load_event, sqs_event, use_settings, webhook_event
 
@@ -131,10 +131,8 @@ def test_bad_expired_and_withdrawn_confirmation_links_get_a_clear_4xx_page(doubl
     stack.store.subscribe(5, email="lin@example.com", at=ago(minutes=5))
     stack.deliver(subscriber_event("created"))
     profile_id = only_profile(stack)["id"]
-    expired = issue_token(
-        CLIENT_SECRET, ConfirmationClaims("sandbox", profile_id, datetime.now(UTC) - timedelta(minutes=1))
-    )
-    forged = issue_token("not-the-secret", ConfirmationClaims("sandbox", profile_id, ago(hours=-1)))
+    expired = issue_token(CLIENT_SECRET, LinkClaims("sandbox", profile_id, datetime.now(UTC) - timedelta(minutes=1)))
+    forged = issue_token("not-the-secret", LinkClaims("sandbox", profile_id, ago(hours=-1)))
     for token, status in (("garbage", 400), (forged, 400), (expired, 410), ("", 400)):
         response = stack.invoke("ConfirmSubscriptionFunction", confirm_event(token))
         assert response["statusCode"] == status, token
@@ -143,7 +141,7 @@ def test_bad_expired_and_withdrawn_confirmation_links_get_a_clear_4xx_page(doubl
 
     stack.store.set_consents(5, (), at=ago(minutes=1))
     stack.deliver(subscriber_event("updated"))
-    valid = issue_token(CLIENT_SECRET, ConfirmationClaims("sandbox", profile_id, ago(hours=-1)))
+    valid = issue_token(CLIENT_SECRET, LinkClaims("sandbox", profile_id, ago(hours=-1)))
     response = stack.invoke("ConfirmSubscriptionFunction", confirm_event(valid))
     assert response["statusCode"] == 409
     assert only_profile(stack)["consent"]["email_marketing"] == "unsubscribed"

@@ -14,6 +14,7 @@ from bcsync.domain.carts import (
     is_checkout_started,
     item_set_digest,
     normalize_checkout,
+    recreated_cart,
 )
 from bcsync.domain.catalog import CatalogItem
 
@@ -206,3 +207,24 @@ def test_gift_certificates_are_items_that_ship_nothing():
 def test_backfill_marks_the_event():
     (event,) = normalize_checkout(CheckoutSnapshot("s", checkout(), {}), profile_id="p", backfill=True)
     assert event.backfill is True
+
+
+def test_a_recreated_cart_holds_the_catalog_lines_by_variant_and_leaves_out_what_has_no_product():
+    value = checkout(
+        physical=[cart_line(1, 1), cart_line(2, 3, variant_id=None)],
+        gift_certificates=[GIFT_CERTIFICATE],
+        currency={"code": "EUR"},
+    )
+    (event,) = events_for(value)
+    assert recreated_cart(event) == {
+        "line_items": [{"product_id": 1, "quantity": 1, "variant_id": 10}, {"product_id": 2, "quantity": 3}],
+        "currency": {"code": "EUR"},
+    }
+
+
+def test_nothing_to_recreate_from_a_gift_certificate_alone_or_from_another_metric():
+    gift = checkout(physical=[], gift_certificates=[GIFT_CERTIFICATE], shipping=False, billing=ADDRESS)
+    (event,) = events_for(gift)
+    assert recreated_cart(event) is None
+    (started,) = events_for(checkout())
+    assert recreated_cart(started.model_copy(update={"metric": "Placed Order"})) is None

@@ -10,8 +10,8 @@ import pytest
 from bcsync.domain.bigcommerce import Customer, Subscriber
 from bcsync.domain.confirmation import (
     UNSUBSCRIBE_PURPOSE,
-    ConfirmationClaims,
     InvalidConfirmation,
+    LinkClaims,
     issue_token,
     read_claims,
     verify_token,
@@ -112,7 +112,7 @@ def test_double_opt_in_is_pending_until_confirmed_then_welcome():
 
 # ---------------------------------------------------------------------- confirmation links
 def test_confirmation_tokens_round_trip_and_refuse_tampering_other_keys_and_expiry():
-    claims = ConfirmationClaims("s", "p-1", T0 + timedelta(days=7))
+    claims = LinkClaims("s", "p-1", T0 + timedelta(days=7))
     token = issue_token("secret", claims)
     assert verify_token(token, "secret", now=T0) == claims
     assert read_claims(token).store_hash == "s"
@@ -265,7 +265,7 @@ def test_an_unsubscribe_link_withdraws_consent_as_of_the_click_and_only_a_later_
 
 
 def test_an_unsubscribe_token_and_a_confirmation_token_never_pass_for_each_other():
-    claims = ConfirmationClaims("abc123", "p-1", T0 + timedelta(days=365))
+    claims = LinkClaims("abc123", "p-1", T0 + timedelta(days=365))
     unsubscribe = issue_token("secret", claims, purpose=UNSUBSCRIBE_PURPOSE)
     confirmation = issue_token("secret", claims)
     assert verify_token(unsubscribe, "secret", now=T0, purpose=UNSUBSCRIBE_PURPOSE) == claims

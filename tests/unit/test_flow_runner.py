@@ -11,7 +11,7 @@ import yaml
 
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flow_definitions import parse_flow_file
-from bcsync.domain.flow_runs import RunStatus
+from bcsync.domain.flow_runs import RunStatus, flow_status
 from bcsync.domain.flows import Flow, profile_trigger
 from bcsync.domain.profiles import blank_profile, note_activity
 from bcsync.usecases.changes import ChangeWriter
@@ -90,6 +90,10 @@ def unsubscribe_link(profile, now):
     return f"https://shop.example/subscriptions/unsubscribe?token=for-{profile.id}"
 
 
+def recovery_link(event, now):
+    return f"https://shop.example/carts/recover?token=for-{event.id}" if event else None
+
+
 @pytest.fixture
 def world():
     store, runs, outbox = MemoryStore(), MemoryRuns(), Outbox()
@@ -108,6 +112,7 @@ def world():
         history=store,
         zone_of=lambda store_hash: UTC,
         unsubscribe_link=unsubscribe_link,
+        recovery_link=recovery_link,
     )
     return runner, store, runs, outbox
 
@@ -147,6 +152,7 @@ def test_an_abandoned_cart_waits_then_sends_once_with_its_items(world):
     assert dedup_key == f"{run.run_id}:1" and message["template"] == "abandoned-cart"
     assert message["profile"]["email"] == "ada@example.com" and message["event"]["id"] == checkout.id
     assert message["context"]["unsubscribe_url"] == "https://shop.example/subscriptions/unsubscribe?token=for-p"
+    assert message["context"]["cart_recovery_url"] == f"https://shop.example/carts/recover?token=for-{checkout.id}"
     assert message["context"]["items"] == [
         {"name": "Mug", "image_url": "https://img/mug", "product_url": None, "price": 8}
     ]
@@ -178,6 +184,9 @@ def test_a_send_that_fails_after_the_state_was_saved_is_sent_at_the_next_wake_up
     assert runner.wake("s", T0 + timedelta(hours=4)) == 0  # logged and left, not raised
     owed = runs.runs[run.run_id]
     assert owed.status is RunStatus.DONE and [p.step for p in owed.outbox] == [1]  # step taken, action owed
+    assert (owed.errors, owed.last_error) == (1, "ConnectionError")
+    status = flow_status(list(runs.runs.values()))["Abandoned Cart"]
+    assert (status.errors, status.owed, status.sent) == (1, 1, 0)
     outbox.fail = False
     assert runner.wake("s", T0 + timedelta(hours=4, minutes=1)) == 1
     assert [key for key, _ in outbox.messages] == [f"{run.run_id}:1"]
@@ -227,6 +236,7 @@ def winback_runner(world, steps: str) -> FlowRunner:
         history=store,
         zone_of=lambda _: UTC,
         unsubscribe_link=unsubscribe_link,
+        recovery_link=recovery_link,
     )
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.adapters.sync_state import DynamoSyncState
     from bcsync.usecases.backfill import Backfill
+    from bcsync.usecases.cart_recovery import CartRecovery
     from bcsync.usecases.carts import CartSync
     from bcsync.usecases.catalog import CatalogLookup
     from bcsync.usecases.changes import ChangeWriter
@@ -205,6 +206,18 @@ class Container:
         return ConfirmationLinks(self.credentials, self.settings.for_store)
 
     @cached_property
+    def cart_recovery(self) -> CartRecovery:
+        from bcsync.usecases.cart_recovery import CartRecovery
+
+        return CartRecovery(
+            self.subscription_links,
+            self.changes,
+            self.catalog_repository,
+            self.connector,
+            budget_seconds=self.settings.webhook_bigcommerce_budget_seconds,
+        )
+
+    @cached_property
     def subscribers(self) -> SubscriberSync:
         from bcsync.usecases.subscribers import SubscriberSync
 
@@ -280,6 +293,7 @@ class Container:
             history=self.events,
             zone_of=zone_of,
             unsubscribe_link=self.subscription_links.unsubscribe_link,
+            recovery_link=self.cart_recovery.link,
         )
 
     @cached_property

@@ -19,9 +19,11 @@ import urllib3
 
 from bcsync.domain.bigcommerce import (
     Brand,
+    CartRedirectUrls,
     CatalogProduct,
     Category,
     Checkout,
+    CreatedCart,
     Customer,
     CustomerGroup,
     Hook,
@@ -276,6 +278,14 @@ class BigCommerceClient:
         if headers:
             body["headers"] = headers
         return Hook.model_validate(self._send("PUT", f"/v3/hooks/{hook_id}", body)["data"])
+
+    # ------------------------------------------------------------------ carts (/v3/carts)
+    def create_cart(self, body: dict[str, Any]) -> CreatedCart:
+        return CreatedCart.model_validate(self._send("POST", "/v3/carts", body)["data"])
+
+    def create_cart_redirect(self, cart_id: str) -> CartRedirectUrls:
+        answer = self._send("POST", f"/v3/carts/{quote(cart_id, safe='')}/redirect_urls", {})
+        return CartRedirectUrls.model_validate(answer["data"])
 
     # ------------------------------------------------------------------ paging
     def _v3_page(self, path: str, params: dict[str, Any], model: type[Any]) -> Page[Any]:

@@ -409,6 +409,19 @@ class Subscriber(BcModel):
     date_modified: Timestamp = None
 
 
+class CreatedCart(BcModel):
+    """`POST /v3/carts` answers the whole cart (`Cart_Full`); restoring one needs only its id."""
+
+    id: str
+
+
+class CartRedirectUrls(BcModel):
+    """`POST /v3/carts/{cartId}/redirect_urls`: single-use links, valid 30 days."""
+
+    cart_url: str
+    checkout_url: str = ""
+
+
 # ---------------------------------------------------------------------- webhooks API (/v3/hooks)
 class Hook(BcModel):
     id: int

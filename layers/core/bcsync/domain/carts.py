@@ -80,6 +80,7 @@ def checkout_properties(snapshot: CheckoutSnapshot) -> dict[str, Any]:
                 "Name": line.name,
                 "SKU": line.sku,
                 "ProductID": line.product_id,
+                "VariantID": line.variant_id,
                 "Quantity": line.quantity,
                 "Price": _unit_price(line),
                 "ImageURL": line.image_url or (item.image_url if item else ""),
@@ -124,3 +125,27 @@ def normalize_checkout(
             backfill=backfill,
         )
     ]
+
+
+def recreated_cart(event: MarketingEvent) -> dict[str, Any] | None:
+    """The `POST /v3/carts` body (`CartCreatePostData`) that puts a Started Checkout's catalog
+    items back in a new cart: BigCommerce restores a shopper's cart only by recreating it through
+    the Management API. Prices are the store's current ones; custom items and gift certificates,
+    which have no product, are left out. None when nothing can be put back."""
+    if event.metric != Metric.STARTED_CHECKOUT:
+        return None
+    lines = []
+    for detail in event.properties.get("Items Detail", []):
+        product_id, quantity = int(detail.get("ProductID") or 0), int(detail.get("Quantity") or 0)
+        if product_id <= 0 or quantity <= 0:
+            continue
+        line = {"product_id": product_id, "quantity": quantity}
+        if detail.get("VariantID"):
+            line["variant_id"] = int(detail["VariantID"])
+        lines.append(line)
+    if not lines:
+        return None
+    body: dict[str, Any] = {"line_items": lines}
+    if event.currency:
+        body["currency"] = {"code": event.currency}
+    return body

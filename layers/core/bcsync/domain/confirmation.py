@@ -1,7 +1,8 @@
-"""Signed, expiring links (double opt-in confirmation, unsubscribe): `<payload>.<signature>`,
-both base64url.
+"""Signed, expiring links (double opt-in confirmation, unsubscribe, cart recovery):
+`<payload>.<signature>`, both base64url.
 
-The payload names the store, the profile and the expiry; the signature is HMAC-SHA256 keyed with
+The payload names the store, the link's subject (a profile, or the checkout event a cart is
+restored from) and the expiry; the signature is HMAC-SHA256 keyed with
 the store's client secret over a purpose prefix and the payload, so a token made for anything
 else never verifies here. Reading the store from the payload before verifying is safe: it only
 chooses which secret to check against.
@@ -23,6 +24,7 @@ from bcsync.domain.webhooks import STORE_HASH
 PURPOSE = b"bcsync.subscription-confirmation."
 # An unsubscribe link is signed for its own purpose: neither kind of link ever works as the other.
 UNSUBSCRIBE_PURPOSE = b"bcsync.unsubscribe."
+CART_RECOVERY_PURPOSE = b"bcsync.cart-recovery."
 MAX_TOKEN_CHARS = 512
 
 
@@ -31,9 +33,9 @@ class InvalidConfirmation(Refused):
 
 
 @dataclass(frozen=True)
-class ConfirmationClaims:
+class LinkClaims:
     store_hash: str
-    profile_id: str
+    subject: str
     expires_at: datetime
 
 
@@ -49,13 +51,13 @@ def _signature(secret: str, payload: str, purpose: bytes) -> str:
     return _b64(hmac.new(secret.encode(), purpose + payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(secret: str, claims: ConfirmationClaims, *, purpose: bytes = PURPOSE) -> str:
-    body = {"s": claims.store_hash, "p": claims.profile_id, "x": int(claims.expires_at.timestamp())}
+def issue_token(secret: str, claims: LinkClaims, *, purpose: bytes = PURPOSE) -> str:
+    body = {"s": claims.store_hash, "p": claims.subject, "x": int(claims.expires_at.timestamp())}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_signature(secret, payload, purpose)}"
 
 
-def read_claims(token: str | None) -> ConfirmationClaims:
+def read_claims(token: str | None) -> LinkClaims:
     """The claims as written, not yet trusted: enough to find the store's secret."""
     if not token:
         raise InvalidConfirmation(400, "This link is incomplete: it has no token.")
@@ -64,9 +66,9 @@ def read_claims(token: str | None) -> ConfirmationClaims:
     payload = token.split(".", 1)[0]
     try:
         body = json.loads(_unb64(payload))
-        claims = ConfirmationClaims(
+        claims = LinkClaims(
             store_hash=str(body["s"]),
-            profile_id=str(body["p"]),
+            subject=str(body["p"]),
             expires_at=datetime.fromtimestamp(int(body["x"]), tz=UTC),
         )
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
@@ -76,7 +78,7 @@ def read_claims(token: str | None) -> ConfirmationClaims:
     return claims
 
 
-def verify_token(token: str, secret: str, *, now: datetime, purpose: bytes = PURPOSE) -> ConfirmationClaims:
+def verify_token(token: str, secret: str, *, now: datetime, purpose: bytes = PURPOSE) -> LinkClaims:
     claims = read_claims(token)
     payload, signature = token.split(".", 1)
     if not hmac.compare_digest(signature.encode(), _signature(secret, payload, purpose).encode()):

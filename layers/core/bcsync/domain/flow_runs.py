@@ -152,6 +152,9 @@ class FlowRun(BaseModel):
     status: RunStatus = RunStatus.ACTIVE
     wake_at: datetime | None = None
     exit_reason: str | None = None
+    # Wake-ups that failed on this run (each retried at the next one) and the last fault's kind.
+    errors: int = 0
+    last_error: str | None = None
     history: list[StepRecord] = Field(default_factory=list)
     # Actions due and not yet sent: saved with the run's step, sent after it (an outbox).
     outbox: list[PendingAction] = Field(default_factory=list)
@@ -308,7 +311,13 @@ def _exit(moved: Advanced, now: datetime, reason: str) -> Advanced:
 
 
 def action_message(
-    due: ActionDue, run: FlowRun, profile: Profile, event: MarketingEvent | None, *, unsubscribe_url: str | None
+    due: ActionDue,
+    run: FlowRun,
+    profile: Profile,
+    event: MarketingEvent | None,
+    *,
+    unsubscribe_url: str | None,
+    cart_recovery_url: str | None,
 ) -> dict[str, Any]:
     """What the outbox queue carries (DESIGN.md): the flow, the step, the run, the person with their
     consent, the trigger event, and a context ready for a template."""
@@ -336,6 +345,7 @@ def action_message(
                 }
                 for item in details
             ],
+            "cart_recovery_url": cart_recovery_url,
             "unsubscribe_url": unsubscribe_url,
         },
     }
@@ -350,12 +360,17 @@ class FlowStatus:
     sent: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     exited: dict[str, int] = field(default_factory=dict)
+    # Failed wake-ups, and runs whose due actions are not sent yet (both retried every minute).
+    errors: int = 0
+    owed: int = 0
 
 
 def flow_status(runs: Sequence[FlowRun]) -> dict[str, FlowStatus]:
     by_flow: dict[str, FlowStatus] = {}
     for run in runs:
         status = by_flow.setdefault(run.flow, FlowStatus())
+        status.errors += run.errors
+        status.owed += 1 if run.outbox else 0
         if run.active:
             status.active += 1
         elif run.status is RunStatus.DONE:
@@ -363,6 +378,7 @@ def flow_status(runs: Sequence[FlowRun]) -> dict[str, FlowStatus]:
         else:
             reason = run.exit_reason or "unknown"
             status.exited[reason] = status.exited.get(reason, 0) + 1
+        status.sent -= len(run.outbox)  # their steps are recorded as sent; the send is still owed
         for record in run.history:
             if record.outcome == "sent":
                 status.sent += 1

@@ -1,5 +1,6 @@
-"""GET /subscriptions/confirm?token=... (the double opt-in link) and /subscriptions/unsubscribe?token=...
-(the link flow emails carry), each answered with a small HTML page."""
+"""The links people follow from email: GET /subscriptions/confirm?token=... (the double opt-in
+link) and /subscriptions/unsubscribe?token=..., each answered with a small HTML page, and
+/carts/recover?token=... (an abandoned-cart email's cart), answered with a redirect."""
 
 from __future__ import annotations
 
@@ -53,15 +54,24 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
         message = "You will get no more marketing email from us." if withdrawn else "You were already unsubscribed."
         return page(200, "You are unsubscribed", message)
 
+    @app.get("/carts/recover")
+    def recover_cart() -> Response[str]:
+        token = app.current_event.get_query_string_value("token")
+        target = container().cart_recovery.recover(token, now=datetime.now(UTC))
+        if target is None:
+            return page(503, "Please try again", "We could not restore your cart just now. Please try again.")
+        logger.info("cart recovery link followed")
+        return Response(302, content_types.TEXT_HTML, "", headers={"Location": target, "Cache-Control": "no-store"})
+
     @app.exception_handler(InvalidConfirmation)
     def refused(exc: InvalidConfirmation) -> Response[str]:
-        logger.info("confirmation link refused", extra={"status": exc.status_code, "reason": exc.message})
+        logger.info("link refused", extra={"status": exc.status_code, "reason": exc.message})
         title = "Link expired" if exc.status_code == 410 else "Link not valid"
         return page(exc.status_code, title, exc.message)
 
     @app.exception_handler(Exception)
     def failed(exc: Exception) -> Response[str]:
-        logger.exception("confirmation failed")
-        return page(503, "Please try again", "We could not confirm your subscription just now. Please try again.")
+        logger.exception("link could not be followed")
+        return page(503, "Please try again", "Something went wrong on our side just now. Please try again.")
 
     return app

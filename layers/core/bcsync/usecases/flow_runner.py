@@ -63,10 +63,12 @@ class FlowRunner:
         history: EventHistory,
         zone_of: Callable[[str], tzinfo],
         unsubscribe_link: Callable[[Profile, datetime], str | None],
+        recovery_link: Callable[[MarketingEvent | None, datetime], str | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._history = history
         self._unsubscribe_link = unsubscribe_link
+        self._recovery_link = recovery_link
         self._clock = clock
         self._cached: dict[str, tuple[float, dict[str, FlowDefinition]]] = {}
         self._library = library
@@ -126,14 +128,24 @@ class FlowRunner:
                 seen.add(run.run_id)
                 try:
                     moved += self._wake_one(run, flows.get(run.flow), now)
-                except Exception:
+                except Exception as fault:
                     logger.exception(
                         "flow run could not move; retried at the next wake-up", extra={"run_id": run.run_id}
                     )
                     flow_metric("FlowRunErrors", run.flow)
+                    self._note_error(run, fault)
             if not batch:
                 break  # nothing due that this wake-up has not seen (a failing run is not retried here)
         return moved
+
+    def _note_error(self, run: FlowRun, fault: Exception) -> None:
+        """Count the failure on the run for `flows status`; best effort: a run saved since it was
+        read (a fault already counted where it happened), or a store that is down, is left as is."""
+        noted = run.model_copy(update={"errors": run.errors + 1, "last_error": type(fault).__name__})
+        try:
+            self._runs.save(noted, previous=run)
+        except Exception:
+            logger.warning("flow run error not recorded", extra={"run_id": run.run_id})
 
     def _wake_one(self, run: FlowRun, flow: FlowDefinition | None, now: datetime) -> int:
         profile = self._profiles.current(run.store_hash, run.profile_id, _nothing_read())
@@ -283,9 +295,16 @@ class FlowRunner:
         if not run.outbox:
             return run
         owed = [pending.due(run.run_id) for pending in run.outbox]
-        link = self._unsubscribe_link(profile, now)
-        messages = [(due.dedup_key, action_message(due, run, profile, event, unsubscribe_url=link)) for due in owed]
-        self._publisher.publish(messages)
+        links = {
+            "unsubscribe_url": self._unsubscribe_link(profile, now),
+            "cart_recovery_url": self._recovery_link(event, now),
+        }
+        messages = [(due.dedup_key, action_message(due, run, profile, event, **links)) for due in owed]
+        try:
+            self._publisher.publish(messages)
+        except Exception as fault:
+            self._note_error(run, fault)  # the run as saved: its step taken, its actions owed
+            raise
         flow_metric("FlowActionsSent", run.flow, len(owed))
         sent: dict[str, datetime] = {due.action.channel: now for due in owed}  # smart sending, same write
         cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run, sent=sent)

@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
     from bcsync.domain.bigcommerce import (
         Brand,
+        CartRedirectUrls,
         CatalogProduct,
         Category,
         Checkout,
+        CreatedCart,
         Customer,
         CustomerGroup,
         Hook,
@@ -81,7 +83,8 @@ class Page(Generic[T]):
 
 
 class BigCommercePoller(BigCommerceReader, Protocol):
-    """The collection reads reconciliation and backfill page through, and the hooks API."""
+    """The collection reads reconciliation and backfill page through, and the writes: hooks, and
+    carts recreated for a recovery link."""
 
     @property
     def requests_made(self) -> int: ...
@@ -96,6 +99,8 @@ class BigCommercePoller(BigCommerceReader, Protocol):
     def list_hooks(self) -> list[Hook]: ...
     def create_hook(self, scope: str, destination: str, headers: dict[str, str] | None) -> Hook: ...
     def activate_hook(self, hook_id: int, headers: dict[str, str] | None) -> Hook: ...
+    def create_cart(self, body: dict[str, object]) -> CreatedCart: ...
+    def create_cart_redirect(self, cart_id: str) -> CartRedirectUrls: ...
 
 
 class BigCommerceConnector(Protocol):

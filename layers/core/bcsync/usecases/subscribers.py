@@ -14,8 +14,8 @@ from bcsync.domain.bigcommerce import Subscriber
 from bcsync.domain.confirmation import PURPOSE as CONFIRMATION_PURPOSE
 from bcsync.domain.confirmation import (
     UNSUBSCRIBE_PURPOSE,
-    ConfirmationClaims,
     InvalidConfirmation,
+    LinkClaims,
     issue_token,
     read_claims,
     verify_token,
@@ -68,7 +68,7 @@ class ConfirmationLinks:
             raise ValueError("no public URL for confirmation links: set public_base_url in the settings file")
         expires_at = now + timedelta(hours=settings.confirmation_link_hours)
         secret = self._credentials.credentials(profile.store_hash).client_secret
-        token = issue_token(secret, ConfirmationClaims(profile.store_hash, profile.id, expires_at))
+        token = issue_token(secret, LinkClaims(profile.store_hash, profile.id, expires_at))
         details = {
             "confirmation_url": f"{base.rstrip('/')}{CONFIRM_PATH}?token={token}",
             "expires_at": iso_utc(expires_at),
@@ -80,7 +80,7 @@ class ConfirmationLinks:
         ]
         return linked
 
-    def verify(self, token: str | None, *, now: datetime, purpose: bytes = CONFIRMATION_PURPOSE) -> ConfirmationClaims:
+    def verify(self, token: str | None, *, now: datetime, purpose: bytes = CONFIRMATION_PURPOSE) -> LinkClaims:
         claims = read_claims(token)
         try:
             secret = self._credentials.credentials(claims.store_hash).client_secret
@@ -90,13 +90,16 @@ class ConfirmationLinks:
 
     def unsubscribe_link(self, profile: Profile, now: datetime) -> str | None:
         """The link every marketing message carries; None until the store has a public URL."""
-        base = self._settings_for(profile.store_hash).public_url
+        claims = LinkClaims(profile.store_hash, profile.id, now + UNSUBSCRIBE_LINK_LIFE)
+        return self.public_link(UNSUBSCRIBE_PATH, claims, purpose=UNSUBSCRIBE_PURPOSE)
+
+    def public_link(self, path: str, claims: LinkClaims, *, purpose: bytes) -> str | None:
+        """A link on the store's public URL carrying a token for `purpose`; None until it has one."""
+        base = self._settings_for(claims.store_hash).public_url
         if not base:
             return None
-        secret = self._credentials.credentials(profile.store_hash).client_secret
-        claims = ConfirmationClaims(profile.store_hash, profile.id, now + UNSUBSCRIBE_LINK_LIFE)
-        token = issue_token(secret, claims, purpose=UNSUBSCRIBE_PURPOSE)
-        return f"{base.rstrip('/')}{UNSUBSCRIBE_PATH}?token={token}"
+        secret = self._credentials.credentials(claims.store_hash).client_secret
+        return f"{base.rstrip('/')}{path}?token={issue_token(secret, claims, purpose=purpose)}"
 
 
 class SubscriberSync:
@@ -193,18 +196,18 @@ class SubscriberSync:
             updated, outcome = confirm_subscription(current, at=now, now=utc_now())
             return updated
 
-        self._profiles.change(claims.store_hash, claims.profile_id, edit)
+        self._profiles.change(claims.store_hash, claims.subject, edit)
         return outcome
 
     def unsubscribe(self, token: str | None, *, now: datetime) -> bool:
         """InvalidConfirmation for a bad link; whether the person was subscribed or pending before."""
         claims = self._links.verify(token, now=now, purpose=UNSUBSCRIBE_PURPOSE)
-        before = self._repository.get(claims.store_hash, claims.profile_id)
+        before = self._repository.get(claims.store_hash, claims.subject)
 
         def edit(current: Profile | None) -> Profile | None:
             return unsubscribe_by_link(current, at=now, now=utc_now()) if current else None
 
-        self._profiles.change(claims.store_hash, claims.profile_id, edit)
+        self._profiles.change(claims.store_hash, claims.subject, edit)
         return before is not None and before.consent.email_marketing != "unsubscribed"
 
 
