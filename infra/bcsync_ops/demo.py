@@ -294,7 +294,7 @@ def apply_default_flows() -> None:
     container().flow_library.apply(STORE_HASH, load(PROJECT_ROOT / "flows" / "default.yaml"))
 
 
-def run_flows(stack: LocalStack, out: TextIO) -> None:
+def run_flows(stack: LocalStack, store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
     """The default flows on the story, with the clock compressed: the minute tick fired as of
     hours and days later. What each person was sent, what was skipped, what ended early."""
     from bcsync.wiring import container
@@ -304,7 +304,15 @@ def run_flows(stack: LocalStack, out: TextIO) -> None:
     timer = next(schedule for schedule in stack.schedules if schedule.function.logical_id == "FlowTimerFunction")
     started = datetime.now(UTC)
     out.write("\nFlows (default flows applied; the clock compressed by firing the minute tick later):\n")
-    for later in (timedelta(0), timedelta(hours=5), timedelta(days=1, hours=1), timedelta(days=15)):
+    for later in (timedelta(0), timedelta(hours=1), timedelta(hours=5), timedelta(days=1, hours=1), timedelta(days=15)):
+        if later == timedelta(hours=1):
+            hedy_orders_inside_the_delay(store, sender)
+            stack.wait_until_drained()
+            time.sleep(STREAM_SETTLE_SECONDS)
+            out.write(
+                f"  +{_span(later):<8} Hedy completes her checkout inside the 4-hour delay: her Abandoned Cart"
+                f" run {_run_state('hedy@example.com', 'Abandoned Cart')}\n"
+            )
         if later:
             stack.fire(timer, at=started + later)
         for message in stack.drain("FlowActionQueue"):
@@ -318,6 +326,29 @@ def run_flows(stack: LocalStack, out: TextIO) -> None:
     buffer = io.StringIO()
     status(container().flow_runs, STORE_HASH, buffer)
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
+
+
+def _run_state(email: str, flow: str) -> str:
+    from bcsync.wiring import container
+
+    app = container()
+    profile_id = app.profile_repository.find(STORE_HASH, "email", email) or ""
+    (run,) = [run for run in app.flow_runs.runs_of(STORE_HASH, profile_id) if run.flow == flow]
+    return f"{run.status.value}: {run.exit_reason}" if run.exit_reason else run.status.value
+
+
+def hedy_orders_inside_the_delay(store: SandboxStore, sender: WebhookSender) -> None:
+    store.place_order(
+        1006,
+        email="hedy@example.com",
+        first_name="Hedy",
+        last_name="Lamarr",
+        lines=[Line(store.products[101], 1), Line(store.products[102], 1)],
+        created=datetime.now(UTC).replace(microsecond=0),
+    )
+    store.close_cart(HEDY_CART)
+    sender.send("carts", "store/cart/converted", {"type": "cart", "id": HEDY_CART, "orderId": 1006})
+    sender.send("orders", "store/order/created", {"type": "order", "id": 1006})
 
 
 def _followed(link: str) -> str:
@@ -382,10 +413,11 @@ def main(out: TextIO = sys.stdout) -> int:
     try:
         out.write(f"bcsync demo: local stack at {stack.api_url}, sandbox BigCommerce at {sandbox.url}\n\n")
         apply_default_flows()
-        run_story(store, WebhookSender(stack.api_url, STORE_HASH, CLIENT_SECRET), out)
+        sender = WebhookSender(stack.api_url, STORE_HASH, CLIENT_SECRET)
+        run_story(store, sender, out)
         stack.wait_until_drained()
         print_timeline(local_tables(), out)
-        run_flows(stack, out)
+        run_flows(stack, store, sender, out)
         backpopulate_winback(store, out)
     finally:
         stack.stop()

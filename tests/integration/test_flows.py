@@ -136,6 +136,23 @@ def test_back_population_enters_past_buyers_where_they_would_be_now_once(stack, 
     assert flows.backpopulate(handle.flow_runner(), STORE_HASH, unknown, sys.stdout, sys.stderr) == 1
 
 
+def test_back_population_enters_past_account_openings_from_their_profiles_once(stack, capsys):
+    add_ada(stack)  # opened two days ago
+    assert stack.deliver(webhook_event("store/customer/created", {"type": "customer", "id": 7}))["statusCode"] == 200
+    stack.drain_streams()  # its New Customer trigger found no flow: nothing entered
+    apply_flows()
+    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    recent = SimpleNamespace(flow="New Account", since=datetime.now(UTC) - timedelta(days=1), dry_run=True)
+    flows.backpopulate(handle.flow_runner(), STORE_HASH, recent, sys.stdout, sys.stderr)
+    assert capsys.readouterr().out == "New Account: 0 people would enter\n"  # opened before --since
+    real = SimpleNamespace(flow="New Account", since=None, dry_run=False)
+    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)
+    [action] = stack.actions()
+    assert (action["template"], action["profile"]["email"]) == ("hello", "ada@example.com")
+    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)
+    assert stack.actions() == []
+
+
 def test_a_marketing_action_carries_an_unsubscribe_link_that_withdraws_consent(stack, monkeypatch, tmp_path):
     use_settings(monkeypatch, tmp_path, {"stores": {STORE_HASH: {"public_base_url": "https://shop.example"}}})
     apply_flows("flows: [{name: Thanks, trigger: {metric: Placed Order}, steps: [{action: {template: thanks}}]}]")

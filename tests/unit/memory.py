@@ -39,6 +39,9 @@ class MemoryStore:
         self.profiles.pop(profile_id, None)
         self.pointers[profile_id] = merged_into
 
+    def profiles_of(self, store_hash):
+        return iter([p for p in self.profiles.values() if p.store_hash == store_hash])
+
     def put_profile(self, profile: Profile) -> None:
         """A profile as another writer left it (tests arrange state with this)."""
         self.profiles[profile.id] = profile.model_copy(update={"revision": profile.revision + 1})

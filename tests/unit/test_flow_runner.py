@@ -110,6 +110,7 @@ def world():
         store,
         outbox,
         history=store,
+        people=store,
         zone_of=lambda store_hash: UTC,
         unsubscribe_link=unsubscribe_link,
         recovery_link=recovery_link,
@@ -225,15 +226,19 @@ flows:
 
 
 def winback_runner(world, steps: str) -> FlowRunner:
+    return runner_for(world, WINBACK + steps)
+
+
+def runner_for(world, flows: str) -> FlowRunner:
     _, store, runs, outbox = world
-    library = Library(WINBACK + steps)
     return FlowRunner(
-        library,
+        Library(flows),
         runs,
         ProfileBook(store, store, None),
         store,
         outbox,
         history=store,
+        people=store,
         zone_of=lambda _: UTC,
         unsubscribe_link=unsubscribe_link,
         recovery_link=recovery_link,
@@ -285,3 +290,38 @@ def test_one_wake_up_takes_page_after_page_of_due_runs(world, monkeypatch):
     # One email; smart sending skips the other four, which came within 16 hours of it.
     outcomes = sorted(record.outcome for run in runs.runs.values() for record in run.history if record.step == 1)
     assert (len(outbox.messages), outcomes) == (1, ["sent", *["skipped: smart sending"] * 4])
+
+
+WELCOME = """
+flows:
+  - name: Welcome
+    trigger: {profile: subscribed}
+    reentry: once
+    steps:
+      - action: {template: welcome-1}
+      - delay: {days: 3}
+      - action: {template: welcome-2}
+"""
+
+
+def test_a_profile_change_flow_back_populates_from_when_the_change_happened_and_only_once(world):
+    _, store, runs, outbox = world
+    subscribed_at = (T0 - timedelta(days=2)).isoformat()
+    store.put_profile(store.get("s", "p").model_copy(update={"subscribed_at": subscribed_at}))
+    never = blank_profile("q", "s", "t")  # on the store, never subscribed
+    store.put_profile(never)
+    runner = runner_for(world, WELCOME)
+    assert runner.backpopulate("s", "Welcome", since=None, now=T0, dry_run=True) == {"waiting at step 1": 1}
+    assert outbox.messages == [] and runs.runs == {}
+    assert runner.backpopulate("s", "Welcome", since=T0 - timedelta(days=1), now=T0, dry_run=True) == {}
+    runner.backpopulate("s", "Welcome", since=None, now=T0, dry_run=False)
+    [run] = runs.runs.values()
+    assert [m["template"] for _, m in outbox.messages] == ["welcome-1"]  # sent now; welcome-2 when due
+    assert (run.entered_at, run.wake_at) == (T0 - timedelta(days=2), T0 + timedelta(days=1))
+    # The live trigger for the same subscription, arriving after, finds the run; so does a rerun.
+    live = profile_trigger(Flow.WELCOME_SERIES, "s", "p", subscribed_at)
+    assert runner.on_profile_trigger(live, T0) == []
+    runner.backpopulate("s", "Welcome", since=None, now=T0, dry_run=False)
+    assert len(outbox.messages) == 1 and len(runs.runs) == 1
+    assert runner.wake("s", T0 + timedelta(days=1)) == 1
+    assert [m["template"] for _, m in outbox.messages] == ["welcome-1", "welcome-2"]

@@ -26,10 +26,12 @@ from bcsync.domain.flow_runs import (
     compile_steps,
     flow_version,
     may_enter,
+    past_profile_trigger,
     recheck,
     run_id,
     wake_time,
 )
+from bcsync.domain.flows import Flow, first_order_intent, profile_trigger
 from bcsync.domain.profiles import blank_profile
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday
@@ -221,3 +223,25 @@ def test_waiting_until_a_time_of_day_on_weekdays_in_the_stores_timezone():
     assert wake_time(delay, friday_morning, chicago) == datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
     friday_noon = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # past 09:00: the next weekday is Monday
     assert wake_time(delay, friday_noon, chicago) == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+def test_a_past_profile_change_is_found_keyed_as_the_live_trigger_was():
+    person = blank_profile("p", "s", "2026-01-01T00:00:00+00:00")
+    assert [past_profile_trigger(person, change) for change in ("subscribed", "account_created", "first_order")] == [
+        None,
+        None,
+        None,
+    ]
+    person.external_id, person.account_created_at = "7", "2025-06-01T09:00:00+00:00"
+    person.first_order_event_id = "s:placed-order:order:1"
+    person.consent.email_marketing, person.subscribed_at = "unsubscribed", "2025-07-01T00:00:00+00:00"
+    assert past_profile_trigger(person, "subscribed") is None  # no longer subscribed: no Welcome now
+    assert past_profile_trigger(person, "account_created") == (
+        profile_trigger(Flow.NEW_CUSTOMER, "s", "p", "customer:7"),
+        datetime(2025, 6, 1, 9, tzinfo=UTC),
+    )
+    assert past_profile_trigger(person, "first_order") == (first_order_intent("s", "p", "s:placed-order:order:1"), None)
+    person.consent.email_marketing = "subscribed"
+    intent, at = past_profile_trigger(person, "subscribed")
+    assert intent == profile_trigger(Flow.WELCOME_SERIES, "s", "p", "2025-07-01T00:00:00+00:00")
+    assert at == datetime(2025, 7, 1, tzinfo=UTC)

@@ -291,6 +291,7 @@ class Container:
             self.changes,
             SqsActionPublisher(self._sqs, config.flow_action_queue_url),
             history=self.events,
+            people=self.profile_repository,
             zone_of=zone_of,
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,

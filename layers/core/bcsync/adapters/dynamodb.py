@@ -260,6 +260,12 @@ class DynamoProfileRepository:
         for item in scan_all(self._table, FilterExpression=Attr("entity").eq("profile")):
             yield Profile.model_validate(item["profile"])
 
+    def profiles_of(self, store_hash: str) -> Iterator[Profile]:
+        prefix = profile_key(store_hash, "")
+        found = Attr("entity").eq("profile") & Attr("pk").begins_with(prefix)
+        for item in scan_all(self._table, FilterExpression=found):
+            yield Profile.model_validate(item["profile"])
+
 
 # ---------------------------------------------------------------------- triggers
 class DynamoTriggerLedger:

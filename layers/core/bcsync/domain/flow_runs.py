@@ -41,6 +41,7 @@ from bcsync.domain.flow_definitions import (
     Update,
     UpdateStep,
 )
+from bcsync.domain.flows import Flow, TriggerIntent, first_order_intent, profile_trigger
 from bcsync.domain.profiles import Profile
 
 SMART_SENDING_WINDOW = timedelta(hours=16)
@@ -426,3 +427,24 @@ def catch_up(
     if moved.run.status is RunStatus.WAITING and pending is not None and moved.run.step == step:
         moved.run.wake_at = pending  # the wait began in the past: it ends when it would have
     return moved
+
+
+def past_profile_trigger(profile: Profile, change: str) -> tuple[TriggerIntent, datetime | None] | None:
+    """The trigger the live path promised (or would have) for a profile change, keyed as it was,
+    and when the change happened as the profile records it (First Order: its event's time, which
+    the caller reads); None when the person never made that change."""
+    if change == "subscribed":
+        if profile.consent.email_marketing != "subscribed" or not profile.subscribed_at:
+            return None
+        intent = profile_trigger(Flow.WELCOME_SERIES, profile.store_hash, profile.id, profile.subscribed_at)
+        return intent, datetime.fromisoformat(profile.subscribed_at)
+    if change == "account_created":
+        if not profile.external_id:
+            return None
+        episode = f"customer:{profile.external_id}"
+        intent = profile_trigger(Flow.NEW_CUSTOMER, profile.store_hash, profile.id, episode)
+        created = profile.account_created_at
+        return intent, datetime.fromisoformat(created) if created else None
+    if change == "first_order" and profile.first_order_event_id:
+        return first_order_intent(profile.store_hash, profile.id, profile.first_order_event_id), None
+    return None

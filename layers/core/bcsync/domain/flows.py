@@ -71,14 +71,17 @@ def trigger_for_event(flow: Flow, event: MarketingEvent) -> TriggerIntent:
 
 
 def first_order_trigger(event: MarketingEvent) -> TriggerIntent:
+    return first_order_intent(event.store_hash, _owner(event), event.id)
+
+
+def first_order_intent(store_hash: str, profile_id: str, event_id: str) -> TriggerIntent:
     """Keyed on the profile alone: exactly one First Order per profile, whichever order wins."""
-    profile_id = _owner(event)
     return TriggerIntent(
         flow=Flow.FIRST_ORDER,
-        store_hash=event.store_hash,
+        store_hash=store_hash,
         profile_id=profile_id,
-        event_id=event.id,
-        dedup_key=f"first_order:{event.store_hash}:{profile_id}",
+        event_id=event_id,
+        dedup_key=f"first_order:{store_hash}:{profile_id}",
     )
 
 

@@ -35,6 +35,7 @@ INTERNAL_FIELDS = frozenset(
         "subscribed_at",
         "outbox",
         "first_order_event_id",
+        "account_created_at",
         "activity",
         "revision",
     }
@@ -118,6 +119,8 @@ class Profile(BaseModel):
     outbox: list[TriggerIntent] = Field(default_factory=list)
     # The first Placed Order recorded for the person (backfilled ones too): First Order's marker.
     first_order_event_id: str | None = None
+    # When their BigCommerce account was opened: when New Customer would have started.
+    account_created_at: str | None = None
     # What the person did, by metric: kept with the event writes, so a flow filter ("Placed Order
     # zero times since starting this flow") reads the profile, never the timeline.
     activity: dict[str, MetricActivity] = Field(default_factory=dict)
@@ -335,6 +338,8 @@ def apply_customer(
         if email:
             updated.email = email
     updated.external_id = str(customer.id)
+    if customer.date_created and updated.account_created_at is None:
+        updated.account_created_at = customer.date_created.isoformat()
     updated.add_alias(customer.email)
     updated.join(CUSTOMERS_LIST)
     if created:

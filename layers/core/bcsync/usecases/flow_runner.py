@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bcsync.domain.events import MarketingEvent
@@ -28,6 +29,7 @@ from bcsync.domain.flow_runs import (
     compile_steps,
     flow_version,
     may_enter,
+    past_profile_trigger,
     recheck,
     run_id,
 )
@@ -35,7 +37,15 @@ from bcsync.domain.flows import Flow, TriggerIntent
 from bcsync.domain.profiles import Profile, activity_counts, touched
 from bcsync.observability import flow_metric, logger
 from bcsync.usecases.clock import utc_now
-from bcsync.usecases.ports import ActionPublisher, EventHistory, EventLookup, FlowLibrary, Known, RunStore
+from bcsync.usecases.ports import (
+    ActionPublisher,
+    EventHistory,
+    EventLookup,
+    FlowLibrary,
+    Known,
+    ProfileHistory,
+    RunStore,
+)
 from bcsync.usecases.profiles import ProfileBook
 
 # The profile changes bcsync promises a trigger for, as a flow file names them.
@@ -61,12 +71,14 @@ class FlowRunner:
         publisher: ActionPublisher,
         *,
         history: EventHistory,
+        people: ProfileHistory,
         zone_of: Callable[[str], tzinfo],
         unsubscribe_link: Callable[[Profile, datetime], str | None],
         recovery_link: Callable[[MarketingEvent | None, datetime], str | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._history = history
+        self._people = people
         self._unsubscribe_link = unsubscribe_link
         self._recovery_link = recovery_link
         self._clock = clock
@@ -178,32 +190,24 @@ class FlowRunner:
         self, store_hash: str, flow_name: str, *, since: datetime | None, now: datetime, dry_run: bool
     ) -> Counter[str]:
         """Past qualifying people enter at the step they would be at now, measured from their
-        latest trigger since `since` (backfilled history included); counts by where they enter.
-        A run's id is its trigger's, so running this twice enters and sends nothing twice."""
+        latest trigger since `since` (backfilled history included): for a metric flow, their
+        latest accepted event; for a profile-change flow, the change as the profile records it.
+        Counts by where they enter. A run's id is the live trigger's, so running this twice, or a
+        live trigger after it, enters and sends nothing twice."""
         flow = self._flows(store_hash).get(flow_name)
         if flow is None:
             raise UnknownFlow(f"no flow named {flow_name!r} applied to {store_hash}")
-        if not isinstance(flow.trigger, MetricTrigger):
-            raise UnknownFlow(f"{flow_name!r} starts on a profile change: only a metric's history can be replayed")
-        latest: dict[str, MarketingEvent] = {}
-        for event in self._history.events_of(store_hash, flow.trigger.metric, since):
-            person = event.profile_id
-            newest = person is not None and (person not in latest or event.time > latest[person].time)
-            if newest and person and trigger_accepts(flow.trigger, event):
-                latest[person] = event
         program = compile_steps(flow.steps)
         where: Counter[str] = Counter()
-        for profile_id, event in sorted(latest.items()):
-            profile = self._profiles.current(store_hash, profile_id, _nothing_read())
-            if profile is None:
-                continue
+        for past in self._past_entries(store_hash, flow, since):
+            profile, event = past.profile, past.event
             mine = [run for run in self._runs.runs_of(store_hash, profile.id) if run.flow == flow.name]
-            situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=event.time)
-            if not may_enter(flow, event.source_id, mine, now) or not qualifies(flow, situation):
+            situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=past.at)
+            if not may_enter(flow, past.entry_key, mine, now) or not qualifies(flow, situation):
                 where["not qualifying now"] += 1
                 continue
             started = self._new_run(
-                flow, profile, event, entry_key=event.source_id, basis=event.id, entered_at=event.time
+                flow, profile, event, entry_key=past.entry_key, basis=past.basis, entered_at=past.at
             )
             moved = catch_up(
                 started,
@@ -221,6 +225,38 @@ class FlowRunner:
                 self._apply_updates(profile, moved.updates)
                 self._deliver(created, profile, event, now)
         return where
+
+    def _past_entries(self, store_hash: str, flow: FlowDefinition, since: datetime | None) -> Iterator[PastEntry]:
+        if isinstance(flow.trigger, MetricTrigger):
+            return self._past_metric_entries(store_hash, flow.trigger, since)
+        return self._past_profile_entries(store_hash, flow.trigger.profile, since)
+
+    def _past_metric_entries(
+        self, store_hash: str, trigger: MetricTrigger, since: datetime | None
+    ) -> Iterator[PastEntry]:
+        """Each person's latest event of the metric that the trigger's filters accept."""
+        latest: dict[str, MarketingEvent] = {}
+        for event in self._history.events_of(store_hash, trigger.metric, since):
+            person = event.profile_id
+            newest = person is not None and (person not in latest or event.time > latest[person].time)
+            if newest and person and trigger_accepts(trigger, event):
+                latest[person] = event
+        for profile_id, event in sorted(latest.items()):
+            profile = self._profiles.current(store_hash, profile_id, _nothing_read())
+            if profile is not None:
+                yield PastEntry(profile, event, event.source_id, event.id, event.time)
+
+    def _past_profile_entries(self, store_hash: str, change: str, since: datetime | None) -> Iterator[PastEntry]:
+        """Each person who made the change, as their profile records it (a scan of the store's)."""
+        for profile in self._people.profiles_of(store_hash):
+            found = past_profile_trigger(profile, change)
+            if found is None:
+                continue
+            intent, recorded_at = found
+            event = self._events.events([intent.event_id]).get(intent.event_id) if intent.event_id else None
+            at = event.time if event is not None else recorded_at
+            if at is not None and (since is None or at >= since):
+                yield PastEntry(profile, event, profile.id, intent.dedup_key, at)
 
     # ------------------------------------------------------------------ the steps of the work
     def _enter(
@@ -351,7 +387,19 @@ def _nothing_read() -> Known:
 
 
 class UnknownFlow(Exception):
-    """The flow named is not applied to the store, or cannot be back-populated."""
+    """The flow named is not applied to the store."""
+
+
+@dataclass(frozen=True)
+class PastEntry:
+    """Where back-population finds a person's trigger: the live path's entry key and run basis,
+    and when it happened."""
+
+    profile: Profile
+    event: MarketingEvent | None
+    entry_key: str
+    basis: str
+    at: datetime
 
 
 def _position(run: FlowRun) -> str:

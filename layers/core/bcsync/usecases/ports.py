@@ -5,7 +5,7 @@ load every model the other ports name (a cold start pays for each one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
@@ -304,6 +304,12 @@ class EventLookup(Protocol):
 class EventHistory(Protocol):
     def events_of(self, store_hash: str, metric: str, since: datetime | None) -> list[MarketingEvent]:
         """The store's events of a metric (backfilled ones too), at or after `since`."""
+        ...
+
+
+class ProfileHistory(Protocol):
+    def profiles_of(self, store_hash: str) -> Iterator[Profile]:
+        """Every profile of the store (a scan: back-population, an operator's command)."""
         ...
 
 
