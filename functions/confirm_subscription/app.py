@@ -1,4 +1,4 @@
-"""GET /subscriptions/confirm?token=...: a double opt-in link followed; answers an HTML page."""
+"""The links people follow from email: confirm a subscription, unsubscribe, recover a cart."""
 
 from typing import Any
 

@@ -13,6 +13,7 @@ AWS and http.client, which urllib3 (BigCommerce) sends through.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -66,6 +67,9 @@ tracer = (
     else Tracer(provider=NoTracing(), disabled=False, auto_patch=False)
 )
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "bcsync"))
+# Many invocations rightly count nothing (a duplicate delivery, an ignored scope, a quiet minute
+# tick): Powertools would log a warning for each.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def flow_metric(name: str, flow: str, value: float = 1) -> None:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from bcsync.domain.confirmation import InvalidConfirmation
 from bcsync.domain.consent import ConfirmOutcome
-from bcsync.observability import logger
+from bcsync.observability import logger, metrics
 from bcsync.wiring import container
 
 PAGES = {
@@ -44,6 +44,7 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
         token = app.current_event.get_query_string_value("token")
         outcome = container().subscribers.confirm(token, now=datetime.now(UTC))
         logger.info("confirmation link followed", extra={"outcome": outcome.value})
+        metrics.add_metric(name="ConfirmationLinksFollowed", unit="Count", value=1)
         return page(*PAGES[outcome])
 
     @app.get("/subscriptions/unsubscribe")
@@ -51,6 +52,7 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
         token = app.current_event.get_query_string_value("token")
         withdrawn = container().subscribers.unsubscribe(token, now=datetime.now(UTC))
         logger.info("unsubscribe link followed", extra={"withdrawn": withdrawn})
+        metrics.add_metric(name="UnsubscribeLinksFollowed", unit="Count", value=1)
         message = "You will get no more marketing email from us." if withdrawn else "You were already unsubscribed."
         return page(200, "You are unsubscribed", message)
 
@@ -58,6 +60,7 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
     def recover_cart() -> Response[str]:
         token = app.current_event.get_query_string_value("token")
         target = container().cart_recovery.recover(token, now=datetime.now(UTC))
+        metrics.add_metric(name="CartRecoveryLinksFollowed", unit="Count", value=1)
         if target is None:
             return page(503, "Please try again", "We could not restore your cart just now. Please try again.")
         logger.info("cart recovery link followed")
@@ -66,12 +69,14 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
     @app.exception_handler(InvalidConfirmation)
     def refused(exc: InvalidConfirmation) -> Response[str]:
         logger.info("link refused", extra={"status": exc.status_code, "reason": exc.message})
+        metrics.add_metric(name="LinksRefused", unit="Count", value=1)
         title = "Link expired" if exc.status_code == 410 else "Link not valid"
         return page(exc.status_code, title, exc.message)
 
     @app.exception_handler(Exception)
     def failed(exc: Exception) -> Response[str]:
         logger.exception("link could not be followed")
+        metrics.add_metric(name="LinkFailures", unit="Count", value=1)
         return page(503, "Please try again", "Something went wrong on our side just now. Please try again.")
 
     return app
