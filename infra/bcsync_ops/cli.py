@@ -20,7 +20,13 @@ from bcsync_ops import flows as flow_files
 def _run_local(args: argparse.Namespace) -> int:
     from bcsync_ops.local_stack import LocalStack, StoreConfig
 
-    stack = LocalStack(StoreConfig.from_environ(), port=args.port, aws_port=args.aws_port, log_level=args.log_level)
+    stack = LocalStack(
+        StoreConfig.from_environ(),
+        port=args.port,
+        aws_port=args.aws_port,
+        log_level=args.log_level,
+        time_scale=args.time_scale,
+    )
     stack.start()
     routes = "\n".join(f"  {method} {stack.api_url}{path}" for method, path in sorted(stack.routes))
     print(
@@ -87,6 +93,16 @@ def _since(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _time_scale(value: str) -> float:
+    try:
+        scale = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= scale <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000000")
+    return scale
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -151,6 +167,12 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=int, default=3000, help="port of the local HTTP API (default 3000)")
     local.add_argument("--aws-port", type=int, default=0, help="port of the moto server (default: any free one)")
     local.add_argument("--log-level", default="INFO", help="function log level (default INFO)")
+    local.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        default=1.0,
+        help="run flow delays and timers N times faster (3600: an hour a second); events keep real times",
+    )
     local.set_defaults(run=_run_local)
 
     demo = commands.add_parser("demo", help="run a scripted story against a bundled sandbox store")
@@ -162,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
         ("profiles", exports.profile_records),
         ("triggers", exports.trigger_records),
         ("carts", exports.cart_records),
+        ("actions", exports.action_records),
     ):
         groups[noun] = commands.add_parser(noun, help=f"{noun} commands").add_subparsers(dest="action", required=True)
         export = groups[noun].add_parser("export", help=f"print {noun} as JSON lines")

@@ -17,12 +17,14 @@ from bcsync.adapters.dynamodb import (
     DynamoProfileRepository,
     DynamoTriggerLedger,
 )
+from bcsync.adapters.flow_runs import DynamoRunStore
+from bcsync.domain.flow_runs import action_decisions
 from bcsync_ops.local_stack import state_file
 
 if TYPE_CHECKING:
     from bcsync.usecases.erasure import ProfileErasure
 
-TABLES = ("EventsTable", "ProfilesTable", "TriggersTable", "CartsTable")
+TABLES = ("EventsTable", "ProfilesTable", "TriggersTable", "CartsTable", "FlowRunsTable")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class StackTables:
 
     def carts(self) -> DynamoCartLedger:
         return DynamoCartLedger(self.resource, self.names["CartsTable"])
+
+    def flow_runs(self) -> DynamoRunStore:
+        return DynamoRunStore(self.resource, self.names["FlowRunsTable"])
 
     def erasure(self) -> ProfileErasure:
         # Imported here: use cases bring the Powertools logger, whose level the local stack sets first.
@@ -100,6 +105,12 @@ def trigger_records(tables: StackTables) -> Iterator[dict[str, Any]]:
 
 def cart_records(tables: StackTables) -> Iterator[dict[str, Any]]:
     yield from sorted(tables.carts().all(), key=lambda c: (c["store_hash"], c["cart_id"]))
+
+
+def action_records(tables: StackTables) -> Iterator[dict[str, Any]]:
+    """Every action decision of the flow runner, in the order they were made."""
+    decisions = [decision for run in tables.flow_runs().all() for decision in action_decisions(run)]
+    yield from sorted(decisions, key=lambda d: (d["at"], d["run_id"], d["step"]))
 
 
 def local_store_hash() -> str | None:

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 from moto.server import ThreadedMotoServer
 
+from bcsync.usecases.clock import FlowClock
 from bcsync_ops.local_streams import StreamSource, poll_stream
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.sandbox import STOP_POLL_SECONDS
@@ -104,10 +106,18 @@ class _LambdaContext:
         return max(1, int((self.timeout - (time.monotonic() - self.started)) * 1000))
 
 
+# Schedules that drive flow delays: `--time-scale` makes them tick faster, on the scaled clock.
+FLOW_TIMERS = frozenset({"FlowTimerFunction"})
+# The fastest a scaled flow timer ticks, in real seconds.
+MIN_TICK_SECONDS = 0.25
+
+
 @dataclass
 class Schedule:
     function: LocalFunction
     every_seconds: float
+    # The clock its events are stamped with: the flow runner's (scaled) one for flow timers.
+    clock: Callable[[], datetime] | None = None
 
 
 def rate_seconds(expression: str) -> float:
@@ -136,9 +146,11 @@ class LocalStack:
         aws_port: int = 0,
         template_path: Path = PROJECT_ROOT / "template.yaml",
         log_level: str = "INFO",
+        time_scale: float = 1.0,
     ) -> None:
         self.store = store
         self.port = port
+        self.flow_clock = FlowClock(time_scale, datetime.now(UTC)) if time_scale != 1 else FlowClock()
         self.template_path = template_path
         self.template = load_template(template_path)
         fix_moto_dynamodb()
@@ -232,6 +244,9 @@ class LocalStack:
         environment["POWERTOOLS_LOG_LEVEL"] = self._log_level
         if os.environ.get("SETTINGS_FILE"):  # a settings file of the user's own
             environment["SETTINGS_FILE"] = os.environ["SETTINGS_FILE"]
+        if self.flow_clock.origin is not None:
+            environment["FLOW_TIME_SCALE"] = str(self.flow_clock.scale)
+            environment["FLOW_CLOCK_ORIGIN"] = self.flow_clock.origin.isoformat()
         os.environ.update(environment)
         for logical_id, props in function_specs(self.template).items():
             function = LocalFunction(
@@ -244,7 +259,12 @@ class LocalStack:
                 if event["Type"] == "HttpApi":
                     self.routes[(spec["Method"].upper(), spec["Path"])] = function
                 elif event["Type"] == "Schedule":
-                    self.schedules.append(Schedule(function, rate_seconds(spec["Schedule"])))
+                    every = rate_seconds(spec["Schedule"])
+                    if logical_id in FLOW_TIMERS:
+                        every = max(every / self.flow_clock.scale, MIN_TICK_SECONDS)
+                        self.schedules.append(Schedule(function, every, self.flow_clock.now))
+                    else:
+                        self.schedules.append(Schedule(function, every))
                 elif event["Type"] == "DynamoDB":
                     self.streams.append(
                         StreamSource(function, resolver.resolve(spec["Stream"]), int(spec.get("BatchSize", 100)))
@@ -306,7 +326,7 @@ class LocalStack:
     def _tick(self, schedule: Schedule) -> None:
         """Fire at the template's rate, first one period after start, as EventBridge does."""
         while not self._stopping.wait(schedule.every_seconds):
-            self.fire(schedule)
+            self.fire(schedule, at=schedule.clock() if schedule.clock else None)
 
     def fire(self, schedule: Schedule, at: datetime | None = None) -> Any:
         """One schedule event, as of `at` (default now): the demo compresses time with it."""
@@ -401,6 +421,7 @@ class LocalStack:
                     "aws_endpoint": self.aws_endpoint,
                     "api_url": self.api_url,
                     "bigcommerce_api_url": self.store.api_url,
+                    "time_scale": self.flow_clock.scale,
                     "physical": self.physical,
                 },
                 indent=2,

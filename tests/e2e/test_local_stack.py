@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,8 +34,8 @@ def settings_file(directory: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[str, str]]]:
+@contextmanager
+def local_stack(tmp_path: Path, *options: str) -> Iterator[tuple[SandboxStore, WebhookSender, dict[str, str]]]:
     store = sandbox_store()
     server = SandboxServer(store).start()
     env = {
@@ -48,7 +49,7 @@ def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[
     }
     process = subprocess.Popen(
         # Port 0: the system picks a free one (no race between test workers); the stack says which.
-        [*BCSYNC, "local", "--port", "0", "--log-level", "ERROR"],
+        [*BCSYNC, "local", "--port", "0", "--log-level", "ERROR", *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -66,6 +67,12 @@ def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[
         process.terminate()
         process.wait(timeout=20)
         server.stop()
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[SandboxStore, WebhookSender, dict[str, str]]]:
+    with local_stack(tmp_path) as started:
+        yield started
 
 
 def export(kind: str, env: dict[str, str]) -> list[dict]:
@@ -352,3 +359,46 @@ def test_a_flow_applied_with_the_cli_acts_on_a_webhook_through_the_streams(runni
     ]
     runs = bcsync(env, "flows", "runs", "--email", "kay@example.com")
     assert runs.returncode == 0 and runs.stdout.splitlines()[0].startswith("Hello: entered "), runs.stdout
+
+
+def test_a_time_scaled_stack_passes_a_long_delay_in_seconds_and_exports_each_decision(tmp_path):
+    """`bcsync local --time-scale 14400`: four hours a second. A shopper who leaves gets the
+    reminder after the (scaled) day's delay; one who orders inside it gets nothing; `bcsync actions
+    export` says so."""
+    with local_stack(tmp_path, "--time-scale", "14400") as (store, sender, env):
+        flows = tmp_path / "flows.yaml"
+        flows.write_text(
+            "flows: [{name: Cart Reminder, kind: transactional, trigger: {metric: Started Checkout},"
+            " filters: [{metric: Placed Order, count: 0, since: flow_start}],"
+            " steps: [{delay: {days: 1}}, {action: {template: reminder}}]}]"
+        )
+        assert bcsync(env, "flows", "apply", str(flows)).returncode == 0
+        now = datetime.now(UTC).replace(microsecond=0)
+        for number, email in enumerate(("leaves@example.com", "orders@example.com"), start=1):
+            cart = f"7e57ca47-0000-4000-8000-00000000000{number}"
+            store.create_cart(cart, [Line(store.products[102], 1)], at=now - timedelta(minutes=2))
+            store.enter_checkout_email(cart, email, at=now - timedelta(minutes=2), first_name="Sam")
+            store.enter_shipping_address(cart, at=now - timedelta(minutes=1))
+            assert sender.send("carts", "store/cart/updated", {"type": "cart", "id": cart})[0] == 200
+        deadline = time.monotonic() + 20
+        while "2 active" not in bcsync(env, "flows", "status").stdout and time.monotonic() < deadline:
+            time.sleep(0.3)  # both runs wait out their delay
+        store.place_order(
+            901,
+            email="orders@example.com",
+            first_name="Sam",
+            last_name="Orders",
+            lines=[Line(store.products[102], 1)],
+            created=datetime.now(UTC).replace(microsecond=0),
+        )
+        assert sender.send("orders", "store/order/created", {"type": "order", "id": 901})[0] == 200
+        decisions: list[dict] = []
+        deadline = time.monotonic() + 45
+        while not any(d["status"] == "sent" for d in decisions) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            decisions = export("actions", env)
+        profiles = {p["id"]: p["email"] for p in export("profiles", env)}
+        made = sorted((profiles[d["profile_id"]], d["status"], d["reason"]) for d in decisions)
+        assert made == [("leaves@example.com", "sent", None), ("orders@example.com", "skipped", "goal")]
+        sent = next(d for d in decisions if d["status"] == "sent")
+        assert sent["flow"] == "Cart Reminder" and sent["step"] == 1 and sent["event_id"].startswith(STORE_HASH)

@@ -21,7 +21,9 @@ from bcsync.domain.flow_runs import (
     RunStatus,
     Send,
     SetProperty,
+    StepRecord,
     Wait,
+    action_decisions,
     advance,
     compile_steps,
     flow_version,
@@ -33,6 +35,7 @@ from bcsync.domain.flow_runs import (
 )
 from bcsync.domain.flows import Flow, first_order_intent, profile_trigger
 from bcsync.domain.profiles import blank_profile
+from bcsync.usecases.clock import FlowClock
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday
 ABANDONED_CART = """
@@ -245,3 +248,51 @@ def test_a_past_profile_change_is_found_keyed_as_the_live_trigger_was():
     intent, at = past_profile_trigger(person, "subscribed")
     assert intent == profile_trigger(Flow.WELCOME_SERIES, "s", "p", "2025-07-01T00:00:00+00:00")
     assert at == datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def test_each_sent_or_skipped_action_and_a_goal_or_filter_exit_is_an_exported_decision():
+    run = FlowRun(
+        run_id="r",
+        flow="Cart",
+        flow_version="v",
+        store_hash="s",
+        profile_id="p",
+        entry_key="cart:1",
+        trigger_event_id="e",
+        entered_at=T0,
+        history=[
+            StepRecord(step=0, at=T0, outcome="waiting"),
+            StepRecord(step=1, at=T0 + timedelta(hours=4), outcome="skipped: smart sending"),
+            StepRecord(step=2, at=T0 + timedelta(hours=4), outcome="updated"),
+            StepRecord(step=3, at=T0 + timedelta(hours=5), outcome="sent"),
+            StepRecord(step=4, at=T0 + timedelta(hours=6), outcome="skipped: consent"),
+            StepRecord(step=5, at=T0 + timedelta(hours=7), outcome="exited: goal reached"),
+        ],
+    )
+    rows = action_decisions(run)
+    assert [(r["step"], r["status"], r["reason"]) for r in rows] == [
+        (1, "skipped", "smart_sending"),
+        (3, "sent", None),
+        (4, "skipped", "consent"),
+        (5, "skipped", "goal"),
+    ]
+    assert rows[1] == {
+        "flow": "Cart",
+        "step": 3,
+        "run_id": "r",
+        "profile_id": "p",
+        "event_id": "e",
+        "status": "sent",
+        "reason": None,
+        "at": (T0 + timedelta(hours=5)).isoformat().replace("+00:00", "Z"),
+    }
+    ended = run.model_copy(update={"history": [StepRecord(step=1, at=T0, outcome="exited: no longer qualifies")]})
+    assert [(r["status"], r["reason"]) for r in action_decisions(ended)] == [("skipped", "filter")]
+
+
+def test_the_flow_clock_is_the_wall_clock_unless_scaled_from_an_origin():
+    before = datetime.now(UTC)
+    assert before <= FlowClock().now() <= datetime.now(UTC)
+    origin = datetime.now(UTC) - timedelta(seconds=2)
+    scaled = FlowClock(3600, origin).now()
+    assert origin + timedelta(hours=2) <= scaled <= origin + timedelta(hours=3)  # 2-3 s elapsed, an hour a second

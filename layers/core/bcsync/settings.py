@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,10 @@ class Settings(BaseModel):
     sync_quota_share: float = Field(default=0.5, gt=0, le=1)
     # A job stops this long before the Lambda time limit and continues in a new invocation.
     sync_stop_margin_seconds: float = Field(default=90, ge=0)
+    # The local stack's `--time-scale`: flow delays and timers run this many times faster from
+    # the origin (the stack's start). Deployed stacks keep the wall clock (1).
+    flow_time_scale: float = Field(default=1.0, ge=1)
+    flow_clock_origin: datetime | None = None
     settings_file: str | None = None
     stores: SettingsFile = Field(default_factory=SettingsFile)
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.carts import CartSync
     from bcsync.usecases.catalog import CatalogLookup
     from bcsync.usecases.changes import ChangeWriter
+    from bcsync.usecases.clock import FlowClock
     from bcsync.usecases.customers import CustomerSync
     from bcsync.usecases.daily_counts import DailyCounts
     from bcsync.usecases.erasure import ProfileErasure
@@ -271,6 +272,12 @@ class Container:
         from bcsync.adapters.flow_runs import DynamoRunStore
 
         return DynamoRunStore(self._dynamodb, self.settings.flow_runs_table_name)
+
+    @cached_property
+    def flow_clock(self) -> FlowClock:
+        from bcsync.usecases.clock import FlowClock
+
+        return FlowClock(self.settings.flow_time_scale, self.settings.flow_clock_origin)
 
     @cached_property
     def flow_runner(self) -> FlowRunner:

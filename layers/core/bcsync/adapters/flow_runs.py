@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,11 @@ class DynamoRunStore:
         condition = Key("due_key").eq(f"{store_hash}#due") & Key("due_at").lte(iso_utc(now))
         page = self._table.query(IndexName=DUE_RUNS, KeyConditionExpression=condition, Limit=limit)
         return [_run(item) for item in page.get("Items", [])]
+
+    def all(self) -> Iterator[FlowRun]:
+        """Every store's runs (exports; a scan)."""
+        for item in scan_all(self._table, FilterExpression=Attr("body").exists()):  # runs, not guards
+            yield _run(item)
 
     def runs(self, store_hash: str) -> list[FlowRun]:
         """Every run of the store (operators' status; a scan)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -350,6 +350,37 @@ def action_message(
             "unsubscribe_url": unsubscribe_url,
         },
     }
+
+
+# How an action decision is exported (`bcsync actions export`, DESIGN.md): skipped, and why.
+SKIP_REASONS = {
+    "skipped: consent": "consent",
+    "skipped: smart sending": "smart_sending",
+    "exited: no longer qualifies": "filter",
+    "exited: goal reached": "goal",
+}
+
+
+def action_decisions(run: FlowRun) -> list[dict[str, Any]]:
+    """Each action the run sent or skipped, and where a filter or a goal ended it before its next
+    action; waits, updates, splits and back-population's catch-up are not decisions."""
+    decisions = []
+    for record in run.history:
+        if record.outcome != "sent" and record.outcome not in SKIP_REASONS:
+            continue
+        decisions.append(
+            {
+                "flow": run.flow,
+                "step": record.step,
+                "run_id": run.run_id,
+                "profile_id": run.profile_id,
+                "event_id": run.trigger_event_id,
+                "status": "sent" if record.outcome == "sent" else "skipped",
+                "reason": SKIP_REASONS.get(record.outcome),
+                "at": record.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            }
+        )
+    return decisions
 
 
 @dataclass

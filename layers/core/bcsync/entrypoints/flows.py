@@ -9,7 +9,7 @@ twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -27,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 def on_stream(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def handle(record: DynamoDBRecord) -> None:
         item = record.dynamodb.new_image if record.dynamodb else {}
-        now = datetime.now(UTC)
+        now = container().flow_clock.now()
         runner = container().flow_runner
         if "metric" in item and "source_id" in item:
             runner.on_event(event_from_item(item), now)
@@ -40,8 +40,8 @@ def on_stream(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def wake_due(event: dict[str, Any]) -> dict[str, Any]:
     """Each store's due runs, as of the schedule's time (so a compressed clock can drive it)."""
     stated = event.get("time")
-    now = datetime.fromisoformat(stated.replace("Z", "+00:00")) if isinstance(stated, str) else datetime.now(UTC)
     app = container()
+    now = datetime.fromisoformat(stated.replace("Z", "+00:00")) if isinstance(stated, str) else app.flow_clock.now()
     woken = {store_hash: app.flow_runner.wake(store_hash, now) for store_hash in app.stores.store_hashes()}
     logger.info("flow runs woken", extra={"woken": woken})
     return {"woken": woken}

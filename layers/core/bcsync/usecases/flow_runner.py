@@ -374,11 +374,14 @@ class FlowRunner:
         return self._events.events([run.trigger_event_id]).get(run.trigger_event_id)
 
     def _flows(self, store_hash: str) -> dict[str, FlowDefinition]:
+        """The store's applied flows, read at most once a minute; a store with none is asked
+        every time, so the first flows applied act on the very next event."""
         read_at, flows = self._cached.get(store_hash, (float("-inf"), {}))
         if self._clock() - read_at >= FLOWS_CACHE_SECONDS:
             applied = self._library.flows(store_hash)
             flows = {flow.name: flow for flow in applied.flows} if applied else {}
-            self._cached[store_hash] = (self._clock(), flows)
+            if flows:
+                self._cached[store_hash] = (self._clock(), flows)
         return flows
 
 
