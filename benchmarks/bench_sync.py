@@ -242,10 +242,11 @@ def bench_wall_time(orders: int = 300) -> None:
             elapsed = time.perf_counter() - started - sum(call.copying for call in calls)
         written = [
             (operation["Put"]["TableName"], operation["Put"]["Item"])
+            if "Put" in operation
+            else (operation["Update"]["TableName"], {**operation["Update"]["Key"], "count": 1})  # a counter
             for call in calls
             if call.operation == "TransactWriteItems"
             for operation in call.params["TransactItems"]
-            if "Put" in operation
         ]
         dynamodb = boto3.resource("dynamodb")
         started = time.perf_counter()

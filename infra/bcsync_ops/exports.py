@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 
+from bcsync.adapters.counters import DynamoCounters
 from bcsync.adapters.dynamodb import (
     DynamoCartLedger,
+    DynamoCatalogRepository,
     DynamoEventLedger,
     DynamoProfileRepository,
     DynamoTriggerLedger,
@@ -24,7 +26,15 @@ from bcsync_ops.local_stack import state_file
 if TYPE_CHECKING:
     from bcsync.usecases.erasure import ProfileErasure
 
-TABLES = ("EventsTable", "ProfilesTable", "TriggersTable", "CartsTable", "FlowRunsTable")
+TABLES = (
+    "EventsTable",
+    "ProfilesTable",
+    "TriggersTable",
+    "CartsTable",
+    "FlowRunsTable",
+    "CountersTable",
+    "CatalogTable",
+)
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,18 @@ class StackTables:
     def flow_runs(self) -> DynamoRunStore:
         return DynamoRunStore(self.resource, self.names["FlowRunsTable"])
 
+    def counters(self) -> DynamoCounters:
+        from bcsync.usecases.store_zones import StoreZones
+
+        zones = StoreZones(DynamoCatalogRepository(self.resource, self.names["CatalogTable"]))
+        return DynamoCounters(self.resource, self.names["CountersTable"], zones)
+
     def erasure(self) -> ProfileErasure:
         # Imported here: use cases bring the Powertools logger, whose level the local stack sets first.
         from bcsync.usecases.erasure import ProfileErasure
 
-        return ProfileErasure(self.profiles(), self.events(), self.triggers(), self.carts())
+        events = DynamoEventLedger(self.resource, self.names["EventsTable"], self.counters())
+        return ProfileErasure(self.profiles(), events, self.triggers(), self.carts())
 
 
 def local_state() -> dict[str, Any]:

@@ -31,6 +31,7 @@ POLL_SECONDS = 1.0
 # functions build, from the same composition root.
 SETTINGS_RESOURCES = {
     "events_table_name": "EventsTable",
+    "counters_table_name": "CountersTable",
     "profiles_table_name": "ProfilesTable",
     "triggers_table_name": "TriggersTable",
     "catalog_table_name": "CatalogTable",

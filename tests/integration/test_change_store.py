@@ -19,7 +19,13 @@ from bcsync.usecases.ports import Change, ChangeConflict, Lookup, ReservationsTa
 @pytest.fixture
 def store(stack):
     names = stack.physical
-    tables = ChangeTables(names["EventsTable"], names["ProfilesTable"], names["TriggersTable"], names["CatalogTable"])
+    tables = ChangeTables(
+        names["EventsTable"],
+        names["ProfilesTable"],
+        names["TriggersTable"],
+        names["CatalogTable"],
+        names["CountersTable"],
+    )
     return DynamoChangeStore(boto3.resource("dynamodb").meta.client, tables)
 
 

@@ -144,3 +144,16 @@ def test_only_the_latest_times_are_kept_and_counts_since_stay_exact_below_them()
     assert activity.since(datetime(2026, 1, 10, tzinfo=UTC)) == 6
     merged = activity.joined(MetricActivity().noted([datetime(2026, 2, 1, tzinfo=UTC)]))
     assert merged.count == 16 and merged.since(datetime(2026, 1, 31, tzinfo=UTC)) == 1
+
+
+def test_only_new_events_are_counted_in_the_change_that_writes_them():
+    store, publisher = MemoryStore(), Publisher()
+    first, second = placed(1, 10), placed(2, 11)
+    record(store, publisher, first)
+    before = store.get("s", "p")
+    planned = writer(store, publisher).plan(
+        "s", before=before, after=before, events=[first, second], stored_events=store.events([first.id, second.id])
+    )
+    assert set(planned.change.counts) == {second.id}  # the first is stored: counted when it was written
+    counted = planned.change.counts[second.id]
+    assert {(b.profile_id, b.day) for b in counted} >= {("p", None), (None, None)}

@@ -84,6 +84,7 @@ class Settings(BaseModel):
 
     bigcommerce_api_url: HttpUrl = HttpUrl("https://api.bigcommerce.com")
     events_table_name: str = Field(min_length=1)
+    counters_table_name: str = Field(min_length=1)
     profiles_table_name: str = Field(min_length=1)
     triggers_table_name: str = Field(min_length=1)
     catalog_table_name: str = Field(min_length=1)

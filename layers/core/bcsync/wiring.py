@@ -6,7 +6,7 @@ idempotency and secrets included (each session loads its own service models)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta, tzinfo
+from datetime import timedelta
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from bcsync.settings import Settings, settings
 
 if TYPE_CHECKING:
     from bcsync.adapters.changes import DynamoChangeStore
+    from bcsync.adapters.counters import DynamoCounters
     from bcsync.adapters.credentials import SecretsManagerCredentials, SecretsManagerStores
     from bcsync.adapters.dedupe import IdempotentDeliveries
     from bcsync.adapters.dynamodb import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.profiles import ProfileBook
     from bcsync.usecases.reconcile import Reconciler, SyncLimits
     from bcsync.usecases.recording import EventRecorder
+    from bcsync.usecases.store_zones import StoreZones
     from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberSync
     from bcsync.usecases.webhook_health import WebhookHealth
 
@@ -102,7 +104,13 @@ class Container:
     def events(self) -> DynamoEventLedger:
         from bcsync.adapters.dynamodb import DynamoEventLedger
 
-        return DynamoEventLedger(self._dynamodb, self.settings.events_table_name)
+        return DynamoEventLedger(self._dynamodb, self.settings.events_table_name, self.counters)
+
+    @cached_property
+    def counters(self) -> DynamoCounters:
+        from bcsync.adapters.counters import DynamoCounters
+
+        return DynamoCounters(self._dynamodb, self.settings.counters_table_name, self.store_zones)
 
     @cached_property
     def profile_repository(self) -> DynamoProfileRepository:
@@ -138,6 +146,7 @@ class Container:
             profiles=config.profiles_table_name,
             triggers=config.triggers_table_name,
             catalog=config.catalog_table_name,
+            counters=config.counters_table_name,
         )
         return DynamoChangeStore(self._dynamodb.meta.client, tables)
 
@@ -162,7 +171,13 @@ class Container:
 
         publisher = SqsTriggerPublisher(self._sqs, self.settings.flow_trigger_queue_url)
         courier = TriggerCourier(self.changes, self.profile_repository, publisher)
-        return ChangeWriter(self.changes, courier, self.settings.enabled_flows)
+        return ChangeWriter(self.changes, courier, self.settings.enabled_flows, zone_of=self.store_zones)
+
+    @cached_property
+    def store_zones(self) -> StoreZones:
+        from bcsync.usecases.store_zones import StoreZones
+
+        return StoreZones(self.catalog_repository)
 
     @cached_property
     def profiles(self) -> ProfileBook:
@@ -282,15 +297,9 @@ class Container:
     @cached_property
     def flow_runner(self) -> FlowRunner:
         from bcsync.adapters.sqs import SqsActionPublisher
-        from bcsync.domain.bigcommerce import StoreInfo
         from bcsync.usecases.flow_runner import FlowRunner
 
         config = self.settings
-
-        @lru_cache(maxsize=256)  # a store's timezone, read once per process
-        def zone_of(store_hash: str) -> tzinfo:
-            return (self.catalog_repository.get_store_info(store_hash) or StoreInfo()).zone()
-
         return FlowRunner(
             self.flow_library,
             self.flow_runs,
@@ -299,7 +308,7 @@ class Container:
             SqsActionPublisher(self._sqs, config.flow_action_queue_url),
             history=self.events,
             people=self.profile_repository,
-            zone_of=zone_of,
+            zone_of=self.store_zones,
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,
         )

@@ -8,12 +8,13 @@ or anything else (someone changed what was read).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bcsync.adapters.counters import counter_updates
 from bcsync.adapters.dynamodb import (
     event_from_item,
     event_item,
@@ -26,6 +27,7 @@ from bcsync.adapters.dynamodb import (
     trigger_item,
 )
 from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.counters import Amount, Bucket, merged
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile
@@ -48,6 +50,22 @@ class ChangeTables:
     profiles: str
     triggers: str
     catalog: str
+    counters: str
+
+
+Counts = Mapping[Bucket, Amount]
+
+
+def _fitting(
+    events: Sequence[MarketingEvent], counts: Mapping[str, Counts], room: int
+) -> tuple[tuple[MarketingEvent, ...], tuple[MarketingEvent, ...]]:
+    """As many events from the start as fit in `room` items with their counters, and the rest."""
+    buckets: set[Bucket] = set()
+    for taken, event in enumerate(events):
+        buckets |= set(counts.get(event.id, {}))
+        if taken + 1 + len(buckets) > room:
+            return tuple(events[:taken]), tuple(events[taken:])
+    return tuple(events), ()
 
 
 @dataclass(frozen=True)
@@ -112,22 +130,26 @@ class DynamoChangeStore:
     # ------------------------------------------------------------------ write
     def commit(self, change: Change) -> Profile | None:
         """The profile, claims and reservations go first, so when a change is too big for one
-        transaction its first one still holds the outbox that makes the rest worth retrying."""
-        stored, writes = self._writes(change)
-        head, tail = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
-        self._transact(head)
-        for chunk in _chunks(tail, TRANSACTION_ITEMS):
-            self._transact_absent(list(chunk))
+        transaction its first one still holds the outbox that makes the rest worth retrying. An
+        event always shares its transaction with what it adds to the counters."""
+        stored, writes = self._head(change)
+        first, rest = _fitting(change.events, change.counts, TRANSACTION_ITEMS - len(writes))
+        self._transact(writes + self._event_writes(first, change.counts))
+        while rest:
+            chunk, rest = _fitting(rest, change.counts, TRANSACTION_ITEMS)
+            self._transact_absent(chunk, change.counts)
         return stored
 
     def commit_together(self, changes: Sequence[Change]) -> list[Profile | None]:
         if len(changes) == 1:
             return [self.commit(changes[0])]
-        planned = [self._writes(change) for change in changes]
-        self._transact([write for _, writes in planned for write in writes])
-        return [stored for stored, _ in planned]
+        heads = [self._head(change) for change in changes]
+        events = tuple(event for change in changes for event in change.events)
+        counts = {event_id: counted for change in changes for event_id, counted in change.counts.items()}
+        self._transact([write for _, writes in heads for write in writes] + self._event_writes(events, counts))
+        return [stored for stored, _ in heads]
 
-    def _writes(self, change: Change) -> tuple[Profile | None, list[_Write]]:
+    def _head(self, change: Change) -> tuple[Profile | None, list[_Write]]:
         stored = None
         writes: list[_Write] = []
         if change.profile is not None:
@@ -135,8 +157,13 @@ class DynamoChangeStore:
             writes.append(write)
         writes += [self._claim_write(change.store_hash, identity, owner) for identity, owner in change.claims]
         writes += [self._reservation(intent) for intent in change.reservations]
-        writes += [_Write(self._put(self._tables.events, event_item(event))) for event in change.events]
         return stored, writes
+
+    def _event_writes(self, events: Sequence[MarketingEvent], counts: Mapping[str, Counts]) -> list[_Write]:
+        """The events (each only if absent) and, added up, what they count."""
+        puts = [_Write(self._put(self._tables.events, event_item(event))) for event in events]
+        counted = merged(counts.get(event.id, {}) for event in events)
+        return puts + [_Write(update) for update in counter_updates(self._tables.counters, counted)]
 
     def settle(self, profile: Profile, sent: Sequence[TriggerIntent], sent_at: str) -> Profile | None:
         """Stamp the trigger records first: a crash before the outbox is cleared re-sends (and
@@ -210,24 +237,20 @@ class DynamoChangeStore:
                 raise ReservationsTaken(taken, sent) from None
             raise ChangeConflict(str(error)) from None
 
-    def _transact_absent(self, writes: list[_Write]) -> None:
-        """Items past the first transaction: those already present are left as they are."""
-        while writes:
+    def _transact_absent(self, events: Sequence[MarketingEvent], counts: Mapping[str, Counts]) -> None:
+        """Events past the first transaction: those already present are left as they are, and
+        counted no more."""
+        while events:
             try:
-                self._transact(writes)
+                self._transact(self._event_writes(events, counts))
                 return
             except (ReservationsTaken, ChangeConflict):
                 pass
-            present = {id(write) for write in self._present(writes)}
+            found = self._batch_get([(self._tables.events, event.id) for event in events])
+            present = {item["pk"] for item in found.get(self._tables.events, [])}
             if not present:
                 raise ChangeConflict("a write past the first transaction keeps conflicting")
-            writes = [write for write in writes if id(write) not in present]
-
-    def _present(self, writes: Sequence[_Write]) -> list[_Write]:
-        keys = [(w.operation["Put"]["TableName"], w.operation["Put"]["Item"]["pk"]) for w in writes]
-        found = self._batch_get(keys)
-        existing = {(table, item["pk"]) for table, items in found.items() for item in items}
-        return [write for write, key in zip(writes, keys, strict=True) if key in existing]
+            events = [event for event in events if event.id not in present]
 
     def _batch_put(self, operations: Sequence[dict[str, Any]]) -> None:
         """Unconditional puts (trigger records that only gain a stamp), 25 a request."""

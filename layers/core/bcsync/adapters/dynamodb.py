@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from boto3.dynamodb.types import TypeDeserializer
@@ -22,6 +22,9 @@ from bcsync.domain.events import MarketingEvent, Metric, iso_utc
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile, normalize_email
 from bcsync.usecases.ports import IdentityKind, NameKind
+
+if TYPE_CHECKING:
+    from bcsync.adapters.counters import DynamoCounters
 
 BATCH_GET_LIMIT = 100
 PROFILE_TIMELINE_INDEX = "ProfileTimeline"
@@ -104,8 +107,13 @@ def plain(value: Any) -> Any:
 
 
 class DynamoEventLedger:
-    def __init__(self, resource: Any, table_name: str) -> None:
+    """`counters`: kept in step when events move to another person or are erased (a ledger
+    without them only reads)."""
+
+    def __init__(self, resource: Any, table_name: str, counters: DynamoCounters | None = None) -> None:
         self._table = resource.Table(table_name)
+        self._name = table_name
+        self._counters = counters
 
     def timeline(self, store_hash: str, profile_id: str) -> list[MarketingEvent]:
         key = Key("profile_key").eq(f"{store_hash}#{profile_id}")
@@ -126,10 +134,16 @@ class DynamoEventLedger:
                 },
             )
             moved += 1
+        if self._counters is not None:
+            self._counters.move_person(store_hash, from_profile, to_profile)
         return moved
 
     def erase(self, store_hash: str, profile_id: str) -> int:
         events = self.timeline(store_hash, profile_id)
+        if self._counters is not None:
+            self._counters.delete_events(self._name, events)
+            self._counters.erase_person(store_hash, profile_id)
+            return len(events)
         with self._table.batch_writer() as batch:
             for event in events:
                 batch.delete_item(Key={"pk": event.id})

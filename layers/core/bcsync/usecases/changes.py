@@ -6,10 +6,12 @@ written many to a transaction, several transactions at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 
+from bcsync.domain.counters import Bucket, merged, tally
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import Flow, TriggerIntent
 from bcsync.domain.profiles import Profile, note_activity, promise_event_triggers
@@ -39,16 +41,40 @@ class Planned:
     events: Mapping[str, MarketingEvent]
 
     @property
+    def counters(self) -> set[Bucket]:
+        return set(merged(self.change.counts.values()))
+
+    @property
     def items(self) -> int:
+        """Items in a transaction of its own."""
         change = self.change
-        return len(change.events) + len(change.claims) + len(change.reservations) + (1 if change.profile else 0)
+        others = len(change.events) + len(change.claims) + len(change.reservations) + (1 if change.profile else 0)
+        return others + len(self.counters)
+
+    @property
+    def lane(self) -> frozenset[int]:
+        """The shards of the store's counters it adds to (one: the person's)."""
+        return frozenset(bucket.shard for bucket in self.counters if bucket.profile_id is None)
+
+
+def _utc(store_hash: str) -> tzinfo:
+    return UTC
 
 
 class ChangeWriter:
-    def __init__(self, store: ChangeStore, courier: TriggerCourier, enabled: frozenset[Flow]) -> None:
+    def __init__(
+        self,
+        store: ChangeStore,
+        courier: TriggerCourier,
+        enabled: frozenset[Flow],
+        *,
+        zone_of: Callable[[str], tzinfo] = _utc,
+    ) -> None:
+        """`zone_of`: the store's timezone, whose days the counters keep."""
         self._store = store
         self._courier = courier
         self._enabled = enabled
+        self._zone_of = zone_of
 
     def plan(
         self,
@@ -77,6 +103,7 @@ class ChangeWriter:
             reservations=tuple(i for i in after.outbox if i.dedup_key not in held and _reserved(i)) if after else (),
             profile=after if after is not None and after != before else None,
             previous=before,
+            counts={event.id: tally([event], self._zone_of(store_hash)) for event in new},
         )
         return Planned(change, after, {**stored_events, **{event.id: event for event in new}})
 
@@ -102,33 +129,54 @@ class ChangeWriter:
         item once), several transactions at a time. Returns the profiles as stored and the changes
         not written because a condition failed (a transaction is written whole or not at all;
         the caller redoes those one by one), both by position."""
-        groups: list[list[int]] = []
-        sizes: list[int] = []
-        writing = sorted((n for n, p in enumerate(planned) if not p.change.empty), key=lambda n: -planned[n].items)
-        for n in writing:  # first fit, largest first
-            size = planned[n].items
-            slot = next((g for g, used in enumerate(sizes) if used + size <= TRANSACTION_ITEMS), None)
-            if slot is None:
-                groups.append([n])
-                sizes.append(size)
-            else:
-                groups[slot].append(n)
-                sizes[slot] += size
+        lanes: dict[frozenset[int], list[int]] = {}
+        for n, change in enumerate(planned):
+            if not change.change.empty:
+                lanes.setdefault(change.lane, []).append(n)
 
-        def write(group: list[int]) -> tuple[dict[int, Profile | None], list[int]]:
-            try:
-                stored = self._store.commit_together([planned[n].change for n in group])
-                return dict(zip(group, stored, strict=True)), []
-            except (ChangeConflict, ReservationsTaken):
-                return {}, group
+        def write_lane(lane: list[int]) -> tuple[dict[int, Profile | None], list[int]]:
+            """One lane's transactions in turn: they add to the store's counters of the same
+            shard, which transactions running at once could not both update."""
+            saved: dict[int, Profile | None] = {}
+            failed: list[int] = []
+            for group in _packed(planned, lane):
+                try:
+                    stored = self._store.commit_together([planned[n].change for n in group])
+                    saved.update(zip(group, stored, strict=True))
+                except (ChangeConflict, ReservationsTaken):
+                    failed += group
+            return saved, failed
 
         saved: dict[int, Profile | None] = {}
         failed: list[int] = []
         with ThreadPoolExecutor(max_workers=PARALLEL_TRANSACTIONS) as pool:
-            for stored, refused in pool.map(write, groups):
+            for stored, refused in pool.map(write_lane, lanes.values()):
                 saved.update(stored)
                 failed += refused
         return saved, failed
+
+
+def _packed(planned: Sequence[Planned], lane: list[int]) -> list[list[int]]:
+    """First fit, largest first, a counter the changes share counted once."""
+    groups: list[list[int]] = []
+    used: list[int] = []
+    buckets: list[set[Bucket]] = []
+    for n in sorted(lane, key=lambda n: -planned[n].items):
+        counters = planned[n].counters
+        others = planned[n].items - len(counters)
+        slot = next(
+            (g for g in range(len(groups)) if used[g] + others + len(buckets[g] | counters) <= TRANSACTION_ITEMS),
+            None,
+        )
+        if slot is None:
+            groups.append([n])
+            used.append(others)
+            buckets.append(set(counters))
+        else:
+            groups[slot].append(n)
+            used[slot] += others
+            buckets[slot] |= counters
+    return groups
 
 
 def _reserved(intent: TriggerIntent) -> bool:
@@ -148,8 +196,7 @@ def _without(planned: Planned, taken: ReservationsTaken) -> Planned:
     change = planned.change
     reservations = tuple(i for i in change.reservations if i.dedup_key not in taken.dedup_keys)
     profile = after if change.profile is not None else None
-    written = Change(change.store_hash, change.events, change.claims, reservations, profile, change.previous)
-    return Planned(written, after, planned.events)
+    return Planned(replace(change, reservations=reservations, profile=profile), after, planned.events)
 
 
 def combine(first: Planned, then: Planned) -> Planned:
@@ -165,5 +212,6 @@ def combine(first: Planned, then: Planned) -> Planned:
         reservations=a.reservations + b.reservations,
         profile=profile,
         previous=a.previous,
+        counts={**a.counts, **b.counts},
     )
     return Planned(change, then.after, {**first.events, **then.events})

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         Subscriber,
     )
     from bcsync.domain.catalog import CatalogItem
+    from bcsync.domain.counters import Amount, Bucket
     from bcsync.domain.events import MarketingEvent
     from bcsync.domain.flow_definitions import FlowFile
     from bcsync.domain.flow_runs import FlowRun
@@ -166,6 +167,8 @@ class Change:
     reservations: tuple[TriggerIntent, ...] = ()
     profile: Profile | None = None
     previous: Profile | None = None
+    # What each new event adds to the counters, by event id: written with the event, or not at all.
+    counts: Mapping[str, Mapping[Bucket, Amount]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
