@@ -30,7 +30,9 @@ def _run_local(args: argparse.Namespace) -> int:
     stack.start()
     routes = "\n".join(f"  {method} {stack.api_url}{path}" for method, path in sorted(stack.routes))
     print(
-        f"bcsync local stack is up (AWS emulated by moto at {stack.aws_endpoint})\n{routes}\nCtrl-C to stop.",
+        f"bcsync local stack is up (AWS emulated by moto at {stack.aws_endpoint})\n{routes}\n"
+        f"read API token (Authorization: Bearer ...): {stack.api_token}\n"
+        f"console: {stack.console_url}\nCtrl-C to stop.",
         flush=True,
     )
     stopped = threading.Event()

@@ -411,7 +411,8 @@ def main(out: TextIO = sys.stdout) -> int:
     config = StoreConfig(STORE_HASH, ACCESS_TOKEN, CLIENT_SECRET, api_url=sandbox.url)
     stack = LocalStack(config, port=port, log_level="ERROR").start()
     try:
-        out.write(f"bcsync demo: local stack at {stack.api_url}, sandbox BigCommerce at {sandbox.url}\n\n")
+        out.write(f"bcsync demo: local stack at {stack.api_url}, sandbox BigCommerce at {sandbox.url}\n")
+        out.write(f"console (while the demo runs): {stack.console_url}\n\n")
         apply_default_flows()
         sender = WebhookSender(stack.api_url, STORE_HASH, CLIENT_SECRET)
         run_story(store, sender, out)

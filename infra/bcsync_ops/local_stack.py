@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -21,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -157,6 +158,9 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
         self._log_level = log_level
         self.routes: dict[tuple[str, str], LocalFunction] = {}
+        # Routes AWS guards with IAM: locally they take `Authorization: Bearer <api_token>`.
+        self.iam_routes: set[tuple[str, str]] = set()
+        self.api_token = secrets.token_urlsafe(24)
         self.sources: list[SqsSource] = []
         self.streams: list[StreamSource] = []
         self.schedules: list[Schedule] = []
@@ -257,7 +261,10 @@ class LocalStack:
             for event in props.get("Events", {}).values():
                 spec = event.get("Properties", {})
                 if event["Type"] == "HttpApi":
-                    self.routes[(spec["Method"].upper(), spec["Path"])] = function
+                    route = (spec["Method"].upper(), spec["Path"])
+                    self.routes[route] = function
+                    if (spec.get("Auth") or {}).get("Authorizer") == "AWS_IAM":
+                        self.iam_routes.add(route)
                 elif event["Type"] == "Schedule":
                     every = rate_seconds(spec["Schedule"])
                     if logical_id in FLOW_TIMERS:
@@ -276,7 +283,24 @@ class LocalStack:
                         SqsSource(function, self.physical[logical_queue], arn, int(spec.get("BatchSize", 10)))
                     )
 
+    @property
+    def console_url(self) -> str:
+        """The console, handed the read API's token in the fragment (never sent to the server)."""
+        return f"{self.api_url}/console#token={self.api_token}"
+
     # ------------------------------------------------------------------ HTTP API
+    def route(self, method: str, path: str) -> tuple[tuple[str, str], dict[str, str]] | None:
+        """The template route a request path takes, with its `{name}` parameters."""
+        if (method, path) in self.routes:
+            return (method, path), {}
+        for route_method, template in self.routes:
+            if route_method != method or "{" not in template:
+                continue
+            pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(template))
+            if match := re.fullmatch(pattern, path):
+                return (route_method, template), {k: unquote(v) for k, v in match.groupdict().items()}
+        return None
+
     def _serve_api(self) -> None:
         stack = self
 
@@ -287,13 +311,22 @@ class LocalStack:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                function = stack.routes.get((self.command, parts.path))
-                if function is None:
+                found = stack.route(self.command, parts.path)
+                if found is None:
                     self._reply(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
                     return
+                route, parameters = found
+                if route in stack.iam_routes and self.headers.get("Authorization") != f"Bearer {stack.api_token}":
+                    # Where AWS asks for a SigV4 signature, the local stack asks for its token.
+                    self._reply(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
+                    return
+                function = stack.routes[route]
                 event = _http_api_event(
                     self.command, parts.path, parts.query, dict(self.headers), raw, source_ip=self.client_address[0]
                 )
+                event["routeKey"] = event["requestContext"]["routeKey"] = f"{route[0]} {route[1]}"
+                if parameters:
+                    event["pathParameters"] = parameters
                 result = function.invoke(event)
                 body = result.get("body") or ""
                 payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
@@ -420,6 +453,7 @@ class LocalStack:
                     "store_hash": self.store.store_hash,
                     "aws_endpoint": self.aws_endpoint,
                     "api_url": self.api_url,
+                    "api_token": self.api_token,
                     "bigcommerce_api_url": self.store.api_url,
                     "time_scale": self.flow_clock.scale,
                     "physical": self.physical,

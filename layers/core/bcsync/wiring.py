@@ -6,7 +6,7 @@ idempotency and secrets included (each session loads its own service models)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ import boto3
 from bcsync.adapters.bigcommerce import BigCommerceConnector
 from bcsync.domain.webhooks import Family
 from bcsync.settings import Settings, settings
+from bcsync.usecases.clock import utc_moment
 
 if TYPE_CHECKING:
     from bcsync.adapters.changes import DynamoChangeStore
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from bcsync.adapters.flow_runs import DynamoFlowLibrary, DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.adapters.sync_state import DynamoSyncState
+    from bcsync.domain.sync import DayCount
     from bcsync.usecases.backfill import Backfill
     from bcsync.usecases.cart_recovery import CartRecovery
     from bcsync.usecases.carts import CartSync
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.orders import OrderSync
     from bcsync.usecases.polling import StreamPasses
     from bcsync.usecases.profiles import ProfileBook
+    from bcsync.usecases.read_model import ReadModel
     from bcsync.usecases.reconcile import Reconciler, SyncLimits
     from bcsync.usecases.recording import EventRecorder
     from bcsync.usecases.store_zones import StoreZones
@@ -172,6 +175,26 @@ class Container:
         publisher = SqsTriggerPublisher(self._sqs, self.settings.flow_trigger_queue_url)
         courier = TriggerCourier(self.changes, self.profile_repository, publisher)
         return ChangeWriter(self.changes, courier, self.settings.enabled_flows, zone_of=self.store_zones)
+
+    @cached_property
+    def read_model(self) -> ReadModel:
+        from bcsync.usecases.read_model import ReadModel
+
+        return ReadModel(
+            self.profile_repository,
+            self.events,
+            self.counters,
+            self.sync_state,
+            jobs=self.jobs,
+            stores=self.stores,
+            zone_of=self.store_zones,
+            now=utc_moment,
+            daily_counts=self._daily_counts_of,
+        )
+
+    def _daily_counts_of(self, store_hash: str, days: int, now: datetime) -> list[DayCount]:
+        reader = self.connector.reader(store_hash, budget_seconds=self.settings.webhook_bigcommerce_budget_seconds)
+        return self.daily_counts.compare(store_hash, reader, days=days, now=now)
 
     @cached_property
     def store_zones(self) -> StoreZones:

@@ -120,6 +120,34 @@ class DynamoEventLedger:
         items = query_all(self._table, IndexName=PROFILE_TIMELINE_INDEX, KeyConditionExpression=key)
         return [event_from_item(item) for item in items]
 
+    def timeline_page(
+        self, store_hash: str, profile_id: str, *, before: str | None, limit: int, metric: str | None
+    ) -> tuple[list[MarketingEvent], str | None]:
+        """Up to `limit` events older than the position `before`, newest first, and the position
+        of the last one when more follow (a position is `<time>#<event id>`: stable while newer
+        events arrive)."""
+        key: ConditionBase = Key("profile_key").eq(f"{store_hash}#{profile_id}")
+        if before:
+            key = key & Key("timeline_key").lt(before)
+        query: dict[str, Any] = {
+            "IndexName": PROFILE_TIMELINE_INDEX,
+            "KeyConditionExpression": key,
+            "ScanIndexForward": False,
+            "Limit": limit + 1,
+        }
+        if metric:
+            query["FilterExpression"] = Attr("metric").eq(metric)
+        items: list[dict[str, Any]] = []
+        while len(items) <= limit:
+            answer = self._table.query(**query)
+            items += answer.get("Items", [])
+            if "LastEvaluatedKey" not in answer:
+                break
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        page = items[:limit]
+        more = len(items) > limit
+        return [event_from_item(item) for item in page], str(page[-1]["timeline_key"]) if more and page else None
+
     def reassign(self, store_hash: str, from_profile: str, to_profile: str) -> int:
         moved = 0
         for event in self.timeline(store_hash, from_profile):

@@ -1,0 +1,1 @@
+"""The operator console: one self-contained page served by the read API at /console."""
