@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bcsync_ops import exports, operations
+from bcsync_ops import exports, operations, reports
 from bcsync_ops import flows as flow_files
 
 
@@ -200,6 +200,22 @@ def parser() -> argparse.ArgumentParser:
     erase.add_argument("--store", help="store hash (default: the running local stack's store)")
     erase.add_argument("--stack-name", help="erase from a deployed stack instead of the running local one")
     erase.set_defaults(run=_erase_profile)
+    show_profile = _stack_options(groups["profiles"].add_parser("show", help="a person's metrics and latest events"))
+    show_profile.add_argument("--email", required=True, help="an email address the person is known by")
+    show_profile.set_defaults(
+        run=_operation(
+            lambda stack, a: reports.profile(
+                stack.read_model(), stack.store_hash, a.email, out=sys.stdout, err=sys.stderr
+            )
+        )
+    )
+    metric_totals = _stack_options(commands.add_parser("metrics", help="every metric: the last days and all time"))
+    metric_totals.add_argument("--days", type=_positive, default=30, help="days to sum (default 30)")
+    metric_totals.set_defaults(
+        run=_operation(
+            lambda stack, a: reports.metrics(stack.read_model(), stack.store_hash, days=a.days, out=sys.stdout)
+        )
+    )
     flows = commands.add_parser("flows", help="flow definitions").add_subparsers(dest="action", required=True)
     validate = flows.add_parser("validate", help="check a flow file (no stack needed); exit 1 naming each fault")
     validate.add_argument("file", type=Path, help="the flow file (YAML), e.g. flows/default.yaml")

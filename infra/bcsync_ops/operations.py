@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from bcsync.adapters.sync_state import DynamoSyncState
     from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
     from bcsync.usecases.flow_runner import FlowRunner
+    from bcsync.usecases.read_model import ReadModel
+    from bcsync.wiring import Container
 
 POLL_SECONDS = 1.0
 # The functions' settings, by the stack resource each names: an operation builds what the
@@ -85,13 +87,19 @@ class StackHandle:
 
         return DynamoFlowLibrary(boto3.resource("dynamodb"), self.names["SyncStateTable"])
 
-    def flow_runner(self) -> FlowRunner:
-        """The stack's flow runner, built by the composition root from the stack's names."""
+    def container(self) -> Container:
+        """The functions' composition root, built from the stack's names."""
         from bcsync.settings import Settings
         from bcsync.wiring import Container
 
         named = {setting: self.names[logical] for setting, logical in SETTINGS_RESOURCES.items()}
-        return Container(Settings(bigcommerce_api_url=self.bigcommerce_api_url, **named)).flow_runner
+        return Container(Settings(bigcommerce_api_url=self.bigcommerce_api_url, **named))
+
+    def flow_runner(self) -> FlowRunner:
+        return self.container().flow_runner
+
+    def read_model(self) -> ReadModel:
+        return self.container().read_model
 
     def run_store(self) -> DynamoRunStore:
         from bcsync.adapters.flow_runs import DynamoRunStore

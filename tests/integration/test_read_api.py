@@ -5,6 +5,7 @@ answers, no other store's data, and an OpenAPI document that describes every rou
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -13,6 +14,8 @@ import boto3
 import pytest
 
 from bcsync.wiring import container
+from bcsync_ops import reports
+from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import STORE_HASH, load_event, webhook_event
 from tests.integration.test_customers_webhook import add_ada, customer_event
 from tests.integration.test_orders_webhook import place_ada
@@ -85,7 +88,7 @@ def test_the_snapshot_and_the_store_series_come_from_the_counters_and_count_a_re
     assert Decimal(str(by_metric["Placed Order"]["all_time"]["value"])) == placed["value"]  # once, not twice
     _, totals = call(stack, "GET", "/metrics")
     assert {m["metric"]: m["all_time"]["count"] for m in totals}["Placed Order"] == 1
-    status, series = call(stack, "GET", "/metrics/Placed Order/series", {"days": "7"})
+    status, series = call(stack, "GET", "/metrics/Placed%20Order/series", {"days": "7"})  # as API Gateway passes it
     assert status == 200 and len(series["days"]) == 7 and series["timezone"] == "UTC"
     today = datetime.now(UTC).date().isoformat()
     assert [d["count"] for d in series["days"]] == [0] * 6 + [1] and series["days"][-1]["day"] == today
@@ -153,3 +156,18 @@ def test_the_console_page_is_served_whole(stack):
     assert answer["statusCode"] == 200 and answer["headers"]["Content-Type"].startswith("text/html")
     assert "<script" in answer["body"] and "https://" not in answer["body"]  # nothing fetched from elsewhere
     assert "default-src 'none'" in answer["headers"]["Content-Security-Policy"]
+
+
+def test_the_cli_prints_a_persons_snapshot_and_timeline_and_the_stores_metrics(stack, ada, capsys):
+    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    assert reports.profile(handle.read_model(), STORE_HASH, "Ada@Example.com", out=sys.stdout, err=sys.stderr) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{ada}  ada@example.com"
+    placed = next(line for line in lines if line.startswith("Placed Order ")).split()
+    assert (placed[2], placed[4]) == ("1", "1")  # 30 days and all time
+    assert sum(1 for line in lines if line[:4].isdigit()) == 3  # the three events, once each
+    assert reports.profile(handle.read_model(), STORE_HASH, "nobody@example.com", out=sys.stdout, err=sys.stderr) == 1
+    assert capsys.readouterr().err == "no profile with that email\n"
+    assert reports.metrics(handle.read_model(), STORE_HASH, days=7, out=sys.stdout) == 0
+    rows = {line[:18].strip(): line[18:].split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["Placed Order"][0] == "1" and rows["Ordered Product"][0] == "2" and rows["Refunded Order"][0] == "0"

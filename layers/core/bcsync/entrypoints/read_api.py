@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 from typing import Annotated, Literal
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -72,7 +73,8 @@ def read_resolver() -> APIGatewayHttpResolver:
         store: Store = None,
     ) -> Series:
         read = container().read_model
-        return read.series(read.store(store), metric, days=days, tz=tz)
+        # The route is matched on the raw path: "Placed%20Order" is "Placed Order".
+        return read.series(read.store(store), unquote(metric), days=days, tz=tz)
 
     @app.get("/sync/status", summary="Last reconcile, backfill progress, webhook health, sync on/off", tags=["sync"])
     def sync_status(store: Store = None) -> SyncStatus:
