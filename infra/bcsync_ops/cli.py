@@ -49,7 +49,7 @@ def _run_local(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from bcsync_ops.demo import main
 
-    return main()
+    return main(serve=args.serve)
 
 
 def _exporter(
@@ -178,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
     local.set_defaults(run=_run_local)
 
     demo = commands.add_parser("demo", help="run a scripted story against a bundled sandbox store")
+    demo.add_argument("--serve", action="store_true", help="keep the stack and its console up after the story")
     demo.set_defaults(run=_run_demo)
 
     groups = {}
@@ -216,6 +217,12 @@ def parser() -> argparse.ArgumentParser:
             lambda stack, a: reports.metrics(stack.read_model(), stack.store_hash, days=a.days, out=sys.stdout)
         )
     )
+    _add_flow_commands(commands)
+    _add_operations(commands)
+    return root
+
+
+def _add_flow_commands(commands: Any) -> None:
     flows = commands.add_parser("flows", help="flow definitions").add_subparsers(dest="action", required=True)
     validate = flows.add_parser("validate", help="check a flow file (no stack needed); exit 1 naming each fault")
     validate.add_argument("file", type=Path, help="the flow file (YAML), e.g. flows/default.yaml")
@@ -261,8 +268,6 @@ def parser() -> argparse.ArgumentParser:
             lambda stack, a: flow_files.backpopulate(stack.flow_runner(), stack.store_hash, a, sys.stdout, sys.stderr)
         )
     )
-    _add_operations(commands)
-    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:

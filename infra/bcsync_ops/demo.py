@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -9,6 +10,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -385,6 +387,11 @@ def backpopulate_winback(store: SandboxStore, out: TextIO) -> None:
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
 
 
+def wait_for_interrupt() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
+
+
 def free_port() -> int:
     """A port for the local API, known before it starts: its links need their own address."""
     with socket.socket() as probe:
@@ -396,7 +403,7 @@ def _span(delta: timedelta) -> str:
     return f"{delta.days}d" if delta.days and not delta.seconds else f"{int(delta.total_seconds() // 3600)}h"
 
 
-def main(out: TextIO = sys.stdout) -> int:
+def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
     from bcsync_ops.exports import local_tables
 
     store = sandbox_store()
@@ -412,7 +419,7 @@ def main(out: TextIO = sys.stdout) -> int:
     stack = LocalStack(config, port=port, log_level="ERROR").start()
     try:
         out.write(f"bcsync demo: local stack at {stack.api_url}, sandbox BigCommerce at {sandbox.url}\n")
-        out.write(f"console (while the demo runs): {stack.console_url}\n\n")
+        out.write(f"console: {stack.console_url} (kept up after the story with `bcsync demo --serve`)\n\n")
         apply_default_flows()
         sender = WebhookSender(stack.api_url, STORE_HASH, CLIENT_SECRET)
         run_story(store, sender, out)
@@ -420,6 +427,10 @@ def main(out: TextIO = sys.stdout) -> int:
         print_timeline(local_tables(), out)
         run_flows(stack, store, sender, out)
         backpopulate_winback(store, out)
+        if serve:
+            out.write(f"\nThe stack keeps running; the console: {stack.console_url}\nCtrl-C to stop.\n")
+            out.flush()
+            wait_for_interrupt()
     finally:
         stack.stop()
         sandbox.stop()

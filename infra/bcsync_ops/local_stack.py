@@ -109,6 +109,8 @@ class _LambdaContext:
 
 # Schedules that drive flow delays: `--time-scale` makes them tick faster, on the scaled clock.
 FLOW_TIMERS = frozenset({"FlowTimerFunction"})
+# How long `stop` waits for the pollers and tickers, all together.
+STOP_SECONDS = 5.0
 # The fastest a scaled flow timer ticks, in real seconds.
 MIN_TICK_SECONDS = 0.25
 
@@ -206,8 +208,9 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stopping.set()
+        deadline = time.monotonic() + STOP_SECONDS  # one wait for all: a busy poller finishes its batch
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._http:
             self._http.shutdown()
             self._http.server_close()

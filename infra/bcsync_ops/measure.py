@@ -20,6 +20,8 @@ class AwsCall:
     seconds: float
     # Time spent copying the parameters (a timing of the caller should leave it out).
     copying: float
+    # What AWS answered (None when the call raised).
+    response: Any = None
 
 
 @contextmanager
@@ -35,11 +37,13 @@ def aws_calls() -> Iterator[list[AwsCall]]:
         copying = time.perf_counter()
         params = copy.deepcopy(api_params)  # as given: the DynamoDB resource serializes them in place
         started = time.perf_counter()
+        response = None
         try:
-            return original(self, operation_name, api_params)
+            response = original(self, operation_name, api_params)
+            return response
         finally:
             ended = time.perf_counter()
-            calls.append(AwsCall(self, operation_name, params, ended - started, started - copying))
+            calls.append(AwsCall(self, operation_name, params, ended - started, started - copying, response))
 
     BaseClient._make_api_call = recording  # type: ignore[attr-defined]
     try:
