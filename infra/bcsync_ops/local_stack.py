@@ -6,6 +6,7 @@ event sources polled into their functions, one invocation at a time per function
 from __future__ import annotations
 
 import base64
+import functools
 import importlib.util
 import json
 import logging
@@ -538,7 +539,7 @@ def provision(
     secret = {"access_token": store.access_token, "client_secret": store.client_secret}
     if store.webhook_token:
         secret["webhook_token"] = store.webhook_token
-    boto3.client("secretsmanager").create_secret(
+    _provisioning().client("secretsmanager").create_secret(
         Name=f"bcsync/stores/{store.store_hash}", SecretString=json.dumps(secret)
     )
     return physical
@@ -593,8 +594,15 @@ def load_handler(logical_id: str, props: dict[str, Any]) -> ModuleType:
     return module
 
 
+@functools.lru_cache(maxsize=1)
+def _provisioning() -> boto3.session.Session:
+    """One session for provisioning: its service models are loaded once per process, not once
+    per stack (the tests provision one each)."""
+    return boto3.session.Session()
+
+
 def _create_tables(template: dict[str, Any], resolver: Resolver, physical: dict[str, str]) -> None:
-    client = boto3.client("dynamodb")
+    client = _provisioning().client("dynamodb")
     for logical_id, props in resources_of(template, "AWS::DynamoDB::Table").items():
         name = f"{NAME_PREFIX}{logical_id}"
         request: dict[str, Any] = {
@@ -622,7 +630,7 @@ def _create_tables(template: dict[str, Any], resolver: Resolver, physical: dict[
 def _create_queues(
     template: dict[str, Any], resolver: Resolver, physical: dict[str, str], max_delay_seconds: int
 ) -> None:
-    client: Any = boto3.client("sqs")
+    client: Any = _provisioning().client("sqs")
     queues = resources_of(template, "AWS::SQS::Queue")
     for logical_id, props in queues.items():
         fifo = bool(props.get("FifoQueue"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,13 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path) -> dict[str, Any]:
+    """The template, parsed once per process and version of the file (a test provisions a stack
+    from it each time); each caller gets a copy of its own."""
+    return copy.deepcopy(_parsed(path.resolve(), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: Path, modified_ns: int) -> dict[str, Any]:
     with path.open() as handle:
         document = yaml.load(handle, Loader=_CfnLoader)
     if not isinstance(document, dict) or "Resources" not in document:
