@@ -46,6 +46,33 @@ def _run_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_console(args: argparse.Namespace) -> int:
+    """The local stack's console URL; for a deployed stack, a signing proxy on localhost."""
+    if not args.stack_name:
+        state = exports.local_state()
+        print(f"{state['api_url']}/console#token={state['api_token']}")
+        return 0
+    import boto3
+
+    from bcsync_ops.console_proxy import SigningProxy, api_base
+
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None or not session.region_name:
+        print("bcsync console: no AWS credentials or region configured", file=sys.stderr)
+        return 1
+    base = api_base(args.stack_name, session.client("cloudformation"))
+    proxy = SigningProxy(base, credentials, session.region_name, port=args.port).start()
+    print(f"console of {args.stack_name}: {proxy.url}  (requests signed with your AWS credentials)\nCtrl-C to stop.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        proxy.stop()
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from bcsync_ops.demo import main
 
@@ -176,6 +203,11 @@ def parser() -> argparse.ArgumentParser:
         help="run flow delays and timers N times faster (3600: an hour a second); events keep real times",
     )
     local.set_defaults(run=_run_local)
+
+    console = commands.add_parser("console", help="the console's URL (local), or a signing proxy to a deployed one")
+    console.add_argument("--stack-name", help="serve a deployed stack's console on localhost, signing its requests")
+    console.add_argument("--port", type=int, default=8787, help="the proxy's port (default 8787)")
+    console.set_defaults(run=_run_console)
 
     demo = commands.add_parser("demo", help="run a scripted story against a bundled sandbox store")
     demo.add_argument("--serve", action="store_true", help="keep the stack and its console up after the story")
