@@ -171,3 +171,14 @@ def test_the_cli_prints_a_persons_snapshot_and_timeline_and_the_stores_metrics(s
     assert reports.metrics(handle.read_model(), STORE_HASH, days=7, out=sys.stdout) == 0
     rows = {line[:18].strip(): line[18:].split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["Placed Order"][0] == "1" and rows["Ordered Product"][0] == "2" and rows["Refunded Order"][0] == "0"
+
+
+def test_after_an_erasure_the_person_is_gone_and_the_stores_counts_drop(stack, ada):
+    assert call(stack, "GET", "/metrics")[1][1]["all_time"]["count"] == 1  # Placed Order
+    assert container().erasure.erase(STORE_HASH, "ada@example.com") is not None
+    assert call(stack, "GET", f"/profiles/{ada}")[0] == 404
+    assert call(stack, "GET", "/profiles", {"email": "ada@example.com"})[0] == 404
+    _, totals = call(stack, "GET", "/metrics")
+    assert {m["metric"]: m["all_time"]["count"] for m in totals}["Placed Order"] == 0
+    _, series = call(stack, "GET", "/metrics/Placed%20Order/series", {"days": "3"})
+    assert [d["count"] for d in series["days"]] == [0, 0, 0]
