@@ -36,6 +36,7 @@ class Ports:
             Row("Placed Order", "2026-11-20", 2, Decimal("150")),
         ]
         self.series_asked: list[tuple] = []
+        self.person_reads = 0
         self.pages: list[tuple] = []
 
     def get(self, store_hash, profile_id):
@@ -45,7 +46,9 @@ class Ports:
         return None
 
     def person(self, store_hash, profile_id, *, first_day):
-        return [row for row in self.rows if row.day is None or row.day >= first_day]
+        self.person_reads += 1
+        rows = self.rows if profile_id == "p" else []
+        return [row for row in rows if row.day is None or row.day >= first_day]
 
     def series(self, store_hash, metric, first_day, last_day, *, utc):
         self.series_asked.append((first_day, last_day, utc))
@@ -82,6 +85,9 @@ def test_a_snapshot_adds_the_last_30_store_days_and_keeps_all_time_apart():
     ]
     with pytest.raises(NotFound):
         model(Ports()).snapshot("s", "nobody")
+    quiet = Ports()
+    quiet.people["q"] = blank_profile("q", "s", "t")  # no events yet: a snapshot of zeros
+    assert {m.all_time.count for m in model(quiet).snapshot("s", "q").metrics} == {0}
 
 
 def test_a_series_fills_every_day_of_the_calendar_asked_for():

@@ -238,11 +238,16 @@ class ReadModel:
         return EventsPage(events=[event.export() for event in events], next=_encoded(last) if last else None)
 
     def snapshot(self, store_hash: str, profile_id: str) -> Snapshot:
-        profile = self._existing(store_hash, profile_id)
+        """One query of the person's counters; only a person with none (no events yet, an id a
+        merge retired, no such person) costs a read of the profile too."""
         window = days_back(self._today(store_hash), SNAPSHOT_DAYS)
+        counted_rows = self._counters.person(store_hash, profile_id, first_day=window[0])
+        if not counted_rows:
+            profile_id = self._existing(store_hash, profile_id).id
+            counted_rows = self._counters.person(store_hash, profile_id, first_day=window[0])
         recent: dict[str, Amount] = {}
         total: dict[str, Amount] = {}
-        for counted in self._counters.person(store_hash, profile.id, first_day=window[0]):
+        for counted in counted_rows:
             into = total if counted.day is None else recent
             held = into.setdefault(counted.metric, Amount(count=0, value=Decimal(0)))
             held.count, held.value = held.count + counted.count, held.value + counted.value
@@ -254,7 +259,7 @@ class ReadModel:
             )
             for metric in _metric_names(total)
         ]
-        return Snapshot(profile_id=profile.id, through=window[-1], metrics=metrics)
+        return Snapshot(profile_id=profile_id, through=window[-1], metrics=metrics)
 
     # ------------------------------------------------------------------ metrics
     def metrics(self, store_hash: str) -> list[MetricTotal]:
@@ -267,8 +272,8 @@ class ReadModel:
     def series(self, store_hash: str, metric: str, *, days: int, tz: Literal["store", "utc"]) -> Series:
         if not 1 <= days <= MAX_SERIES_DAYS:
             raise BadRequest(400, f"days: between 1 and {MAX_SERIES_DAYS}")
-        known = {c.metric for c in self._counters.totals(store_hash)} | {m.value for m in Metric}
-        if metric not in known:
+        ours = metric in {m.value for m in Metric}  # another (an imported one) must have been counted
+        if not ours and metric not in {c.metric for c in self._counters.totals(store_hash)}:
             raise NotFound(404, f"unknown metric {metric}")
         zone = self._zone_of(store_hash)
         utc = tz == "utc" and not is_utc(zone)
