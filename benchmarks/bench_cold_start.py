@@ -41,6 +41,7 @@ FIRST_WIRING = {
     "RetryDeliveriesFunction": "app.dedupe, app.ingest, [app.delivery_handler(family) for family in Family]",
     "SyncJobsFunction": "app.stores, app.jobs, app.reconciler, app.backfill",
     "ConfirmSubscriptionFunction": "app.subscribers",
+    "ReadApiFunction": "app.read_model",
     "FlowEventsFunction": "app.flow_runner",
     "FlowTimerFunction": "app.stores, app.flow_runner",
 }
