@@ -1,0 +1,175 @@
+"""Onsite tracking, the pure part: what a beacon may say, who sent it, and when two views are one.
+
+Only known browsers are tracked: one that followed a signed click link from a flow email (its
+click token is exchanged for a longer-lived visitor token the snippet keeps in a first-party
+cookie), or a signed-in shopper whose BigCommerce current-customer JWT verifies with the app's
+client secret. Anything else is acknowledged and forgotten. Product facts never come from the
+browser: a beacon names a product id, the catalog says the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+
+from bcsync.domain.confirmation import InvalidConfirmation, LinkClaims, issue_token, verify_token
+from bcsync.domain.refusals import Refused
+
+MAX_BEACON_BYTES = 4096
+# A click token lives as long as the email that carries it is worth opening; the visitor token it
+# becomes lives as long as a first-party cookie usefully does.
+CLICK_TOKEN_LIFE = timedelta(days=30)
+VISITOR_TOKEN_LIFE = timedelta(days=395)
+CLICK_PURPOSE = b"bcsync.onsite-click."
+VISITOR_PURPOSE = b"bcsync.onsite-visitor."
+# Active on Site at most once a person per window; Viewed Product once a person and product.
+DEDUPE_WINDOW = timedelta(minutes=30)
+# Crawlers that say what they are; a browser that hides it is rate-limited instead.
+BOT_AGENTS = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|bingpreview|facebookexternalhit|mediapartners|adsbot|googleother|"
+    r"lighthouse|pingdom|uptimerobot|statuscake|headless\s?shell",
+    re.IGNORECASE,
+)
+
+OnsiteMetric = Literal["Viewed Product", "Active on Site"]
+
+
+class BeaconRefused(Refused):
+    """A beacon answered with a 4xx: nothing is written."""
+
+
+class Beacon(BaseModel):
+    """A beacon's body (DESIGN.md): `text/plain` JSON, so the browser sends it without a preflight."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    metric: OnsiteMetric
+    token: str | None = Field(default=None, max_length=1024)
+    customer_jwt: str | None = Field(default=None, max_length=4096)
+    product_id: PositiveInt | None = None
+    url: str = Field(default="", max_length=2048)
+
+
+def parse_beacon(body: str) -> Beacon:
+    if len(body.encode()) > MAX_BEACON_BYTES:
+        raise BeaconRefused(413, f"beacon larger than {MAX_BEACON_BYTES} bytes")
+    try:
+        raw = json.loads(body)
+    except (json.JSONDecodeError, RecursionError):
+        raise BeaconRefused(400, "beacon is not JSON") from None
+    if not isinstance(raw, dict):
+        raise BeaconRefused(400, "beacon must be a JSON object")
+    try:
+        beacon = Beacon.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "beacon"
+        raise BeaconRefused(400, f"{where}: {error['msg']}") from None
+    if beacon.metric == "Viewed Product" and beacon.product_id is None:
+        raise BeaconRefused(400, "product_id: required for Viewed Product")
+    if beacon.url and not re.match(r"^https?://", beacon.url):
+        raise BeaconRefused(400, "url: must be http(s)")
+    return beacon
+
+
+def is_bot(user_agent: str | None) -> bool:
+    return not user_agent or bool(BOT_AGENTS.search(user_agent))
+
+
+# ---------------------------------------------------------------------- who is browsing
+@dataclass(frozen=True)
+class Visitor:
+    """A known browser: the profile it is, or the account it is signed in to."""
+
+    profile_id: str | None = None
+    customer_id: int | None = None
+    email: str | None = None
+
+
+def click_token(secret: str, store_hash: str, profile_id: str, now: datetime) -> str:
+    """What a flow action adds to its links (`?_bc=`)."""
+    return issue_token(secret, LinkClaims(store_hash, profile_id, now + CLICK_TOKEN_LIFE), purpose=CLICK_PURPOSE)
+
+
+def visitor_token(secret: str, store_hash: str, profile_id: str, now: datetime) -> str:
+    """What the snippet keeps in its first-party cookie once a click token has been shown."""
+    claims = LinkClaims(store_hash, profile_id, now + VISITOR_TOKEN_LIFE)
+    return issue_token(secret, claims, purpose=VISITOR_PURPOSE)
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    visitor: Visitor
+    # A click token was shown: the browser gets a visitor token for its cookie.
+    exchange: bool = False
+
+
+def check_token(token: str, secret: str, store_hash: str, now: datetime) -> TokenCheck:
+    """A click or visitor token of this store; 401 for anything else (forged, expired, another
+    store's, another kind of link's)."""
+    for purpose, exchange in ((VISITOR_PURPOSE, False), (CLICK_PURPOSE, True)):
+        try:
+            claims = verify_token(token, secret, now=now, purpose=purpose)
+        except InvalidConfirmation:
+            continue
+        if claims.store_hash == store_hash:
+            return TokenCheck(Visitor(profile_id=claims.subject), exchange=exchange)
+    raise BeaconRefused(401, "token is not valid")
+
+
+def check_customer_jwt(token: str, secret: str, store_hash: str, now: datetime) -> Visitor:
+    """BigCommerce's current-customer JWT (`/customer/current.jwt?app_client_id=`): HS256 with the
+    app's client secret, for this store, not expired; 401 otherwise."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            # Expiry is judged against `now` below (the clock is passed in, as for webhooks).
+            options={"require": ["exp", "iat"], "verify_aud": False, "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        raise BeaconRefused(401, "customer_jwt is not valid") from None
+    customer = claims.get("customer") or {}
+    ours = claims.get("store_hash", claims.get("sub")) == store_hash and claims.get("operation") == "current_customer"
+    if not ours or not isinstance(customer.get("id"), int):
+        raise BeaconRefused(401, "customer_jwt is not for this store")
+    if datetime.fromtimestamp(int(claims["exp"]), tz=UTC) < now - timedelta(seconds=30):
+        raise BeaconRefused(401, "customer_jwt has expired")
+    return Visitor(customer_id=customer["id"], email=customer.get("email"))
+
+
+# ---------------------------------------------------------------------- one view or two
+def dedupe_basis(metric: OnsiteMetric, profile_id: str, product_id: int | None, at: datetime) -> str:
+    """The part of the event id that makes views inside one 30-minute window one event: replays
+    and quick reloads write nothing new."""
+    window = int(at.timestamp() // DEDUPE_WINDOW.total_seconds())
+    subject = f"product:{product_id}" if metric == "Viewed Product" else "site"
+    return f"onsite:{profile_id}:{subject}:{window}"
+
+
+# ---------------------------------------------------------------------- bursts
+@dataclass
+class TokenBuckets:
+    """A token bucket per key (a visitor token, an IP): `capacity` at once, `per_second` after."""
+
+    capacity: float
+    per_second: float
+    _state: dict[str, tuple[float, float]] = field(default_factory=dict)
+    max_keys: int = 10_000
+
+    def take(self, key: str, now: float) -> bool:
+        tokens, at = self._state.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - at) * self.per_second)
+        allowed = tokens >= 1
+        self._state[key] = (tokens - 1 if allowed else tokens, now)
+        if len(self._state) > self.max_keys:  # a function instance forgets its oldest keys
+            for stale in list(self._state)[: len(self._state) // 2]:
+                del self._state[stale]
+        return allowed

@@ -1,0 +1,121 @@
+"""Onsite beacons: what a body may say, which browsers are known, when two views are one, bursts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from bcsync.domain.onsite import (
+    BeaconRefused,
+    TokenBuckets,
+    check_customer_jwt,
+    check_token,
+    click_token,
+    dedupe_basis,
+    is_bot,
+    parse_beacon,
+    visitor_token,
+)
+
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+SECRET = "an-app-client-secret-of-forty-characters"
+
+
+def refused(body: str) -> int:
+    with pytest.raises(BeaconRefused) as error:
+        parse_beacon(body)
+    return error.value.status_code
+
+
+def test_a_beacon_is_small_json_naming_a_metric_and_for_a_view_a_product():
+    beacon = parse_beacon(
+        json.dumps({"metric": "Viewed Product", "token": "t", "product_id": 101, "url": "https://s.example/p"})
+    )
+    assert (beacon.metric, beacon.product_id) == ("Viewed Product", 101)
+    assert parse_beacon('{"metric": "Active on Site", "name": "ignored"}').product_id is None
+    assert refused("x" * 4097) == 413
+    for body in (
+        "not json",
+        "[1]",
+        '{"metric": "Bought Stuff"}',
+        '{"metric": "Viewed Product"}',
+        '{"metric": "Viewed Product", "product_id": -1}',
+        '{"metric": "Active on Site", "url": "javascript:x"}',
+        "[" * 5000,
+    ):
+        assert refused(body) in (400, 413), body
+
+
+def test_click_and_visitor_tokens_name_a_person_of_this_store_and_nothing_else_passes():
+    click = check_token(click_token(SECRET, "s", "p", NOW), SECRET, "s", NOW + timedelta(days=1))
+    assert (click.visitor.profile_id, click.exchange) == ("p", True)
+    kept = check_token(visitor_token(SECRET, "s", "p", NOW), SECRET, "s", NOW + timedelta(days=300))
+    assert (kept.visitor.profile_id, kept.exchange) == ("p", False)
+    for token, store, at in (
+        (click_token(SECRET, "s", "p", NOW), "s", NOW + timedelta(days=31)),  # expired
+        (click_token("another-app-client-secret-forty-characters", "s", "p", NOW), "s", NOW),  # forged
+        (click_token(SECRET, "other", "p", NOW), "s", NOW),  # another store's
+        ("garbage", "s", NOW),
+    ):
+        with pytest.raises(BeaconRefused) as error:
+            check_token(token, SECRET, store, at)
+        assert error.value.status_code == 401
+
+
+def customer_jwt(secret=SECRET, **claims):
+    payload = {
+        "customer": {"id": 7, "email": "ada@example.com", "group_id": "1"},
+        "iss": "bc/apps",
+        "sub": "s",
+        "iat": int(NOW.timestamp()),
+        "exp": int((NOW + timedelta(minutes=15)).timestamp()),
+        "version": 1,
+        "aud": "app-client-id",
+        "application_id": "app",
+        "store_hash": "s",
+        "operation": "current_customer",
+        **claims,
+    }
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def test_a_signed_in_shoppers_jwt_verifies_with_the_apps_secret_for_this_store_only():
+    visitor = check_customer_jwt(customer_jwt(), SECRET, "s", NOW)
+    assert (visitor.customer_id, visitor.email) == (7, "ada@example.com")
+    for token in (
+        customer_jwt("another-app-client-secret-forty-characters"),
+        customer_jwt(store_hash="other", sub="other"),
+        customer_jwt(operation="something_else"),
+        customer_jwt(exp=int((NOW - timedelta(hours=1)).timestamp())),
+        jwt.encode({"customer": {"id": 7}, "store_hash": "s"}, SECRET, algorithm="HS256"),  # no exp
+        customer_jwt().rsplit(".", 1)[0] + ".",  # unsigned
+    ):
+        with pytest.raises(BeaconRefused) as error:
+            check_customer_jwt(token, SECRET, "s", NOW)
+        assert error.value.status_code == 401
+
+
+def test_views_inside_one_half_hour_are_one_event_and_each_product_counts_apart():
+    first = dedupe_basis("Viewed Product", "p", 101, NOW)
+    assert dedupe_basis("Viewed Product", "p", 101, NOW + timedelta(minutes=29)) == first
+    assert dedupe_basis("Viewed Product", "p", 101, NOW + timedelta(minutes=30)) != first
+    assert dedupe_basis("Viewed Product", "p", 102, NOW) != first
+    assert dedupe_basis("Active on Site", "p", 101, NOW) == dedupe_basis("Active on Site", "p", None, NOW)
+
+
+def test_declared_crawlers_are_bots_and_browsers_are_not():
+    assert is_bot("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+    assert is_bot("facebookexternalhit/1.1") and is_bot(None) and is_bot("")
+    assert not is_bot(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    )
+
+
+def test_a_token_bucket_allows_a_burst_then_the_refill_rate():
+    buckets = TokenBuckets(capacity=3, per_second=1)
+    assert [buckets.take("ip", 0.0) for _ in range(4)] == [True, True, True, False]
+    assert buckets.take("ip", 0.5) is False and buckets.take("ip", 1.2) is True
+    assert buckets.take("other", 0.0) is True  # each key its own bucket
