@@ -42,6 +42,7 @@ FIRST_WIRING = {
     "SyncJobsFunction": "app.stores, app.jobs, app.reconciler, app.backfill",
     "ConfirmSubscriptionFunction": "app.subscribers",
     "ReadApiFunction": "app.read_model",
+    "TrackFunction": "app.onsite",
     "FlowEventsFunction": "app.flow_runner",
     "FlowTimerFunction": "app.stores, app.flow_runner",
 }

@@ -73,6 +73,20 @@ def _run_console(args: argparse.Namespace) -> int:
     return 0
 
 
+def _onsite_token(stack: operations.StackHandle, args: argparse.Namespace) -> int:
+    """A click token for a known person, as a flow email's link would carry (demos and tests)."""
+    from bcsync.domain.onsite import click_token
+
+    app = stack.container()
+    profile_id = app.profile_repository.find(stack.store_hash, "email", args.email.strip().lower())
+    if profile_id is None:
+        print("no profile with that email", file=sys.stderr)
+        return 1
+    secret = app.credentials.credentials(stack.store_hash).client_secret
+    print(click_token(secret, stack.store_hash, profile_id, datetime.now(UTC)))
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from bcsync_ops.demo import main
 
@@ -208,6 +222,11 @@ def parser() -> argparse.ArgumentParser:
     console.add_argument("--stack-name", help="serve a deployed stack's console on localhost, signing its requests")
     console.add_argument("--port", type=int, default=8787, help="the proxy's port (default 8787)")
     console.set_defaults(run=_run_console)
+
+    onsite = commands.add_parser("onsite", help="onsite tracking").add_subparsers(dest="action", required=True)
+    token = _stack_options(onsite.add_parser("token", help="mint a click token (?_bc=) for a known person"))
+    token.add_argument("--email", required=True, help="an email address the person is known by")
+    token.set_defaults(run=_operation(_onsite_token))
 
     demo = commands.add_parser("demo", help="run a scripted story against a bundled sandbox store")
     demo.add_argument("--serve", action="store_true", help="keep the stack and its console up after the story")

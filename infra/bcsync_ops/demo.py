@@ -39,7 +39,7 @@ FAMILY_OF = {
     "sku": "catalog",
 }
 ACCESS_TOKEN = "sandbox-access-token"
-CLIENT_SECRET = "sandbox-client-secret"
+CLIENT_SECRET = "sandbox-client-secret-as-long-as-a-real-one"  # BigCommerce issues long ones
 
 
 def sandbox_store() -> SandboxStore:

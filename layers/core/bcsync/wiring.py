@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.erasure import ProfileErasure
     from bcsync.usecases.flow_runner import FlowRunner
     from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
+    from bcsync.usecases.onsite import OnsiteTracker
     from bcsync.usecases.orders import OrderSync
     from bcsync.usecases.polling import StreamPasses
     from bcsync.usecases.profiles import ProfileBook
@@ -195,6 +196,12 @@ class Container:
     def _daily_counts_of(self, store_hash: str, days: int, now: datetime) -> list[DayCount]:
         reader = self.connector.reader(store_hash, budget_seconds=self.settings.webhook_bigcommerce_budget_seconds)
         return self.daily_counts.compare(store_hash, reader, days=days, now=now)
+
+    @cached_property
+    def onsite(self) -> OnsiteTracker:
+        from bcsync.usecases.onsite import OnsiteTracker
+
+        return OnsiteTracker(self.credentials, self.profile_repository, self.catalog_repository, self.recorder)
 
     @cached_property
     def store_zones(self) -> StoreZones:

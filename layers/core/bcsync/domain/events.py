@@ -17,6 +17,9 @@ class Metric(StrEnum):
     FULFILLED_ORDER = "Fulfilled Order"
     CANCELLED_ORDER = "Cancelled Order"
     REFUNDED_ORDER = "Refunded Order"
+    # Onsite tracking: known browsers only (bcsync/domain/onsite.py).
+    VIEWED_PRODUCT = "Viewed Product"
+    ACTIVE_ON_SITE = "Active on Site"
 
     @property
     def slug(self) -> str:
@@ -43,7 +46,7 @@ class MarketingEvent(BaseModel):
     value: Decimal
     currency: str
     properties: dict[str, Any]
-    source: Literal["bigcommerce"] = "bigcommerce"
+    source: Literal["bigcommerce", "onsite"] = "bigcommerce"
     source_id: str
     backfill: bool = False
 

@@ -22,7 +22,7 @@ CountOperator = Literal["=", "!=", ">", ">=", "<", "<="]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Metrics bcsync records, and the onsite ones a flow may wait for (Browse Abandonment).
-TRIGGER_METRICS = frozenset({*(metric.value for metric in Metric), "Viewed Product", "Active on Site"})
+TRIGGER_METRICS = frozenset(metric.value for metric in Metric)
 _TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Union members are told apart by the one key that names them; these tags never reach an error.
 _TAG = "~"

@@ -22,7 +22,7 @@ class Flow(StrEnum):
 
 METRIC_FLOWS: dict[str, Flow] = {
     Metric.STARTED_CHECKOUT: Flow.ABANDONED_CART,
-    "Viewed Product": Flow.BROWSE_ABANDONMENT,
+    Metric.VIEWED_PRODUCT: Flow.BROWSE_ABANDONMENT,
     Metric.ORDERED_PRODUCT: Flow.PRODUCT_REVIEW_CROSS_SELL,
     Metric.PLACED_ORDER: Flow.CUSTOMER_WINBACK,
 }

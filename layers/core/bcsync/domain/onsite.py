@@ -13,12 +13,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
+from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.confirmation import InvalidConfirmation, LinkClaims, issue_token, verify_token
+from bcsync.domain.events import MarketingEvent, Metric, event_id
 from bcsync.domain.refusals import Refused
 
 MAX_BEACON_BYTES = 4096
@@ -142,7 +145,9 @@ def check_customer_jwt(token: str, secret: str, store_hash: str, now: datetime) 
         raise BeaconRefused(401, "customer_jwt is not for this store")
     if datetime.fromtimestamp(int(claims["exp"]), tz=UTC) < now - timedelta(seconds=30):
         raise BeaconRefused(401, "customer_jwt has expired")
-    return Visitor(customer_id=customer["id"], email=customer.get("email"))
+    if not customer.get("email"):
+        raise BeaconRefused(401, "customer_jwt names no email")
+    return Visitor(customer_id=customer["id"], email=str(customer["email"]))
 
 
 # ---------------------------------------------------------------------- one view or two
@@ -173,3 +178,46 @@ class TokenBuckets:
             for stale in list(self._state)[: len(self._state) // 2]:
                 del self._state[stale]
         return allowed
+
+
+# ---------------------------------------------------------------------- the event
+def onsite_event(
+    store_hash: str,
+    beacon: Beacon,
+    *,
+    profile_id: str | None,
+    item: CatalogItem | None,
+    at: datetime,
+    dedupe_for: str,
+) -> MarketingEvent:
+    """Viewed Product carries the product as the catalog knows it (never as the browser says);
+    Active on Site the page. `dedupe_for` is the person the window is kept for."""
+    metric = Metric(beacon.metric)
+    properties: dict[str, Any] = {"URL": beacon.url}
+    value = Decimal(0)
+    if item is not None:
+        price = item.sale_price or item.price
+        value = price
+        properties = {
+            "Name": item.name,
+            "ProductID": item.product_id,
+            "SKU": item.sku,
+            "Price": price,
+            "Categories": item.category_names,
+            "Brand": item.brand_name,
+            "ImageURL": item.image_url,
+            "URL": item.product_url,
+        }
+    basis = dedupe_basis(beacon.metric, dedupe_for, item.product_id if item else None, at)
+    return MarketingEvent(
+        id=event_id(store_hash, metric, basis),
+        store_hash=store_hash,
+        metric=metric,
+        profile_id=profile_id,
+        time=at,
+        value=value,
+        currency="",
+        properties=properties,
+        source="onsite",
+        source_id=basis,
+    )

@@ -11,13 +11,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from bcsync.domain.carts import CheckoutSnapshot, checkout_email, is_checkout_started, normalize_checkout
-from bcsync.domain.profiles import Profile, apply_checkout_contact
 from bcsync.domain.webhooks import CartWebhookData, WebhookEnvelope
 from bcsync.usecases.catalog import CatalogLookup
-from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
 from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader, CartLedger, Known
-from bcsync.usecases.recording import EventRecorder, Sighting, SyncResult
+from bcsync.usecases.recording import EventRecorder, Sighting, SyncResult, checkout_contact
 
 
 class CartSync:
@@ -74,23 +72,12 @@ def checkout_sighting(snapshot: CheckoutSnapshot, *, backfill: bool) -> Sighting
         "Phone Number": billing.phone if billing else "",
     }
 
-    def edit(profile: Profile | None, profile_id: str) -> Profile:
-        return apply_checkout_contact(
-            profile,
-            email=email,
-            properties=stated,
-            customer_id=customer_id,
-            profile_id=profile_id,
-            store_hash=store_hash,
-            now=utc_now(),
-        )
-
     return Sighting(
         store_hash=store_hash,
         customer_id=customer_id,
         email=email,
         events=lambda profile_id: normalize_checkout(snapshot, profile_id=profile_id, backfill=backfill),
-        edit=edit,
+        edit=checkout_contact(store_hash, email=email, customer_id=customer_id, properties=stated),
         source=f"cart:{checkout.cart.id}",
     )
 

@@ -8,13 +8,15 @@ fails, someone else wrote in between: read again and redo, never merge blindly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from bcsync.domain.events import MarketingEvent
-from bcsync.domain.profiles import Profile, normalize_email
+from bcsync.domain.profiles import Profile, apply_checkout_contact, normalize_email
 from bcsync.observability import logger, metrics
 from bcsync.usecases.changes import ChangeWriter, Planned, combine
+from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ports import ChangeConflict, ChangeStore, DownstreamFault, Known, Lookup
 from bcsync.usecases.profiles import ProfileBook
 
@@ -51,6 +53,26 @@ class Sighting:
     events: Callable[[str | None], list[MarketingEvent]]
     edit: Callable[[Profile | None, str], Profile]
     source: str
+
+
+def checkout_contact(
+    store_hash: str, *, email: str, customer_id: int | None, properties: Mapping[str, Any]
+) -> Callable[[Profile | None, str], Profile]:
+    """A Sighting's edit for what a shopper's own session says (a checkout, a signed-in page):
+    it fills gaps, and names their account when they are signed in."""
+
+    def edit(profile: Profile | None, profile_id: str) -> Profile:
+        return apply_checkout_contact(
+            profile,
+            email=email,
+            properties=properties,
+            customer_id=customer_id,
+            profile_id=profile_id,
+            store_hash=store_hash,
+            now=utc_now(),
+        )
+
+    return edit
 
 
 class EventRecorder:

@@ -1,0 +1,54 @@
+"""POST /track?store=<hash>: the storefront snippet's beacons. Answers 202 for every beacon it
+accepts, tracked or not (an anonymous visitor, a bot), and {"error"} with a 4xx for the rest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+
+from bcsync.domain.onsite import BeaconRefused
+from bcsync.domain.webhooks import STORE_HASH
+from bcsync.observability import logger
+from bcsync.usecases.onsite import BeaconContext
+from bcsync.wiring import container
+
+
+def track_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.post("/track")
+    def track() -> Response[dict[str, str]]:
+        event = app.current_event
+        store = event.get_query_string_value("store") or ""
+        if not STORE_HASH.match(store):
+            raise BeaconRefused(400, "store: name the store with ?store=<store hash>")
+        try:
+            body = event.decoded_body or ""
+        except (UnicodeDecodeError, ValueError):
+            raise BeaconRefused(400, "beacon is not UTF-8 text") from None
+        headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+        context = BeaconContext(
+            store_hash=store,
+            origin=headers.get("origin"),
+            user_agent=headers.get("user-agent"),
+            ip=event.request_context.http.source_ip,
+            now=datetime.now(UTC),
+        )
+        answer = container().onsite.track(body, context)
+        # The page may read the answer (its visitor token): this origin passed the store's check.
+        cors = {"Access-Control-Allow-Origin": context.origin} if context.origin else {}
+        return Response(
+            202, content_types.APPLICATION_JSON, answer.body(), headers={**cors, "Cache-Control": "no-store"}
+        )
+
+    @app.exception_handler(BeaconRefused)
+    def refused(exc: BeaconRefused) -> Response[dict[str, str]]:
+        return Response(exc.status_code, content_types.APPLICATION_JSON, {"error": exc.message})
+
+    @app.exception_handler(Exception)
+    def failed(exc: Exception) -> Response[dict[str, str]]:
+        logger.exception("beacon could not be recorded")
+        return Response(503, content_types.APPLICATION_JSON, {"error": "temporarily unavailable"})
+
+    return app

@@ -1,0 +1,174 @@
+"""`POST /track`: a storefront beacon from a known browser becomes a Viewed Product or Active on
+Site event, through the same recorder as every other event (identity, counters, flow triggers).
+
+Order of refusals: a declared crawler is acknowledged and forgotten; an oversized or malformed
+body is refused (413, 400) before anything else is read; a burst past the token bucket of its IP or
+token is refused (429); a page from another site is refused (403); a token or JWT that does not
+verify is refused (401). An anonymous visitor is acknowledged (202) and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.onsite import (
+    Beacon,
+    BeaconRefused,
+    TokenBuckets,
+    Visitor,
+    check_customer_jwt,
+    check_token,
+    is_bot,
+    onsite_event,
+    parse_beacon,
+    visitor_token,
+)
+from bcsync.observability import logger, metrics
+from bcsync.usecases.ports import CatalogRepository, CredentialStore, ProfileRepository, UnknownStore
+from bcsync.usecases.recording import EventRecorder, Sighting, checkout_contact
+
+# A person browses a few pages a minute; a burst beyond this, from one IP or one token, is not one.
+BURST = 30
+PER_SECOND = 1.0
+
+
+@dataclass(frozen=True)
+class TrackAnswer:
+    status: str  # tracked | ignored
+    reason: str | None = None
+    # For the snippet's first-party cookie, when a click token was shown.
+    visitor: str | None = None
+
+    def body(self) -> dict[str, str]:
+        answer = {"status": self.status}
+        if self.reason:
+            answer["reason"] = self.reason
+        if self.visitor:
+            answer["visitor"] = self.visitor
+        return answer
+
+
+@dataclass(frozen=True)
+class BeaconContext:
+    store_hash: str
+    origin: str | None
+    user_agent: str | None
+    ip: str
+    now: datetime
+
+
+class OnsiteTracker:
+    def __init__(
+        self,
+        credentials: CredentialStore,
+        profiles: ProfileRepository,
+        catalog: CatalogRepository,
+        recorder: EventRecorder,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._credentials = credentials
+        self._profiles = profiles
+        self._catalog = catalog
+        self._recorder = recorder
+        self._clock = clock
+        self._buckets = TokenBuckets(BURST, PER_SECOND)
+
+    def track(self, body: str, context: BeaconContext) -> TrackAnswer:
+        if is_bot(context.user_agent):
+            return TrackAnswer("ignored", "bot")
+        beacon = parse_beacon(body)
+        now = self._clock()
+        keys = [f"ip:{context.ip}"] + ([f"token:{beacon.token[-24:]}"] if beacon.token else [])
+        if not all(self._buckets.take(key, now) for key in keys):
+            raise BeaconRefused(429, "too many beacons; slow down")
+        try:
+            secret = self._credentials.credentials(context.store_hash).client_secret
+        except UnknownStore:
+            raise BeaconRefused(404, f"unknown store {context.store_hash}") from None
+        self._check_origin(context)
+        visitor, exchanged = self._visitor(beacon, secret, context)
+        if visitor is None:
+            return TrackAnswer("ignored", "anonymous")
+        answer = self._record(beacon, visitor, context)
+        if exchanged and visitor.profile_id:
+            return TrackAnswer(
+                answer.status, answer.reason, visitor_token(secret, context.store_hash, visitor.profile_id, context.now)
+            )
+        return answer
+
+    def _check_origin(self, context: BeaconContext) -> None:
+        """A browser names the page's site; it must be the store's (the storefront's secure URL)."""
+        if not context.origin:
+            return
+        info = self._catalog.get_store_info(context.store_hash)
+        allowed = urlsplit(info.secure_url).netloc if info and info.secure_url else None
+        if urlsplit(context.origin).netloc != allowed:
+            raise BeaconRefused(403, "this site may not send beacons for the store")
+
+    def _visitor(self, beacon: Beacon, secret: str, context: BeaconContext) -> tuple[Visitor | None, bool]:
+        if beacon.customer_jwt:
+            return check_customer_jwt(beacon.customer_jwt, secret, context.store_hash, context.now), False
+        if beacon.token:
+            checked = check_token(beacon.token, secret, context.store_hash, context.now)
+            return checked.visitor, checked.exchange
+        return None, False
+
+    def _record(self, beacon: Beacon, visitor: Visitor, context: BeaconContext) -> TrackAnswer:
+        store_hash = context.store_hash
+        item = None
+        if beacon.metric == "Viewed Product":
+            assert beacon.product_id is not None
+            item = self._catalog.get_items(store_hash, [beacon.product_id]).get(beacon.product_id)
+            if item is None or not item.is_visible:
+                return TrackAnswer("ignored", "unknown product")
+        if visitor.customer_id is not None:
+            sighting = self._signed_in(beacon, visitor, item, context)
+        else:
+            person = self._profiles.get(store_hash, visitor.profile_id or "")
+            if person is None or not (person.email or person.external_id):
+                return TrackAnswer("ignored", "no such person")
+            sighting = Sighting(
+                store_hash=store_hash,
+                customer_id=int(person.external_id) if person.external_id else None,
+                email=person.email,
+                events=lambda profile_id: [
+                    onsite_event(
+                        store_hash, beacon, profile_id=profile_id, item=item, at=context.now, dedupe_for=person.id
+                    )
+                ],
+                edit=lambda profile, profile_id: profile or person,
+                source=f"onsite:{person.id}",
+            )
+        result = self._recorder.record(sighting)
+        metrics.add_metric(name="OnsiteEventsCreated", unit="Count", value=result.new_events)
+        logger.info("beacon recorded", extra={"metric": beacon.metric, "new": result.new_events})
+        return TrackAnswer("tracked")
+
+    @staticmethod
+    def _signed_in(beacon: Beacon, visitor: Visitor, item: CatalogItem | None, context: BeaconContext) -> Sighting:
+        """A signed-in shopper: their account names them (as a signed-in checkout does)."""
+        store_hash, customer_id, email = context.store_hash, visitor.customer_id, visitor.email
+        assert customer_id is not None and email is not None
+        return Sighting(
+            store_hash=store_hash,
+            customer_id=customer_id,
+            email=visitor.email,
+            events=lambda profile_id: [
+                onsite_event(
+                    store_hash,
+                    beacon,
+                    profile_id=profile_id,
+                    item=item,
+                    at=context.now,
+                    dedupe_for=f"customer:{customer_id}",
+                )
+            ],
+            edit=checkout_contact(store_hash, email=email, customer_id=customer_id, properties={}),
+            source=f"onsite:customer:{customer_id}",
+        )

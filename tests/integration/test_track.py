@@ -1,0 +1,156 @@
+"""POST /track under moto: a known browser's views become deduplicated events with the catalog's
+product facts and a Browse Abandonment trigger; anonymous visitors and bots leave nothing; forged,
+oversized, foreign and bursting beacons are refused with a 4xx and write nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import jwt
+import pytest
+
+from bcsync.domain.onsite import click_token
+from bcsync_ops import cli
+from bcsync_ops.operations import StackHandle
+from tests.integration.conftest import CLIENT_SECRET, STORE_HASH, load_event, webhook_event
+from tests.integration.test_orders_webhook import place_ada
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+STOREFRONT = f"https://{STORE_HASH}.example.com"
+
+
+def beacon(stack, body, *, store=STORE_HASH, origin=STOREFRONT, agent=BROWSER, ip="198.51.100.7"):
+    event = load_event("subscription_confirm.json")
+    query = f"store={store}" if store else ""
+    event.update(
+        rawPath="/track",
+        rawQueryString=query,
+        queryStringParameters={"store": store} if store else None,
+        body=body if isinstance(body, str) else json.dumps(body),
+        headers={
+            "content-type": "text/plain;charset=UTF-8",
+            "user-agent": agent,
+            **({"origin": origin} if origin else {}),
+        },
+    )
+    event["routeKey"] = "POST /track"
+    event["requestContext"]["http"].update(method="POST", path="/track", sourceIp=ip)
+    answer = stack.invoke("TrackFunction", event)
+    return answer["statusCode"], json.loads(answer["body"]), answer.get("headers", {})
+
+
+def onsite_events(stack):
+    return sorted((e for e in stack.events().values() if e.get("source") == "onsite"), key=lambda e: e["metric"])
+
+
+@pytest.fixture
+def ada(stack):
+    """Ada ordered (her profile, the catalog and the store's address are known); her click token."""
+    place_ada(stack)
+    assert stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 1001}))["statusCode"] == 200
+    stack.triggers()  # the order's own triggers, out of the way
+    profile_id = next(p["id"] for p in stack.profiles() if p["email"] == "ada@example.com")
+    return profile_id, click_token(CLIENT_SECRET, STORE_HASH, profile_id, datetime.now(UTC))
+
+
+def test_a_clicked_through_visitor_s_views_are_events_once_with_the_catalogs_facts(stack, ada):
+    profile_id, token = ada
+    status, answer, headers = beacon(
+        stack, {"metric": "Viewed Product", "token": token, "product_id": 101, "url": f"{STOREFRONT}/x"}
+    )
+    assert (status, answer["status"]) == (202, "tracked") and answer["visitor"]  # the cookie's token
+    assert headers["Access-Control-Allow-Origin"] == STOREFRONT
+    for _ in range(2):  # a reload and a replay, with the visitor token the snippet keeps
+        assert beacon(stack, {"metric": "Viewed Product", "token": answer["visitor"], "product_id": 101})[0] == 202
+    beacon(stack, {"metric": "Active on Site", "token": answer["visitor"], "url": f"{STOREFRONT}/"})
+    beacon(stack, {"metric": "Active on Site", "token": answer["visitor"], "url": f"{STOREFRONT}/y"})
+    active, viewed = onsite_events(stack)
+    assert (active["metric"], viewed["metric"]) == ("Active on Site", "Viewed Product")
+    assert viewed["profile_id"] == profile_id and viewed["properties"]["Name"] == "Linen Shirt"
+    assert viewed["properties"]["URL"] == f"{STOREFRONT}/linen-shirt/"  # the catalog's, not the page's
+    assert viewed["value"] == 40
+    [trigger] = stack.triggers()
+    assert (trigger["flow"], trigger["event"]["id"]) == ("Browse Abandonment", viewed["pk"])
+
+
+def test_anonymous_visitors_bots_and_unknown_products_leave_nothing(stack, ada):
+    _, token = ada
+    assert beacon(stack, {"metric": "Viewed Product", "product_id": 101})[1] == {
+        "status": "ignored",
+        "reason": "anonymous",
+    }
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    assert (
+        beacon(stack, {"metric": "Viewed Product", "token": token, "product_id": 101}, agent=googlebot)[1]["reason"]
+        == "bot"
+    )
+    assert (
+        beacon(stack, {"metric": "Viewed Product", "token": token, "product_id": 999})[1]["reason"] == "unknown product"
+    )
+    assert onsite_events(stack) == [] and stack.triggers() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "options", "status"),
+    [
+        ("{", {}, 400),
+        ({"metric": "Viewed Product", "token": "forged.token", "product_id": 101}, {}, 401),
+        ({"metric": "Viewed Product", "product_id": 101, "url": "x" * 5000}, {}, 413),
+        ({"metric": "Viewed Product", "product_id": 101}, {"origin": "https://evil.example"}, 403),
+        ({"metric": "Active on Site"}, {"store": "nosuchstore"}, 404),
+        ({"metric": "Active on Site"}, {"store": ""}, 400),
+    ],
+    ids=["malformed", "forged", "oversized", "foreign-origin", "unknown-store", "no-store"],
+)
+def test_bad_beacons_get_a_clear_4xx_and_write_nothing(stack, ada, body, options, status):
+    got, answer, _ = beacon(stack, body, **options)
+    assert got == status and answer["error"]
+    assert onsite_events(stack) == []
+
+
+def test_an_expired_click_token_and_another_stores_are_refused(stack, ada):
+    profile_id, _ = ada
+    old = click_token(CLIENT_SECRET, STORE_HASH, profile_id, datetime.now(UTC) - timedelta(days=31))
+    other = click_token(CLIENT_SECRET, "otherstore", profile_id, datetime.now(UTC))
+    for token in (old, other):
+        assert beacon(stack, {"metric": "Active on Site", "token": token})[0] == 401
+    assert onsite_events(stack) == []
+
+
+def test_a_signed_in_shopper_is_known_by_bigcommerces_customer_jwt(stack, ada):
+    profile_id, _ = ada
+    now = datetime.now(UTC)
+    claims = {
+        "customer": {"id": 7, "email": "ada@example.com", "group_id": "1"},
+        "iss": "bc/apps",
+        "sub": STORE_HASH,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=15)).timestamp()),
+        "store_hash": STORE_HASH,
+        "operation": "current_customer",
+    }
+    signed = jwt.encode(claims, CLIENT_SECRET, algorithm="HS256")
+    assert (
+        beacon(stack, {"metric": "Viewed Product", "customer_jwt": signed, "product_id": 102})[1]["status"] == "tracked"
+    )
+    [viewed] = onsite_events(stack)
+    assert (viewed["profile_id"], viewed["properties"]["Name"]) == (profile_id, "Ceramic Mug")
+    forged = jwt.encode(claims, "not-the-apps-secret-but-long-enough-32b", algorithm="HS256")
+    assert beacon(stack, {"metric": "Viewed Product", "customer_jwt": forged, "product_id": 101})[0] == 401
+
+
+def test_a_burst_from_one_address_is_cut_off_with_429(stack, ada):
+    _, token = ada
+    statuses = [beacon(stack, {"metric": "Active on Site", "token": token}, ip="203.0.113.9")[0] for _ in range(40)]
+    assert statuses.count(429) >= 5 and set(statuses) == {202, 429}
+    assert beacon(stack, {"metric": "Active on Site", "token": token}, ip="203.0.113.10")[0] in (202, 429)
+
+
+def test_the_cli_mints_a_click_token_the_route_takes(stack, ada, capsys):
+    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    assert cli._onsite_token(handle, SimpleNamespace(email="Ada@example.com")) == 0
+    token = capsys.readouterr().out.strip()
+    assert beacon(stack, {"metric": "Active on Site", "token": token})[1]["status"] == "tracked"
+    assert cli._onsite_token(handle, SimpleNamespace(email="nobody@example.com")) == 1
