@@ -87,6 +87,24 @@ def _onsite_token(stack: operations.StackHandle, args: argparse.Namespace) -> in
     return 0
 
 
+def _onsite_snippet(args: argparse.Namespace) -> int:
+    """The storefront script for Script Manager, pointed at the local or a deployed stack."""
+    from bcsync_ops.snippet import snippet
+
+    endpoint, store = args.endpoint, args.store
+    if not endpoint and args.stack_name:
+        import boto3
+
+        from bcsync_ops.console_proxy import api_base
+
+        endpoint = api_base(args.stack_name, boto3.client("cloudformation"))
+    if not endpoint or not store:
+        state = exports.local_state()
+        endpoint, store = endpoint or state["api_url"], store or state["store_hash"]
+    print(snippet(endpoint, store, args.client_id or ""), end="")
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from bcsync_ops.demo import main
 
@@ -224,6 +242,12 @@ def parser() -> argparse.ArgumentParser:
     console.set_defaults(run=_run_console)
 
     onsite = commands.add_parser("onsite", help="onsite tracking").add_subparsers(dest="action", required=True)
+    script = onsite.add_parser("snippet", help="print the storefront script for BigCommerce's Script Manager")
+    script.add_argument("--stack-name", help="point it at a deployed stack (default: the running local one)")
+    script.add_argument("--store", help="store hash (default: the local stack's store)")
+    script.add_argument("--endpoint", help="the API's base URL (default: the stack's)")
+    script.add_argument("--client-id", help="the app's client id, to know signed-in shoppers by their JWT")
+    script.set_defaults(run=_onsite_snippet)
     token = _stack_options(onsite.add_parser("token", help="mint a click token (?_bc=) for a known person"))
     token.add_argument("--email", required=True, help="an email address the person is known by")
     token.set_defaults(run=_operation(_onsite_token))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bcsync.adapters.flow_runs import DynamoFlowLibrary, DynamoRunStore
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.adapters.sync_state import DynamoSyncState
+    from bcsync.domain.catalog import CatalogItem
     from bcsync.domain.sync import DayCount
     from bcsync.usecases.backfill import Backfill
     from bcsync.usecases.cart_recovery import CartRecovery
@@ -201,7 +202,13 @@ class Container:
     def onsite(self) -> OnsiteTracker:
         from bcsync.usecases.onsite import OnsiteTracker
 
-        return OnsiteTracker(self.credentials, self.profile_repository, self.catalog_repository, self.recorder)
+        def product(store_hash: str, product_id: int) -> CatalogItem | None:
+            reader = self.connector.reader(store_hash, budget_seconds=self.settings.webhook_bigcommerce_budget_seconds)
+            return self.catalog.items_for(store_hash, [product_id], reader).get(product_id)
+
+        return OnsiteTracker(
+            self.credentials, self.profile_repository, self.catalog_repository, self.recorder, product=product
+        )
 
     @cached_property
     def store_zones(self) -> StoreZones:

@@ -29,7 +29,13 @@ from bcsync.domain.onsite import (
     visitor_token,
 )
 from bcsync.observability import logger, metrics
-from bcsync.usecases.ports import CatalogRepository, CredentialStore, ProfileRepository, UnknownStore
+from bcsync.usecases.ports import (
+    CatalogRepository,
+    CredentialStore,
+    DownstreamFault,
+    ProfileRepository,
+    UnknownStore,
+)
 from bcsync.usecases.recording import EventRecorder, Sighting, checkout_contact
 
 # A person browses a few pages a minute; a burst beyond this, from one IP or one token, is not one.
@@ -70,12 +76,16 @@ class OnsiteTracker:
         catalog: CatalogRepository,
         recorder: EventRecorder,
         *,
+        product: Callable[[str, int], CatalogItem | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`product(store, id)`: the catalog's item, fetched from BigCommerce (and cached) the
+        first time a product is seen."""
         self._credentials = credentials
         self._profiles = profiles
         self._catalog = catalog
         self._recorder = recorder
+        self._product = product
         self._clock = clock
         self._buckets = TokenBuckets(BURST, PER_SECOND)
 
@@ -124,7 +134,11 @@ class OnsiteTracker:
         item = None
         if beacon.metric == "Viewed Product":
             assert beacon.product_id is not None
-            item = self._catalog.get_items(store_hash, [beacon.product_id]).get(beacon.product_id)
+            try:
+                item = self._product(store_hash, beacon.product_id)
+            except DownstreamFault:
+                logger.warning("catalog unavailable; view not recorded", extra={"product_id": beacon.product_id})
+                return TrackAnswer("ignored", "catalog unavailable")
             if item is None or not item.is_visible:
                 return TrackAnswer("ignored", "unknown product")
         if visitor.customer_id is not None:

@@ -1,0 +1,19 @@
+"""`bcsync onsite snippet`: the storefront script, filled in for one store."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+
+def snippet(endpoint: str, store_hash: str, client_id: str = "") -> str:
+    """A `<script>` for BigCommerce's Script Manager (footer, all pages): the stack's API, the
+    store, and (to know signed-in shoppers) the app's client id for the current-customer JWT."""
+    source = resources.files(__name__).joinpath("bcsync.js").read_text()
+    for placeholder, value in (
+        ('"__ENDPOINT__"', endpoint.rstrip("/")),
+        ('"__STORE__"', store_hash),
+        ('"__CLIENT_ID__"', client_id),
+    ):
+        source = source.replace(placeholder, json.dumps(value).replace("</", "<\\/"))
+    return f"<script>\n{source}</script>\n"
