@@ -75,7 +75,7 @@ def _run_console(args: argparse.Namespace) -> int:
 
 def _onsite_token(stack: operations.StackHandle, args: argparse.Namespace) -> int:
     """A click token for a known person, as a flow email's link would carry (demos and tests)."""
-    from bcsync.domain.onsite import click_token
+    from bcsync.domain.confirmation import click_token
 
     app = stack.container()
     profile_id = app.profile_repository.find(stack.store_hash, "email", args.email.strip().lower())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bcsync.domain.onsite import click_token
+from bcsync.domain.confirmation import click_token
 from bcsync_ops.demo import CLIENT_SECRET, STORE_HASH
 from bcsync_ops.sandbox import Line
 from bcsync_ops.snippet import snippet

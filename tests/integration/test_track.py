@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
-from bcsync.domain.onsite import click_token
+from bcsync.domain.confirmation import click_token
 from bcsync_ops import cli
 from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import CLIENT_SECRET, STORE_HASH, load_event, webhook_event

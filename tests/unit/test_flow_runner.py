@@ -114,6 +114,7 @@ def world():
         zone_of=lambda store_hash: UTC,
         unsubscribe_link=unsubscribe_link,
         recovery_link=recovery_link,
+        click_token=lambda profile, now: f"click-{profile.id}",
     )
     return runner, store, runs, outbox
 
@@ -127,7 +128,11 @@ def event(metric=Metric.STARTED_CHECKOUT, source="cart:c1", at=T0):
         time=at,
         value=Decimal(40),
         currency="USD",
-        properties={"Items Detail": [{"Name": "Mug", "ImageURL": "https://img/mug", "ProductURL": "", "Price": 8}]},
+        properties={
+            "Items Detail": [
+                {"Name": "Mug", "ImageURL": "https://img/mug", "ProductURL": "https://shop.example/mug/", "Price": 8}
+            ]
+        },
         source_id=source,
     )
 
@@ -154,9 +159,15 @@ def test_an_abandoned_cart_waits_then_sends_once_with_its_items(world):
     assert message["profile"]["email"] == "ada@example.com" and message["event"]["id"] == checkout.id
     assert message["context"]["unsubscribe_url"] == "https://shop.example/subscriptions/unsubscribe?token=for-p"
     assert message["context"]["cart_recovery_url"] == f"https://shop.example/carts/recover?token=for-{checkout.id}"
-    assert message["context"]["items"] == [
-        {"name": "Mug", "image_url": "https://img/mug", "product_url": None, "price": 8}
+    assert message["context"]["items"] == [  # a store link that makes the visit a known browser's
+        {
+            "name": "Mug",
+            "image_url": "https://img/mug",
+            "product_url": "https://shop.example/mug/?_bc=click-p",
+            "price": 8,
+        }
     ]
+    assert message["context"]["click_token"] == "click-p"
     assert store.get("s", "p").properties["Abandoned Cart Stage"] == 1
     assert runner.wake("s", T0 + timedelta(hours=5)) == 0 and len(outbox.messages) == 1
     assert runs.runs[run.run_id].status is RunStatus.DONE

@@ -8,16 +8,15 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from bcsync.domain.confirmation import click_token, visitor_token
 from bcsync.domain.onsite import (
     BeaconRefused,
     TokenBuckets,
     check_customer_jwt,
     check_token,
-    click_token,
     dedupe_basis,
     is_bot,
     parse_beacon,
-    visitor_token,
 )
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)

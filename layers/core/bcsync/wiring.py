@@ -348,6 +348,7 @@ class Container:
             zone_of=self.store_zones,
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,
+            click_token=self.subscription_links.click_token,
         )
 
     @cached_property

@@ -1,4 +1,5 @@
-"""Signed, expiring links (double opt-in confirmation, unsubscribe, cart recovery):
+"""Signed, expiring links and tokens (double opt-in confirmation, unsubscribe, cart recovery, onsite
+click and visitor tokens):
 `<payload>.<signature>`, both base64url.
 
 The payload names the store, the link's subject (a profile, or the checkout event a cart is
@@ -16,7 +17,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bcsync.domain.refusals import Refused
 from bcsync.domain.webhooks import STORE_HASH
@@ -25,6 +26,12 @@ PURPOSE = b"bcsync.subscription-confirmation."
 # An unsubscribe link is signed for its own purpose: neither kind of link ever works as the other.
 UNSUBSCRIBE_PURPOSE = b"bcsync.unsubscribe."
 CART_RECOVERY_PURPOSE = b"bcsync.cart-recovery."
+# Onsite tracking: a click token (in flow emails' links) becomes a visitor token (a first-party
+# cookie). The first lives as long as the email is worth opening, the second as a cookie usefully does.
+CLICK_PURPOSE = b"bcsync.onsite-click."
+VISITOR_PURPOSE = b"bcsync.onsite-visitor."
+CLICK_TOKEN_LIFE = timedelta(days=30)
+VISITOR_TOKEN_LIFE = timedelta(days=395)
 MAX_TOKEN_CHARS = 512
 
 
@@ -86,3 +93,14 @@ def verify_token(token: str, secret: str, *, now: datetime, purpose: bytes = PUR
     if now >= claims.expires_at:
         raise InvalidConfirmation(410, "This confirmation link has expired. Subscribe again to get a new one.")
     return claims
+
+
+def click_token(secret: str, store_hash: str, profile_id: str, now: datetime) -> str:
+    """What a flow action adds to its store links (`?_bc=`)."""
+    return issue_token(secret, LinkClaims(store_hash, profile_id, now + CLICK_TOKEN_LIFE), purpose=CLICK_PURPOSE)
+
+
+def visitor_token(secret: str, store_hash: str, profile_id: str, now: datetime) -> str:
+    """What the snippet keeps in its first-party cookie once a click token has been shown."""
+    claims = LinkClaims(store_hash, profile_id, now + VISITOR_TOKEN_LIFE)
+    return issue_token(secret, claims, purpose=VISITOR_PURPOSE)

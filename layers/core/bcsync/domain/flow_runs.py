@@ -319,6 +319,7 @@ def action_message(
     *,
     unsubscribe_url: str | None,
     cart_recovery_url: str | None,
+    click_token: str | None = None,
 ) -> dict[str, Any]:
     """What the outbox queue carries (DESIGN.md): the flow, the step, the run, the person with their
     consent, the trigger event, and a context ready for a template."""
@@ -341,13 +342,15 @@ def action_message(
                 {
                     "name": item.get("Name"),
                     "image_url": item.get("ImageURL") or None,
-                    "product_url": item.get("ProductURL") or None,
+                    "product_url": _clicked(item.get("ProductURL"), click_token),
                     "price": item.get("Price"),
                 }
                 for item in details
             ],
             "cart_recovery_url": cart_recovery_url,
             "unsubscribe_url": unsubscribe_url,
+            # For the store links a template adds: `?_bc=` makes the visit a known browser's.
+            "click_token": click_token,
         },
     }
 
@@ -381,6 +384,13 @@ def action_decisions(run: FlowRun) -> list[dict[str, Any]]:
             }
         )
     return decisions
+
+
+def _clicked(url: str | None, token: str | None) -> str | None:
+    """A product link that tells onsite tracking who followed it."""
+    if not url or not token:
+        return url or None
+    return f"{url}{'&' if '?' in url else '?'}_bc={token}"
 
 
 @dataclass

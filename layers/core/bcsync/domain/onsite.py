@@ -20,17 +20,16 @@ import jwt
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from bcsync.domain.catalog import CatalogItem
-from bcsync.domain.confirmation import InvalidConfirmation, LinkClaims, issue_token, verify_token
+from bcsync.domain.confirmation import (
+    CLICK_PURPOSE,
+    VISITOR_PURPOSE,
+    InvalidConfirmation,
+    verify_token,
+)
 from bcsync.domain.events import MarketingEvent, Metric, event_id
 from bcsync.domain.refusals import Refused
 
 MAX_BEACON_BYTES = 4096
-# A click token lives as long as the email that carries it is worth opening; the visitor token it
-# becomes lives as long as a first-party cookie usefully does.
-CLICK_TOKEN_LIFE = timedelta(days=30)
-VISITOR_TOKEN_LIFE = timedelta(days=395)
-CLICK_PURPOSE = b"bcsync.onsite-click."
-VISITOR_PURPOSE = b"bcsync.onsite-visitor."
 # Active on Site at most once a person per window; Viewed Product once a person and product.
 DEDUPE_WINDOW = timedelta(minutes=30)
 # Crawlers that say what they are; a browser that hides it is rate-limited instead.
@@ -93,17 +92,6 @@ class Visitor:
     profile_id: str | None = None
     customer_id: int | None = None
     email: str | None = None
-
-
-def click_token(secret: str, store_hash: str, profile_id: str, now: datetime) -> str:
-    """What a flow action adds to its links (`?_bc=`)."""
-    return issue_token(secret, LinkClaims(store_hash, profile_id, now + CLICK_TOKEN_LIFE), purpose=CLICK_PURPOSE)
-
-
-def visitor_token(secret: str, store_hash: str, profile_id: str, now: datetime) -> str:
-    """What the snippet keeps in its first-party cookie once a click token has been shown."""
-    claims = LinkClaims(store_hash, profile_id, now + VISITOR_TOKEN_LIFE)
-    return issue_token(secret, claims, purpose=VISITOR_PURPOSE)
 
 
 @dataclass(frozen=True)

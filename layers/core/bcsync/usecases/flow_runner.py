@@ -75,12 +75,14 @@ class FlowRunner:
         zone_of: Callable[[str], tzinfo],
         unsubscribe_link: Callable[[Profile, datetime], str | None],
         recovery_link: Callable[[MarketingEvent | None, datetime], str | None],
+        click_token: Callable[[Profile, datetime], str | None] = lambda profile, now: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._history = history
         self._people = people
         self._unsubscribe_link = unsubscribe_link
         self._recovery_link = recovery_link
+        self._click_token = click_token
         self._clock = clock
         self._cached: dict[str, tuple[float, dict[str, FlowDefinition]]] = {}
         self._library = library
@@ -334,6 +336,7 @@ class FlowRunner:
         links = {
             "unsubscribe_url": self._unsubscribe_link(profile, now),
             "cart_recovery_url": self._recovery_link(event, now),
+            "click_token": self._click_token(profile, now),
         }
         messages = [(due.dedup_key, action_message(due, run, profile, event, **links)) for due in owed]
         try:

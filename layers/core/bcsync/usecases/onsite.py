@@ -16,6 +16,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.confirmation import visitor_token
 from bcsync.domain.onsite import (
     Beacon,
     BeaconRefused,
@@ -26,7 +27,6 @@ from bcsync.domain.onsite import (
     is_bot,
     onsite_event,
     parse_beacon,
-    visitor_token,
 )
 from bcsync.observability import logger, metrics
 from bcsync.usecases.ports import (

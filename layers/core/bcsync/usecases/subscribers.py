@@ -16,6 +16,7 @@ from bcsync.domain.confirmation import (
     UNSUBSCRIBE_PURPOSE,
     InvalidConfirmation,
     LinkClaims,
+    click_token,
     issue_token,
     read_claims,
     verify_token,
@@ -92,6 +93,11 @@ class ConfirmationLinks:
         """The link every marketing message carries; None until the store has a public URL."""
         claims = LinkClaims(profile.store_hash, profile.id, now + UNSUBSCRIBE_LINK_LIFE)
         return self.public_link(UNSUBSCRIBE_PATH, claims, purpose=UNSUBSCRIBE_PURPOSE)
+
+    def click_token(self, profile: Profile, now: datetime) -> str:
+        """The `?_bc=` token flow emails add to store links (onsite tracking's known browsers)."""
+        secret = self._credentials.credentials(profile.store_hash).client_secret
+        return click_token(secret, profile.store_hash, profile.id, now)
 
     def public_link(self, path: str, claims: LinkClaims, *, purpose: bytes) -> str | None:
         """A link on the store's public URL carrying a token for `purpose`; None until it has one."""
