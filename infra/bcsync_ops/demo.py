@@ -21,8 +21,11 @@ from types import SimpleNamespace
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from bcsync.domain.confirmation import click_token
 from bcsync_ops.local_stack import LocalStack, StoreConfig
 from bcsync_ops.sandbox import Line, Product, SandboxServer, SandboxStore
+from bcsync_ops.snippet import snippet
+from bcsync_ops.storefront import Storefront
 from bcsync_ops.webhook_sender import WebhookSender
 
 STORE_HASH = "sandbox"
@@ -387,6 +390,49 @@ def backpopulate_winback(store: SandboxStore, out: TextIO) -> None:
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
 
 
+def browse_the_storefront(stack: LocalStack, storefront: Storefront, out: TextIO) -> None:
+    """Linus follows his welcome email's link to the store, then looks at the tote twice: what the
+    snippet on each page sends (a browser would; the demo posts the same beacons)."""
+    from bcsync.wiring import container
+
+    linus = container().profile_repository.find(STORE_HASH, "email", "linus@example.com") or ""
+    token = click_token(CLIENT_SECRET, STORE_HASH, linus, datetime.now(UTC))
+    tote = storefront.store.products[103]
+    out.write(f"\nOnsite: the storefront {storefront.url} carries `bcsync onsite snippet`.\n")
+    out.write(f"  Linus follows his email's link ({storefront.url}/?_bc=...): ")
+    answer = _beacon(stack, storefront, {"metric": "Active on Site", "token": token, "url": f"{storefront.url}/"})
+    out.write(f"{answer['status']}, and his browser keeps a visitor token\n")
+    for _ in range(2):
+        view = {
+            "metric": "Viewed Product",
+            "token": answer["visitor"],
+            "product_id": tote.id,
+            "url": f"{storefront.url}{tote.path}",
+        }
+        _beacon(stack, storefront, view)
+    anonymous = _beacon(stack, storefront, {"metric": "Viewed Product", "product_id": tote.id})
+    stack.wait_until_drained()
+    events = [e for e in container().events.timeline(STORE_HASH, linus) if e.source == "onsite"]
+    out.write(
+        f"  he looks at the {tote.name} twice: {', '.join(sorted(e.metric.value for e in events))} recorded once each\n"
+    )
+    out.write(f"  an anonymous visitor's view: {anonymous['status']} ({anonymous['reason']}), nothing stored\n")
+    triggered = [t for t in container().trigger_ledger.all() if t["flow"] == "Browse Abandonment"]
+    out.write(f"  Browse Abandonment triggers: {len(triggered)} (the view of the {tote.name})\n")
+
+
+def _beacon(stack: LocalStack, storefront: Storefront, body: dict[str, object]) -> dict[str, str]:
+    request = urllib.request.Request(
+        f"{stack.api_url}/track?store={STORE_HASH}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "text/plain", "Origin": storefront.url, "User-Agent": "Mozilla/5.0 (demo)"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, str] = json.loads(response.read())
+        return answer
+
+
 def wait_for_interrupt() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
@@ -408,6 +454,8 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
 
     store = sandbox_store()
     sandbox = SandboxServer(store).start()
+    storefront = Storefront(store).start()
+    store.secure_url = storefront.url  # its pages may send beacons: they are the store's site
     workdir = Path(tempfile.mkdtemp(prefix="bcsync-demo-"))
     os.environ.setdefault("BCSYNC_STATE_DIR", str(workdir))
     settings = workdir / "bcsync-settings.json"
@@ -427,11 +475,14 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
         print_timeline(local_tables(), out)
         run_flows(stack, store, sender, out)
         backpopulate_winback(store, out)
+        storefront.script = snippet(stack.api_url, STORE_HASH)
+        browse_the_storefront(stack, storefront, out)
         if serve:
             out.write(f"\nThe stack keeps running; the console: {stack.console_url}\nCtrl-C to stop.\n")
             out.flush()
             wait_for_interrupt()
     finally:
         stack.stop()
+        storefront.stop()
         sandbox.stop()
     return 0
