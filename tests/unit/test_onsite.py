@@ -118,3 +118,19 @@ def test_a_token_bucket_allows_a_burst_then_the_refill_rate():
     assert [buckets.take("ip", 0.0) for _ in range(4)] == [True, True, True, False]
     assert buckets.take("ip", 0.5) is False and buckets.take("ip", 1.2) is True
     assert buckets.take("other", 0.0) is True  # each key its own bucket
+
+
+def test_a_views_id_is_known_before_its_product_is_read():
+    from bcsync.domain.catalog import CatalogItem
+    from bcsync.domain.onsite import onsite_event
+
+    beacon = parse_beacon('{"metric": "Viewed Product", "product_id": 101}')
+    item = CatalogItem(product_id=101, name="Linen Shirt", price=40, product_url="https://s.example/linen-shirt/")
+    before = onsite_event("s", beacon, profile_id=None, item=None, at=NOW, dedupe_for="p")
+    after = onsite_event("s", beacon, profile_id="p", item=item, at=NOW, dedupe_for="p")
+    assert before.id == after.id == f"s:viewed-product:{dedupe_basis('Viewed Product', 'p', 101, NOW)}"
+    assert (after.properties["Name"], after.properties["URL"], after.source) == (
+        "Linen Shirt",
+        "https://s.example/linen-shirt/",
+        "onsite",
+    )

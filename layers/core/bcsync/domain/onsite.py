@@ -196,7 +196,7 @@ def onsite_event(
             "ImageURL": item.image_url,
             "URL": item.product_url,
         }
-    basis = dedupe_basis(beacon.metric, dedupe_for, item.product_id if item else None, at)
+    basis = dedupe_basis(beacon.metric, dedupe_for, beacon.product_id, at)  # the same before the item is read
     return MarketingEvent(
         id=event_id(store_hash, metric, basis),
         store_hash=store_hash,

@@ -41,6 +41,7 @@ from bcsync.usecases.recording import EventRecorder, Sighting, checkout_contact
 # A person browses a few pages a minute; a burst beyond this, from one IP or one token, is not one.
 BURST = 30
 PER_SECOND = 1.0
+SITE_CACHE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class OnsiteTracker:
         self._product = product
         self._clock = clock
         self._buckets = TokenBuckets(BURST, PER_SECOND)
+        self._sites: dict[str, tuple[float, str | None]] = {}
 
     def track(self, body: str, context: BeaconContext) -> TrackAnswer:
         if is_bot(context.user_agent):
@@ -113,11 +115,16 @@ class OnsiteTracker:
         return answer
 
     def _check_origin(self, context: BeaconContext) -> None:
-        """A browser names the page's site; it must be the store's (the storefront's secure URL)."""
+        """A browser names the page's site; it must be the store's (the storefront's secure URL,
+        read once every few minutes per function instance)."""
         if not context.origin:
             return
-        info = self._catalog.get_store_info(context.store_hash)
-        allowed = urlsplit(info.secure_url).netloc if info and info.secure_url else None
+        now = self._clock()
+        read_at, allowed = self._sites.get(context.store_hash, (float("-inf"), None))
+        if now - read_at >= SITE_CACHE_SECONDS:
+            info = self._catalog.get_store_info(context.store_hash)
+            allowed = urlsplit(info.secure_url).netloc if info and info.secure_url else None
+            self._sites[context.store_hash] = (now, allowed)
         if urlsplit(context.origin).netloc != allowed:
             raise BeaconRefused(403, "this site may not send beacons for the store")
 
@@ -130,42 +137,61 @@ class OnsiteTracker:
         return None, False
 
     def _record(self, beacon: Beacon, visitor: Visitor, context: BeaconContext) -> TrackAnswer:
+        """One read (the person, whether the event exists, the product's catalog item), then the
+        recorder's write; a product not cached yet is read from BigCommerce first."""
         store_hash = context.store_hash
-        item = None
-        if beacon.metric == "Viewed Product":
-            assert beacon.product_id is not None
+        viewed: dict[str, CatalogItem] = {}
+        sighting = self._sighting(beacon, visitor, context, viewed)
+        if sighting is None:
+            return TrackAnswer("ignored", "no such person")
+        product_id = beacon.product_id if beacon.metric == "Viewed Product" else None
+        known = self._recorder.read(sighting, [product_id] if product_id else [])
+        if product_id is not None:
             try:
-                item = self._product(store_hash, beacon.product_id)
+                item = known.catalog.get(product_id) or self._product(store_hash, product_id)
             except DownstreamFault:
-                logger.warning("catalog unavailable; view not recorded", extra={"product_id": beacon.product_id})
+                logger.warning("catalog unavailable; view not recorded", extra={"product_id": product_id})
                 return TrackAnswer("ignored", "catalog unavailable")
             if item is None or not item.is_visible:
                 return TrackAnswer("ignored", "unknown product")
-        if visitor.customer_id is not None:
-            sighting = self._signed_in(beacon, visitor, item, context)
-        else:
-            person = self._profiles.get(store_hash, visitor.profile_id or "")
-            if person is None or not (person.email or person.external_id):
-                return TrackAnswer("ignored", "no such person")
-            sighting = Sighting(
-                store_hash=store_hash,
-                customer_id=int(person.external_id) if person.external_id else None,
-                email=person.email,
-                events=lambda profile_id: [
-                    onsite_event(
-                        store_hash, beacon, profile_id=profile_id, item=item, at=context.now, dedupe_for=person.id
-                    )
-                ],
-                edit=lambda profile, profile_id: profile or person,
-                source=f"onsite:{person.id}",
-            )
-        result = self._recorder.record(sighting)
+            viewed["item"] = item
+        result = self._recorder.record(sighting, known)
         metrics.add_metric(name="OnsiteEventsCreated", unit="Count", value=result.new_events)
         logger.info("beacon recorded", extra={"metric": beacon.metric, "new": result.new_events})
         return TrackAnswer("tracked")
 
+    def _sighting(
+        self, beacon: Beacon, visitor: Visitor, context: BeaconContext, viewed: dict[str, CatalogItem]
+    ) -> Sighting | None:
+        """The beacon as the recorder takes it; `viewed` holds the product once it is known."""
+        store_hash = context.store_hash
+        if visitor.customer_id is not None:
+            return self._signed_in(beacon, visitor, viewed, context)
+        person = self._profiles.get(store_hash, visitor.profile_id or "")
+        if person is None or not (person.email or person.external_id):
+            return None
+        return Sighting(
+            store_hash=store_hash,
+            customer_id=int(person.external_id) if person.external_id else None,
+            email=person.email,
+            events=lambda profile_id: [
+                onsite_event(
+                    store_hash,
+                    beacon,
+                    profile_id=profile_id,
+                    item=viewed.get("item"),
+                    at=context.now,
+                    dedupe_for=person.id,
+                )
+            ],
+            edit=lambda profile, profile_id: profile or person,
+            source=f"onsite:{person.id}",
+        )
+
     @staticmethod
-    def _signed_in(beacon: Beacon, visitor: Visitor, item: CatalogItem | None, context: BeaconContext) -> Sighting:
+    def _signed_in(
+        beacon: Beacon, visitor: Visitor, viewed: dict[str, CatalogItem], context: BeaconContext
+    ) -> Sighting:
         """A signed-in shopper: their account names them (as a signed-in checkout does)."""
         store_hash, customer_id, email = context.store_hash, visitor.customer_id, visitor.email
         assert customer_id is not None and email is not None
@@ -178,7 +204,7 @@ class OnsiteTracker:
                     store_hash,
                     beacon,
                     profile_id=profile_id,
-                    item=item,
+                    item=viewed.get("item"),
                     at=context.now,
                     dedupe_for=f"customer:{customer_id}",
                 )
