@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.confirmation import visitor_token
+from bcsync.domain.events import MarketingEvent
 from bcsync.domain.onsite import (
     Beacon,
     BeaconRefused,
@@ -165,8 +166,30 @@ class OnsiteTracker:
     ) -> Sighting | None:
         """The beacon as the recorder takes it; `viewed` holds the product once it is known."""
         store_hash = context.store_hash
-        if visitor.customer_id is not None:
-            return self._signed_in(beacon, visitor, viewed, context)
+
+        def events(dedupe_for: str) -> Callable[[str | None], list[MarketingEvent]]:
+            return lambda profile_id: [
+                onsite_event(
+                    store_hash,
+                    beacon,
+                    profile_id=profile_id,
+                    item=viewed.get("item"),
+                    at=context.now,
+                    dedupe_for=dedupe_for,
+                )
+            ]
+
+        customer_id, email = visitor.customer_id, visitor.email
+        if customer_id is not None and email is not None:
+            # A signed-in shopper: their account names them (as a signed-in checkout does).
+            return Sighting(
+                store_hash=store_hash,
+                customer_id=customer_id,
+                email=email,
+                events=events(f"customer:{customer_id}"),
+                edit=checkout_contact(store_hash, email=email, customer_id=customer_id, properties={}),
+                source=f"onsite:customer:{customer_id}",
+            )
         person = self._profiles.get(store_hash, visitor.profile_id or "")
         if person is None or not (person.email or person.external_id):
             return None
@@ -174,41 +197,7 @@ class OnsiteTracker:
             store_hash=store_hash,
             customer_id=int(person.external_id) if person.external_id else None,
             email=person.email,
-            events=lambda profile_id: [
-                onsite_event(
-                    store_hash,
-                    beacon,
-                    profile_id=profile_id,
-                    item=viewed.get("item"),
-                    at=context.now,
-                    dedupe_for=person.id,
-                )
-            ],
+            events=events(person.id),
             edit=lambda profile, profile_id: profile or person,
             source=f"onsite:{person.id}",
-        )
-
-    @staticmethod
-    def _signed_in(
-        beacon: Beacon, visitor: Visitor, viewed: dict[str, CatalogItem], context: BeaconContext
-    ) -> Sighting:
-        """A signed-in shopper: their account names them (as a signed-in checkout does)."""
-        store_hash, customer_id, email = context.store_hash, visitor.customer_id, visitor.email
-        assert customer_id is not None and email is not None
-        return Sighting(
-            store_hash=store_hash,
-            customer_id=customer_id,
-            email=visitor.email,
-            events=lambda profile_id: [
-                onsite_event(
-                    store_hash,
-                    beacon,
-                    profile_id=profile_id,
-                    item=viewed.get("item"),
-                    at=context.now,
-                    dedupe_for=f"customer:{customer_id}",
-                )
-            ],
-            edit=checkout_contact(store_hash, email=email, customer_id=customer_id, properties={}),
-            source=f"onsite:customer:{customer_id}",
         )
