@@ -87,11 +87,11 @@ def _onsite_token(stack: operations.StackHandle, args: argparse.Namespace) -> in
     return 0
 
 
-def _onsite_snippet(args: argparse.Namespace) -> int:
-    """The storefront script for Script Manager, pointed at the local or a deployed stack."""
+def _snippet_for(args: argparse.Namespace, store: str | None = None) -> str:
+    """The storefront script, pointed at the local or a deployed stack."""
     from bcsync_ops.snippet import snippet
 
-    endpoint, store = args.endpoint, args.store
+    endpoint, store = args.endpoint, store or args.store
     if not endpoint and args.stack_name:
         import boto3
 
@@ -101,7 +101,26 @@ def _onsite_snippet(args: argparse.Namespace) -> int:
     if not endpoint or not store:
         state = exports.local_state()
         endpoint, store = endpoint or state["api_url"], store or state["store_hash"]
-    print(snippet(endpoint, store, args.client_id or ""), end="")
+    return snippet(endpoint, store, args.client_id or "")
+
+
+def _onsite_snippet(args: argparse.Namespace) -> int:
+    print(_snippet_for(args), end="")
+    return 0
+
+
+def _onsite_install(stack: operations.StackHandle, args: argparse.Namespace) -> int:
+    """The snippet in the store's Script Manager: created once, updated on later installs."""
+    from bcsync_ops.snippet import SCRIPT_NAME, script_manager_entry
+
+    entry = script_manager_entry(_snippet_for(args, stack.store_hash))
+    client = stack.bigcommerce()
+    existing = next((script for script in client.list_scripts() if script.name == SCRIPT_NAME), None)
+    script = client.update_script(existing.uuid, entry) if existing else client.create_script(entry)
+    verb = "updated" if existing else "installed"
+    print(
+        f"{verb} {SCRIPT_NAME} ({script.uuid}): {script.visibility} pages, {script.location}, {script.consent_category}"
+    )
     return 0
 
 
@@ -248,6 +267,10 @@ def parser() -> argparse.ArgumentParser:
     script.add_argument("--endpoint", help="the API's base URL (default: the stack's)")
     script.add_argument("--client-id", help="the app's client id, to know signed-in shoppers by their JWT")
     script.set_defaults(run=_onsite_snippet)
+    install = _stack_options(onsite.add_parser("install", help="add the snippet to the store's Script Manager"))
+    install.add_argument("--endpoint", help="the API's base URL (default: the stack's)")
+    install.add_argument("--client-id", help="the app's client id, to know signed-in shoppers by their JWT")
+    install.set_defaults(run=_operation(_onsite_install))
     token = _stack_options(onsite.add_parser("token", help="mint a click token (?_bc=) for a known person"))
     token.add_argument("--email", required=True, help="an email address the person is known by")
     token.set_defaults(run=_operation(_onsite_token))

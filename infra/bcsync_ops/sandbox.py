@@ -179,6 +179,7 @@ class SandboxStore(CollectionsApi):
         self.customer_groups: dict[int, str] = {}
         self.subscribers: dict[int, dict[str, Any]] = {}
         self.hooks: dict[int, dict[str, Any]] = {}
+        self.scripts: dict[str, dict[str, Any]] = {}
         # Carts made with `POST /v3/carts`: only these get redirect URLs.
         self.api_carts: set[str] = set()
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # what stamps hooks
@@ -742,9 +743,39 @@ class SandboxStore(CollectionsApi):
             return 404, {"title": "store not found"}, {}
         writes = self._hooks_api(method, path.removeprefix(prefix), query, body)
         writes = writes or self._carts_api(method, path.removeprefix(prefix), body)
+        writes = writes or self._scripts_api(method, path.removeprefix(prefix), query, body)
         if writes is not None or method != "GET":
             return writes or (405, {"title": f"{method} is not served here"}, {})
         return self._route(path.removeprefix(prefix), query)
+
+    def _scripts_api(self, method: str, path: str, query: dict[str, str], body: Any) -> Answer | None:
+        """`/v3/content/scripts`: list, create (`script_Post`: a name; `html` for `script_tag`) and
+        update by uuid; each answers `script_Full`."""
+        if path == "/v3/content/scripts" and method == "GET":
+            return 200, v3_page(list(self.scripts.values()), query), {}
+        if path == "/v3/content/scripts" and method == "POST":
+            if not isinstance(body, dict) or not body.get("name"):
+                return 422, {"status": 422, "title": "name is required"}, {}
+            if body.get("kind") == "script_tag" and str(body.get("html", "")).count("<script") != 1:
+                return 422, {"status": 422, "title": "html must hold exactly one script tag"}, {}
+            script_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.secure_url}/scripts/{len(self.scripts) + 1}"))
+            stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.scripts[script_id] = {
+                **body,
+                "uuid": script_id,
+                "enabled": True,
+                "channel_id": 1,
+                "date_created": stamp,
+                "date_modified": stamp,
+            }
+            return 200, {"data": self.scripts[script_id], "meta": {}}, {}
+        if (match := re.fullmatch(r"/v3/content/scripts/([0-9a-f-]+)", path)) and method == "PUT":
+            found = self.scripts.get(match[1])
+            if found is None:
+                return 404, {"status": 404, "title": "script not found"}, {}
+            found.update({**(body or {}), "date_modified": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")})
+            return 200, {"data": found, "meta": {}}, {}
+        return None
 
     def _carts_api(self, method: str, path: str, body: Any) -> Answer | None:
         """`POST /v3/carts` (`CartCreatePostData`: catalog lines by product and variant) and

@@ -30,6 +30,18 @@ MARCH = Window(start=datetime(2019, 3, 1, tzinfo=UTC), end=datetime(2019, 3, 31,
 ALL_OF_2019 = Window(start=None, end=datetime(2019, 12, 31, tzinfo=UTC), field="created")
 FEBRUARY_EDITS = Window(start=datetime(2019, 2, 1, tzinfo=UTC), end=datetime(2019, 2, 28, tzinfo=UTC))
 TOKEN_HEADER = {"X-Webhook-Token": "hook-token"}
+# What `bcsync onsite install` asks for (script_Post).
+SCRIPT = {
+    "name": "bcsync onsite tracking",
+    "description": "Viewed Product and Active on Site for known browsers (bcsync)",
+    "html": "<script>/* bcsync */</script>",
+    "auto_uninstall": True,
+    "load_method": "default",
+    "location": "footer",
+    "visibility": "storefront",
+    "kind": "script_tag",
+    "consent_category": "analytics",
+}
 # The cart a recovery link rebuilds from scenario's STARTED_CART (CartCreatePostData).
 RECREATED = {
     "line_items": [{"product_id": 101, "quantity": 1, "variant_id": 1010}, {"product_id": 102, "quantity": 2}],
@@ -169,6 +181,17 @@ CASES = [
         {"PUT /v3/hooks/1": "hooks/hook_1_updated.json"},
     ),
     Case("cart created", lambda c: c.create_cart(RECREATED), {"POST /v3/carts": (201, "carts/cart_created.json")}),
+    Case(
+        "script created", lambda c: c.create_script(SCRIPT), {"POST /v3/content/scripts": "scripts/script_created.json"}
+    ),
+    Case(
+        "scripts",
+        lambda c: (c.create_script(SCRIPT), c.list_scripts())[1],
+        {
+            "POST /v3/content/scripts": "scripts/script_created.json",
+            "GET /v3/content/scripts": "scripts/scripts.json",
+        },
+    ),
     Case(
         "cart redirect URLs",
         lambda c: c.create_cart_redirect(c.create_cart(RECREATED).id),

@@ -154,3 +154,21 @@ def test_the_cli_mints_a_click_token_the_route_takes(stack, ada, capsys):
     token = capsys.readouterr().out.strip()
     assert beacon(stack, {"metric": "Active on Site", "token": token})[1]["status"] == "tracked"
     assert cli._onsite_token(handle, SimpleNamespace(email="nobody@example.com")) == 1
+
+
+def test_install_puts_the_snippet_in_script_manager_once_as_analytics(stack):
+    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    args = SimpleNamespace(
+        stack_name=None, endpoint="https://abc.execute-api.us-east-1.amazonaws.com", client_id="app-1", store=None
+    )
+    assert cli._onsite_install(handle, args) == 0
+    assert cli._onsite_install(handle, args) == 0  # again: the same script, updated
+    [script] = stack.store.scripts.values()
+    assert (script["name"], script["kind"], script["consent_category"], script["visibility"]) == (
+        "bcsync onsite tracking",
+        "script_tag",
+        "analytics",
+        "storefront",
+    )
+    assert 'endpoint: "https://abc.execute-api.us-east-1.amazonaws.com"' in script["html"]
+    assert 'store: "sandbox"' in script["html"] and 'clientId: "app-1"' in script["html"]

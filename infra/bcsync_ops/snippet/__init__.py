@@ -17,3 +17,23 @@ def snippet(endpoint: str, store_hash: str, client_id: str = "") -> str:
     ):
         source = source.replace(placeholder, json.dumps(value).replace("</", "<\\/"))
     return f"<script>\n{source}</script>\n"
+
+
+SCRIPT_NAME = "bcsync onsite tracking"
+
+
+def script_manager_entry(script: str) -> dict[str, object]:
+    """What `bcsync onsite install` asks the Scripts API for (`script_Post`): on storefront pages,
+    in the footer, as analytics, so a store with a cookie-consent banner runs it only for shoppers
+    who allowed analytics."""
+    return {
+        "name": SCRIPT_NAME,
+        "description": "Viewed Product and Active on Site for known browsers (bcsync)",
+        "html": script,
+        "auto_uninstall": True,
+        "load_method": "default",
+        "location": "footer",
+        "visibility": "storefront",
+        "kind": "script_tag",
+        "consent_category": "analytics",
+    }

@@ -31,6 +31,7 @@ from bcsync.domain.bigcommerce import (
     OrderCount,
     OrderLine,
     Refund,
+    StorefrontScript,
     StoreInfo,
     Subscriber,
 )
@@ -286,6 +287,17 @@ class BigCommerceClient:
     def create_cart_redirect(self, cart_id: str) -> CartRedirectUrls:
         answer = self._send("POST", f"/v3/carts/{quote(cart_id, safe='')}/redirect_urls", {})
         return CartRedirectUrls.model_validate(answer["data"])
+
+    # ------------------------------------------------------------------ storefront scripts
+    def list_scripts(self) -> list[StorefrontScript]:
+        return [StorefrontScript.model_validate(row) for row in self._v3_pages("/v3/content/scripts", {})]
+
+    def create_script(self, body: dict[str, Any]) -> StorefrontScript:
+        return StorefrontScript.model_validate(self._send("POST", "/v3/content/scripts", body)["data"])
+
+    def update_script(self, uuid: str, body: dict[str, Any]) -> StorefrontScript:
+        answer = self._send("PUT", f"/v3/content/scripts/{quote(uuid, safe='')}", body)
+        return StorefrontScript.model_validate(answer["data"])
 
     # ------------------------------------------------------------------ paging
     def _v3_page(self, path: str, params: dict[str, Any], model: type[Any]) -> Page[Any]:

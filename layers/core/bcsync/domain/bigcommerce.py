@@ -422,6 +422,17 @@ class CartRedirectUrls(BcModel):
     checkout_url: str = ""
 
 
+# ---------------------------------------------------------------------- storefront scripts (/v3/content/scripts)
+class StorefrontScript(BcModel):
+    """`script_Full`: what `bcsync onsite install` reads back of the script it keeps."""
+
+    uuid: str
+    name: str
+    consent_category: str = ""
+    visibility: str = ""
+    location: str = ""
+
+
 # ---------------------------------------------------------------------- webhooks API (/v3/hooks)
 class Hook(BcModel):
     id: int
