@@ -22,6 +22,7 @@ from bcsync.adapters.bigcommerce import BigCommerceClient
 from bcsync.domain.bigcommerce import Order
 from bcsync.domain.sync import Window
 from bcsync.usecases.ports import Page
+from bcsync_ops.snippet import script_manager_entry
 from tests.contract.harness import PublishedApi, Route, SandboxApi, shape_errors, unpublished_fields
 from tests.contract.scenario import FRESH_CART, RECREATED_CART, STARTED_CART, contract_store
 
@@ -31,17 +32,7 @@ ALL_OF_2019 = Window(start=None, end=datetime(2019, 12, 31, tzinfo=UTC), field="
 FEBRUARY_EDITS = Window(start=datetime(2019, 2, 1, tzinfo=UTC), end=datetime(2019, 2, 28, tzinfo=UTC))
 TOKEN_HEADER = {"X-Webhook-Token": "hook-token"}
 # What `bcsync onsite install` asks for (script_Post).
-SCRIPT = {
-    "name": "bcsync onsite tracking",
-    "description": "Viewed Product and Active on Site for known browsers (bcsync)",
-    "html": "<script>/* bcsync */</script>",
-    "auto_uninstall": True,
-    "load_method": "default",
-    "location": "footer",
-    "visibility": "storefront",
-    "kind": "script_tag",
-    "consent_category": "analytics",
-}
+SCRIPT = script_manager_entry("<script>/* bcsync */</script>")
 # The cart a recovery link rebuilds from scenario's STARTED_CART (CartCreatePostData).
 RECREATED = {
     "line_items": [{"product_id": 101, "quantity": 1, "variant_id": 1010}, {"product_id": 102, "quantity": 2}],
