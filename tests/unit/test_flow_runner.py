@@ -336,3 +336,32 @@ def test_a_profile_change_flow_back_populates_from_when_the_change_happened_and_
     assert len(outbox.messages) == 1 and len(runs.runs) == 1
     assert runner.wake("s", T0 + timedelta(days=1)) == 1
     assert [m["template"] for _, m in outbox.messages] == ["welcome-1", "welcome-2"]
+
+
+def test_a_browse_abandonment_action_carries_the_viewed_product_as_its_item(world):
+    runner = runner_for(
+        world,
+        "flows: [{name: Browse, kind: transactional, trigger: {metric: Viewed Product}, steps: [{action: {template: browse}}]}]",
+    )
+    _, store, _, outbox = world
+    viewed = event(Metric.VIEWED_PRODUCT, source="onsite:p:product:101:1").model_copy(
+        update={
+            "properties": {
+                "Name": "Linen Shirt",
+                "ImageURL": "https://img/shirt",
+                "URL": "https://shop.example/linen-shirt/",
+                "Price": 40,
+            }
+        }
+    )
+    store.recorded[viewed.id] = viewed
+    runner.on_event(viewed, T0)
+    [(_, message)] = outbox.messages
+    assert message["context"]["items"] == [
+        {
+            "name": "Linen Shirt",
+            "image_url": "https://img/shirt",
+            "product_url": "https://shop.example/linen-shirt/",
+            "price": 40,
+        }
+    ]

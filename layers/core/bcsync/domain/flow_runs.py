@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bcsync.domain.events import MarketingEvent
+from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.flow_conditions import Situation, holds, qualifies
 from bcsync.domain.flow_definitions import (
     WEEKDAYS,
@@ -323,7 +323,7 @@ def action_message(
 ) -> dict[str, Any]:
     """What the outbox queue carries (DESIGN.md): the flow, the step, the run, the person with their
     consent, the trigger event, and a context ready for a template."""
-    details = event.properties.get("Items Detail", []) if event else []
+    details = _items_of(event)
     return {
         "flow": run.flow,
         "step": due.step,
@@ -384,6 +384,25 @@ def action_decisions(run: FlowRun) -> list[dict[str, Any]]:
             }
         )
     return decisions
+
+
+def _items_of(event: MarketingEvent | None) -> list[dict[str, Any]]:
+    """An order's or a checkout's lines; a viewed product (Browse Abandonment) is its one item."""
+    if event is None:
+        return []
+    if "Items Detail" in event.properties:
+        return list(event.properties["Items Detail"])
+    if event.metric == Metric.VIEWED_PRODUCT:
+        viewed = event.properties
+        return [
+            {
+                "Name": viewed.get("Name"),
+                "ImageURL": viewed.get("ImageURL"),
+                "ProductURL": viewed.get("URL"),
+                "Price": viewed.get("Price"),
+            }
+        ]
+    return []
 
 
 def _clicked(url: str | None, token: str | None) -> str | None:
