@@ -339,10 +339,8 @@ def test_a_profile_change_flow_back_populates_from_when_the_change_happened_and_
 
 
 def test_a_browse_abandonment_action_carries_the_viewed_product_as_its_item(world):
-    runner = runner_for(
-        world,
-        "flows: [{name: Browse, kind: transactional, trigger: {metric: Viewed Product}, steps: [{action: {template: browse}}]}]",
-    )
+    browse = "{name: Browse, kind: transactional, trigger: {metric: Viewed Product}, steps: [{action: {template: b}}]}"
+    runner = runner_for(world, f"flows: [{browse}]")
     _, store, _, outbox = world
     viewed = event(Metric.VIEWED_PRODUCT, source="onsite:p:product:101:1").model_copy(
         update={
