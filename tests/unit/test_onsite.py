@@ -134,3 +134,15 @@ def test_a_views_id_is_known_before_its_product_is_read():
         "https://s.example/linen-shirt/",
         "onsite",
     )
+
+
+def test_the_click_token_never_stays_in_a_recorded_url():
+    from bcsync.domain.onsite import onsite_event, without_token
+
+    assert (
+        without_token("https://s.example/?_bc=secret-token&utm_source=email") == "https://s.example/?utm_source=email"
+    )
+    assert without_token("https://s.example/p") == "https://s.example/p"
+    beacon = parse_beacon('{"metric": "Active on Site", "url": "https://s.example/?_bc=secret-token"}')
+    event = onsite_event("s", beacon, profile_id="p", item=None, at=NOW, dedupe_for="p")
+    assert "secret-token" not in str(event.properties)

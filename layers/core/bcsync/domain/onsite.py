@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
@@ -168,6 +169,13 @@ class TokenBuckets:
         return allowed
 
 
+def without_token(url: str) -> str:
+    """The page's URL without the click token a link brought: a credential is not a property."""
+    parts = urlsplit(url)
+    kept = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "_bc"]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
 # ---------------------------------------------------------------------- the event
 def onsite_event(
     store_hash: str,
@@ -181,7 +189,7 @@ def onsite_event(
     """Viewed Product carries the product as the catalog knows it (never as the browser says);
     Active on Site the page. `dedupe_for` is the person the window is kept for."""
     metric = Metric(beacon.metric)
-    properties: dict[str, Any] = {"URL": beacon.url}
+    properties: dict[str, Any] = {"URL": without_token(beacon.url)}
     value = Decimal(0)
     if item is not None:
         price = item.sale_price or item.price
