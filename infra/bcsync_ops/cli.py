@@ -87,6 +87,9 @@ def _onsite_token(stack: operations.StackHandle, args: argparse.Namespace) -> in
     return 0
 
 
+KEEP_HELP = "keep an anonymous visitor's views in their browser (14 days), sent once they are known"
+
+
 def _snippet_for(args: argparse.Namespace, store: str | None = None) -> str:
     """The storefront script, pointed at the local or a deployed stack."""
     from bcsync_ops.snippet import snippet
@@ -101,7 +104,7 @@ def _snippet_for(args: argparse.Namespace, store: str | None = None) -> str:
     if not endpoint or not store:
         state = exports.local_state()
         endpoint, store = endpoint or state["api_url"], store or state["store_hash"]
-    return snippet(endpoint, store, args.client_id or "")
+    return snippet(endpoint, store, args.client_id or "", keep_anonymous_views=args.keep_anonymous_views)
 
 
 def _onsite_snippet(args: argparse.Namespace) -> int:
@@ -266,10 +269,12 @@ def parser() -> argparse.ArgumentParser:
     script.add_argument("--store", help="store hash (default: the local stack's store)")
     script.add_argument("--endpoint", help="the API's base URL (default: the stack's)")
     script.add_argument("--client-id", help="the app's client id, to know signed-in shoppers by their JWT")
+    script.add_argument("--keep-anonymous-views", action="store_true", help=KEEP_HELP)
     script.set_defaults(run=_onsite_snippet)
     install = _stack_options(onsite.add_parser("install", help="add the snippet to the store's Script Manager"))
     install.add_argument("--endpoint", help="the API's base URL (default: the stack's)")
     install.add_argument("--client-id", help="the app's client id, to know signed-in shoppers by their JWT")
+    install.add_argument("--keep-anonymous-views", action="store_true", help=KEEP_HELP)
     install.set_defaults(run=_operation(_onsite_install))
     token = _stack_options(onsite.add_parser("token", help="mint a click token (?_bc=) for a known person"))
     token.add_argument("--email", required=True, help="an email address the person is known by")

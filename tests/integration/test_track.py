@@ -158,9 +158,8 @@ def test_the_cli_mints_a_click_token_the_route_takes(stack, ada, capsys):
 
 def test_install_puts_the_snippet_in_script_manager_once_as_analytics(stack):
     handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
-    args = SimpleNamespace(
-        stack_name=None, endpoint="https://abc.execute-api.us-east-1.amazonaws.com", client_id="app-1", store=None
-    )
+    endpoint = "https://abc.execute-api.us-east-1.amazonaws.com"
+    args = SimpleNamespace(stack_name=None, endpoint=endpoint, client_id="app-1", store=None, keep_anonymous_views=True)
     assert cli._onsite_install(handle, args) == 0
     assert cli._onsite_install(handle, args) == 0  # again: the same script, updated
     [script] = stack.store.scripts.values()
@@ -172,3 +171,20 @@ def test_install_puts_the_snippet_in_script_manager_once_as_analytics(stack):
     )
     assert 'endpoint: "https://abc.execute-api.us-east-1.amazonaws.com"' in script["html"]
     assert 'store: "sandbox"' in script["html"] and 'clientId: "app-1"' in script["html"]
+    assert "keepAnonymous: true" in script["html"]
+
+
+def test_a_view_kept_while_anonymous_is_recorded_at_its_own_time_once_the_visitor_is_known(stack, ada):
+    _, token = ada
+    three_days_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    kept = {
+        "metric": "Viewed Product",
+        "token": token,
+        "product_id": 102,
+        "viewed_at": int(three_days_ago.timestamp() * 1000),
+    }
+    assert beacon(stack, kept)[1]["status"] == "tracked"
+    [viewed] = onsite_events(stack)
+    assert viewed["time"] == three_days_ago.strftime("%Y-%m-%dT%H:%M:%SZ")
+    too_old = {**kept, "viewed_at": int((three_days_ago - timedelta(days=12)).timestamp() * 1000)}
+    assert beacon(stack, too_old)[0] == 400

@@ -146,3 +146,15 @@ def test_the_click_token_never_stays_in_a_recorded_url():
     beacon = parse_beacon('{"metric": "Active on Site", "url": "https://s.example/?_bc=secret-token"}')
     event = onsite_event("s", beacon, profile_id="p", item=None, at=NOW, dedupe_for="p")
     assert "secret-token" not in str(event.properties)
+
+
+def test_a_kept_view_is_dated_when_it_was_kept_within_14_days():
+    def kept(days: float, metric: str = "Viewed Product"):
+        at = int((NOW - timedelta(days=days)).timestamp() * 1000)
+        return parse_beacon(json.dumps({"metric": metric, "product_id": 101, "viewed_at": at}))
+
+    assert kept(3).seen_at(NOW) == NOW - timedelta(days=3)
+    assert parse_beacon('{"metric": "Viewed Product", "product_id": 101}').seen_at(NOW) == NOW
+    with pytest.raises(BeaconRefused):
+        kept(15).seen_at(NOW)
+    assert refused(json.dumps({"metric": "Active on Site", "viewed_at": 1})) == 400

@@ -21,3 +21,9 @@ def test_values_cannot_close_the_script_or_break_out_of_their_strings():
     script = snippet('https://x.example/</script><script>alert(1)//"', "abc123")
     assert script.count("</script>") == 1
     assert 'endpoint: "https://x.example/<\\/script><script>alert(1)//\\""' in script
+
+
+def test_keeping_an_anonymous_visitors_views_is_off_unless_asked_for():
+    assert "keepAnonymous: false" in snippet("https://x.example", "abc123")
+    kept = snippet("https://x.example", "abc123", keep_anonymous_views=True)
+    assert "keepAnonymous: true" in kept and "localStorage" in kept

@@ -6,10 +6,12 @@ import json
 from importlib import resources
 
 
-def snippet(endpoint: str, store_hash: str, client_id: str = "") -> str:
+def snippet(endpoint: str, store_hash: str, client_id: str = "", *, keep_anonymous_views: bool = False) -> str:
     """A `<script>` for BigCommerce's Script Manager (footer, all pages): the stack's API, the
-    store, and (to know signed-in shoppers) the app's client id for the current-customer JWT."""
+    store, (to know signed-in shoppers) the app's client id for the current-customer JWT, and
+    whether an anonymous visitor's views are kept in their browser for up to 14 days (off)."""
     source = resources.files(__name__).joinpath("bcsync.js").read_text()
+    source = source.replace("keepAnonymous: false", f"keepAnonymous: {'true' if keep_anonymous_views else 'false'}")
     for placeholder, value in (
         ('"__ENDPOINT__"', endpoint.rstrip("/")),
         ('"__STORE__"', store_hash),

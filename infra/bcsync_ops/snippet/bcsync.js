@@ -2,8 +2,17 @@
    No dependencies; never blocks the page; posts text/plain so no CORS preflight is needed. */
 (function () {
   "use strict";
-  var config = { endpoint: "__ENDPOINT__", store: "__STORE__", clientId: "__CLIENT_ID__" };
+  var config = { endpoint: "__ENDPOINT__", store: "__STORE__", clientId: "__CLIENT_ID__", keepAnonymous: false };
   var cookieName = "_bcsync_v";
+  var keptKey = "bcsync_views", keptDays = 14;
+  function kept() {
+    try { return JSON.parse(localStorage.getItem(keptKey) || "[]"); } catch (e) { return []; }
+  }
+  function keepView(product) { // an anonymous visitor's view, for when they become known (opt-in)
+    var fresh = kept().filter(function (v) { return Date.now() - v.at < keptDays * 864e5; });
+    fresh.push({ product_id: product, url: location.origin + location.pathname, at: Date.now() });
+    try { localStorage.setItem(keptKey, JSON.stringify(fresh.slice(-50))); } catch (e) {}
+  }
   function cookie() {
     var found = document.cookie.match(new RegExp("(?:^|; )" + cookieName + "=([^;]*)"));
     return found ? decodeURIComponent(found[1]) : null;
@@ -45,13 +54,23 @@
   function track() {
     var token = clicked() || cookie();
     customerJwt().then(function (jwt) {
-      if (!token && !jwt) return; // an anonymous visitor: nothing leaves the page
+      if (!token && !jwt) { // an anonymous visitor: nothing leaves the page
+        if (config.keepAnonymous && productId()) keepView(productId());
+        return;
+      }
       var known = { token: token, customer_jwt: jwt, url: location.href };
       var product = productId();
       var first = send(Object.assign({ metric: "Active on Site" }, known));
-      if (product) first.then(function () {
+      first.then(function () {
         known.token = cookie() || token;
-        send(Object.assign({ metric: "Viewed Product", product_id: product }, known));
+        if (product) send(Object.assign({ metric: "Viewed Product", product_id: product }, known));
+        var views = kept();
+        if (views.length) {
+          try { localStorage.removeItem(keptKey); } catch (e) {}
+          views.forEach(function (v) {
+            send(Object.assign({}, known, { metric: "Viewed Product", product_id: v.product_id, url: v.url, viewed_at: v.at }));
+          });
+        }
       });
     });
   }

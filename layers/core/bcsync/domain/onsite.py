@@ -33,6 +33,8 @@ from bcsync.domain.refusals import Refused
 MAX_BEACON_BYTES = 4096
 # Active on Site at most once a person per window; Viewed Product once a person and product.
 DEDUPE_WINDOW = timedelta(minutes=30)
+# How long a browser may keep an anonymous visitor's views (the opt-in setting) before sending them.
+KEPT_VIEW_LIFE = timedelta(days=14)
 # Crawlers that say what they are; a browser that hides it is rate-limited instead.
 BOT_AGENTS = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|bingpreview|facebookexternalhit|mediapartners|adsbot|googleother|"
@@ -57,6 +59,17 @@ class Beacon(BaseModel):
     customer_jwt: str | None = Field(default=None, max_length=4096)
     product_id: PositiveInt | None = None
     url: str = Field(default="", max_length=2048)
+    # A view the browser kept while its visitor was anonymous (the opt-in setting), in epoch ms.
+    viewed_at: PositiveInt | None = None
+
+    def seen_at(self, now: datetime) -> datetime:
+        """When the view happened: now, or (a kept view) when it was kept, within 14 days."""
+        if self.viewed_at is None:
+            return now
+        at = datetime.fromtimestamp(self.viewed_at / 1000, tz=UTC)
+        if not now - KEPT_VIEW_LIFE <= at <= now + timedelta(minutes=5):
+            raise BeaconRefused(400, "viewed_at: within the last 14 days")
+        return min(at, now)
 
 
 def parse_beacon(body: str) -> Beacon:
@@ -78,6 +91,8 @@ def parse_beacon(body: str) -> Beacon:
         raise BeaconRefused(400, "product_id: required for Viewed Product")
     if beacon.url and not re.match(r"^https?://", beacon.url):
         raise BeaconRefused(400, "url: must be http(s)")
+    if beacon.viewed_at is not None and beacon.metric != "Viewed Product":
+        raise BeaconRefused(400, "viewed_at: only for a kept Viewed Product")
     return beacon
 
 

@@ -141,6 +141,7 @@ class OnsiteTracker:
         """One read (the person, whether the event exists, the product's catalog item), then the
         recorder's write; a product not cached yet is read from BigCommerce first."""
         store_hash = context.store_hash
+        beacon.seen_at(context.now)  # a kept view older than 14 days is refused before any read
         viewed: dict[str, CatalogItem] = {}
         sighting = self._sighting(beacon, visitor, context, viewed)
         if sighting is None:
@@ -174,7 +175,7 @@ class OnsiteTracker:
                     beacon,
                     profile_id=profile_id,
                     item=viewed.get("item"),
-                    at=context.now,
+                    at=beacon.seen_at(context.now),
                     dedupe_for=dedupe_for,
                 )
             ]
