@@ -125,7 +125,8 @@ class OnsiteTracker:
         if now - read_at >= SITE_CACHE_SECONDS:
             info = self._catalog.get_store_info(context.store_hash)
             allowed = urlsplit(info.secure_url).netloc if info and info.secure_url else None
-            self._sites[context.store_hash] = (now, allowed)
+            if allowed:  # a store whose address is not recorded yet is asked again next time
+                self._sites[context.store_hash] = (now, allowed)
         if urlsplit(context.origin).netloc != allowed:
             raise BeaconRefused(403, "this site may not send beacons for the store")
 
