@@ -6,16 +6,17 @@ and passes each of its API requests on to the stack, signed with the operator's 
 
 from __future__ import annotations
 
-import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+
+from bcsync_ops.loopback import LoopbackServer
 
 API_PREFIXES = ("/profiles", "/metrics", "/sync/", "/openapi.json")
 
@@ -27,24 +28,16 @@ def api_base(stack_name: str, cloudformation: Any) -> str:
     return str(outputs["WebhookBaseUrl"]).rstrip("/")
 
 
-class SigningProxy:
+class SigningProxy(LoopbackServer):
     def __init__(self, base: str, credentials: Any, region: str, *, port: int = 0) -> None:
         self.base = base.rstrip("/")
         self._credentials = credentials
         self._region = region
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        super().__init__(self._handler(), port=port, name="console-proxy")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/console"
-
-    def start(self) -> SigningProxy:
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.origin}/console"
 
     def forward(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
         """The request as the stack answers it, signed for API Gateway."""

@@ -30,8 +30,8 @@ from moto.server import ThreadedMotoServer
 
 from bcsync.usecases.clock import FlowClock
 from bcsync_ops.local_streams import StreamSource, poll_stream
+from bcsync_ops.loopback import STOP_POLL_SECONDS
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
-from bcsync_ops.sandbox import STOP_POLL_SECONDS
 from bcsync_ops.template import (
     LOCAL_ACCOUNT,
     LOCAL_REGION,

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bcsync_ops.loopback import LoopbackServer
 from bcsync_ops.sandbox_collections import (
     CollectionsApi,
     customer_view,
@@ -996,35 +997,16 @@ STATUS_NAMES = {
 }
 
 
-STOP_POLL_SECONDS = 0.02
-
-
-class SandboxServer:
+class SandboxServer(LoopbackServer):
     """Serves a SandboxStore on 127.0.0.1 in a background thread."""
 
     def __init__(self, store: SandboxStore, port: int = 0) -> None:
         self.store = store
-        handler = _handler_for(store)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        # A short poll: `stop` waits for the loop to notice, and tests stop a server each.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": STOP_POLL_SECONDS},
-            name="sandbox-bigcommerce",
-            daemon=True,
-        )
+        super().__init__(_handler_for(store), port=port, name="sandbox-bigcommerce")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> SandboxServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.origin
 
 
 def _handler_for(store: SandboxStore) -> type[BaseHTTPRequestHandler]:

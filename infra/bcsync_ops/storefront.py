@@ -4,30 +4,22 @@ so `bcsync demo --serve` can be browsed like a store (product pages carry `produ
 from __future__ import annotations
 
 import html
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from bcsync_ops.loopback import LoopbackServer
 from bcsync_ops.sandbox import SandboxStore
 
 
-class Storefront:
+class Storefront(LoopbackServer):
     def __init__(self, store: SandboxStore) -> None:
         self.store = store
         self.script = ""  # the snippet, once the stack it posts to is up
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        super().__init__(self._handler(), name="storefront")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> Storefront:
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return self.origin
 
     def page(self, path: str) -> str:
         product = next((p for p in self.store.products.values() if p.path == path), None)
