@@ -7,6 +7,7 @@ import http.client
 import io
 import json
 import os
+import secrets
 import socket
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from bcsync.domain.confirmation import click_token
 from bcsync_ops.local_stack import LocalStack, StoreConfig
@@ -419,6 +420,31 @@ def browse_the_storefront(stack: LocalStack, storefront: Storefront, out: TextIO
     out.write(f"  an anonymous visitor's view: {anonymous['status']} ({anonymous['reason']}), nothing stored\n")
     triggered = [t for t in container().trigger_ledger.all() if t["flow"] == "Browse Abandonment"]
     out.write(f"  Browse Abandonment triggers: {len(triggered)} (the view of the {tote.name})\n")
+    sign_up_on_the_storefront(stack, storefront, out)
+
+
+def sign_up_on_the_storefront(stack: LocalStack, storefront: Storefront, out: TextIO) -> None:
+    """A new visitor submits the newsletter form: the snippet sends a random claim with the address,
+    BigCommerce creates the subscriber, its webhook links the address, and the claim then knows her."""
+    from bcsync.wiring import container
+
+    claim = secrets.token_urlsafe(24)
+    page = f"{storefront.url}/"
+    sent: dict[str, object] = {
+        "metric": "Active on Site",
+        "claim": claim,
+        "signup_email": "noor@example.com",
+        "url": page,
+    }
+    held = _beacon(stack, storefront, sent)
+    out.write(f"  Noor signs up on the storefront's newsletter form: the claim is kept ({held['reason']} for now)\n")
+    form = urlencode({"action": "subscribe", "nl_email": "noor@example.com"}).encode()
+    urllib.request.urlopen(urllib.request.Request(f"{storefront.url}/subscribe.php", data=form), timeout=30).close()
+    stack.wait_until_drained()
+    answer = _beacon(stack, storefront, {"metric": "Active on Site", "claim": claim, "url": page})
+    noor = container().profile_repository.find(STORE_HASH, "email", "noor@example.com") or ""
+    events = [e.metric.value for e in container().events.timeline(STORE_HASH, noor) if e.source == "onsite"]
+    out.write(f"  after the subscriber webhook, her next page is {answer['status']}: {', '.join(events)}\n")
 
 
 def _beacon(stack: LocalStack, storefront: Storefront, body: dict[str, object]) -> dict[str, str]:
@@ -476,6 +502,7 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
         run_flows(stack, store, sender, out)
         backpopulate_winback(store, out)
         storefront.script = snippet(stack.api_url, STORE_HASH)
+        storefront.forward_sign_ups(sender)
         browse_the_storefront(stack, storefront, out)
         if serve:
             out.write(f"\nThe stack keeps running; the console: {stack.console_url}\nCtrl-C to stop.\n")

@@ -1,6 +1,7 @@
 """Onsite tracking in a real headless browser: a storefront page with `bcsync onsite snippet`, a
 click-through link from a flow email, two product views; the events in `bcsync events export` are
-the known visitor's, deduplicated, and an anonymous visitor leaves none."""
+the known visitor's, deduplicated, and an anonymous visitor leaves none; a newsletter sign-up
+makes its browser known."""
 
 from __future__ import annotations
 
@@ -76,3 +77,21 @@ def test_a_clicked_through_visitor_is_tracked_and_an_anonymous_one_is_not(tmp_pa
             stranger.wait_for("document.querySelector('h1') !== null")
             time.sleep(1)
         assert len(onsite_events(state)) == 3
+        # A third visitor signs up for the newsletter: once BigCommerce's subscriber webhook links
+        # the address, the browser that submitted the form is known.
+        shop.forward_sign_ups(sender)
+        with browser() as reader:
+            reader.open(f"{site}/")
+            reader.wait_for("document.querySelector('#nl_email') !== null")
+            reader.evaluate(
+                "document.querySelector('#nl_email').value = 'lin@example.com';"
+                "document.querySelector('form').requestSubmit(); true"
+            )
+            reader.wait_for("document.cookie.includes('_bcsync_v=')")  # known: the visitor token, kept
+            reader.open(f"{site}{store.products[102].path}")
+            lin = wait_for_events(state, 5)
+        lin_profile = next(p["id"] for p in export("profiles", env) if p["email"] == "lin@example.com")
+        assert sorted(e["metric"] for e in lin if e["profile_id"] == lin_profile) == [
+            "Active on Site",
+            "Viewed Product",
+        ]

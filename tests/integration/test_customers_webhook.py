@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -216,6 +217,10 @@ def test_erase_deletes_the_person_everywhere_and_nothing_else(stack):
     stack.deliver(customer_event("created"))
     guest_order(stack, 3009, "ada@example.com")
     guest_order(stack, 3010, "grace@example.org")
+    # She signed up on the storefront just now: a sign-up link for her browser (onsite tracking).
+    stack.store.subscribe(9, email="ada@example.com", at=datetime.now(UTC))
+    stack.deliver(webhook_event("store/subscriber/created", {"type": "subscriber", "id": 9}))
+    assert [item for item in stack.table("ProfilesTable") if "#signup#" in item["pk"]]
     result = wiring.container().erasure.erase("sandbox", "ADA@example.com")
     assert result is not None
     assert result["events"] == 2

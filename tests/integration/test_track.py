@@ -5,6 +5,7 @@ oversized, foreign and bursting beacons are refused with a 4xx and write nothing
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -192,3 +193,40 @@ def test_a_view_kept_while_anonymous_is_recorded_at_its_own_time_once_the_visito
     assert viewed["time"] == three_days_ago.strftime("%Y-%m-%dT%H:%M:%SZ")
     too_old = {**kept, "viewed_at": int((three_days_ago - timedelta(days=12)).timestamp() * 1000)}
     assert beacon(stack, too_old)[0] == 400
+
+
+CLAIM = "a-random-claim-of-32-characters_"
+
+
+def test_a_newsletter_sign_up_makes_the_browser_known_once_the_subscriber_webhook_links_it(stack, ada):
+    submitted = {"metric": "Active on Site", "claim": CLAIM, "signup_email": "Lin@Example.com"}
+    assert beacon(stack, submitted)[1] == {"status": "ignored", "reason": "anonymous"}  # kept, not yet known
+    later = {"metric": "Viewed Product", "claim": CLAIM, "product_id": 101, "url": f"{STOREFRONT}/x"}
+    assert beacon(stack, later)[1]["reason"] == "anonymous"  # no subscriber yet
+    stack.store.subscribe(5, email="lin@example.com", at=datetime.now(UTC))  # the form's post
+    assert (
+        stack.deliver(webhook_event("store/subscriber/created", {"type": "subscriber", "id": 5}))["statusCode"] == 200
+    )
+    status, answer, _ = beacon(stack, later)
+    assert (status, answer["status"]) == (202, "tracked") and answer["visitor"]  # the cookie's token from now on
+    lin = next(p["id"] for p in stack.profiles() if p["email"] == "lin@example.com")
+    [viewed] = onsite_events(stack)
+    assert (viewed["metric"], viewed["profile_id"]) == ("Viewed Product", lin)
+    again = beacon(stack, {"metric": "Viewed Product", "token": answer["visitor"], "product_id": 101})
+    assert again[1]["status"] == "tracked" and len(onsite_events(stack)) == 1  # the same view, once
+    # What the sign-up left holds digests only: neither the claim nor the address can be read back.
+    signups = [item for item in stack.table("ProfilesTable") if "#signup" in item["pk"]]
+    assert len(signups) == 2 and all(item["expires_at"] > time.time() for item in signups)
+    assert not [i for i in signups if CLAIM in json.dumps(i, default=str) or "lin@" in json.dumps(i, default=str)]
+
+
+def test_a_sign_up_names_no_one_for_an_address_typed_long_after_it_subscribed_or_another_claim(stack, ada):
+    stack.store.subscribe(5, email="lin@example.com", at=datetime.now(UTC) - timedelta(minutes=30))
+    stack.deliver(webhook_event("store/subscriber/created", {"type": "subscriber", "id": 5}))
+    # Someone types Lin's address into the form half an hour after she subscribed: no link for them.
+    beacon(stack, {"metric": "Active on Site", "claim": CLAIM, "signup_email": "lin@example.com"})
+    assert beacon(stack, {"metric": "Active on Site", "claim": CLAIM})[1]["reason"] == "anonymous"
+    assert beacon(stack, {"metric": "Active on Site", "claim": "x" * 32})[1]["reason"] == "anonymous"
+    assert beacon(stack, {"metric": "Active on Site", "claim": "short"})[0] == 400
+    assert beacon(stack, {"metric": "Active on Site", "claim": CLAIM, "signup_email": "not-an-address"})[0] == 400
+    assert onsite_events(stack) == []

@@ -17,7 +17,10 @@ from bcsync.domain.onsite import (
     dedupe_basis,
     is_bot,
     parse_beacon,
+    signup_claim,
 )
+from bcsync.domain.profiles import email_digest
+from bcsync.domain.signups import SignupLink
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 SECRET = "an-app-client-secret-of-forty-characters"
@@ -158,3 +161,28 @@ def test_a_kept_view_is_dated_when_it_was_kept_within_14_days():
     with pytest.raises(BeaconRefused):
         kept(15).seen_at(NOW)
     assert refused(json.dumps({"metric": "Active on Site", "viewed_at": 1})) == 400
+
+
+def test_a_sign_up_claim_names_the_subscriber_created_about_when_its_form_was_sent_and_for_a_day():
+    beacon = parse_beacon(json.dumps({"metric": "Active on Site", "claim": "c" * 32, "signup_email": " Lin@X.org "}))
+    claim = signup_claim(beacon, NOW)
+    assert claim is not None and claim.email_digest == email_digest("lin@x.org")  # as the webhook's address
+    assert signup_claim(parse_beacon(json.dumps({"metric": "Active on Site", "claim": "c" * 32})), NOW) is None
+
+    def names(subscribed_at: datetime, now: datetime = NOW) -> str | None:
+        return claim.identifies(SignupLink("lin", subscribed_at), now)
+
+    assert names(NOW + timedelta(seconds=5)) == "lin"
+    assert names(NOW - timedelta(minutes=1)) == "lin"  # the form's post outran the beacon
+    assert names(NOW + timedelta(minutes=9)) == "lin"
+    assert names(NOW - timedelta(minutes=3)) is None  # subscribed before: someone typed a known address
+    assert names(NOW + timedelta(minutes=11)) is None  # another sign-up later
+    assert names(NOW, now=NOW + timedelta(days=1, seconds=1)) is None  # the claim has lapsed
+    assert claim.identifies(None, NOW) is None
+    for body in (
+        {"metric": "Active on Site", "signup_email": "lin@x.org"},  # an address with no claim
+        {"metric": "Active on Site", "claim": "c" * 32, "signup_email": "nobody"},
+        {"metric": "Active on Site", "claim": "c" * 21},
+        {"metric": "Active on Site", "claim": "c" * 31 + "!"},
+    ):
+        assert refused(json.dumps(body)) == 400, body

@@ -4,7 +4,7 @@
   "use strict";
   var config = { endpoint: "__ENDPOINT__", store: "__STORE__", clientId: "__CLIENT_ID__", keepAnonymous: false };
   var cookieName = "_bcsync_v";
-  var keptKey = "bcsync_views", keptDays = 14;
+  var keptKey = "bcsync_views", keptDays = 14, claimKey = "bcsync_claim";
   function kept() {
     try { return JSON.parse(localStorage.getItem(keptKey) || "[]"); } catch (e) { return []; }
   }
@@ -51,18 +51,38 @@
       .then(function (response) { return response.status === 200 ? response.text() : null; })
       .catch(function () { return null; });
   }
+  function newClaim() { // 24 random bytes, base64url: the secret a newsletter sign-up is claimed by
+    var bytes = new Uint8Array(24);
+    crypto.getRandomValues(bytes);
+    return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+  }
+  function pendingClaim() {
+    try {
+      var held = JSON.parse(localStorage.getItem(claimKey) || "null");
+      return held && Date.now() - held.at < 864e5 ? held.id : null;
+    } catch (e) { return null; }
+  }
+  function signedUp(event) { // a newsletter form (BigCommerce's nl_email, or marked data-bcsync-email)
+    var form = event.target, field = form && form.querySelector && form.querySelector('input[name="nl_email"], [data-bcsync-email]');
+    if (!field || !field.value || cookie() || !window.crypto || !crypto.getRandomValues) return;
+    var claim = newClaim();
+    try { localStorage.setItem(claimKey, JSON.stringify({ id: claim, at: Date.now() })); } catch (e) { return; }
+    send({ metric: "Active on Site", claim: claim, signup_email: field.value, url: location.href });
+  }
   function track() {
     var token = clicked() || cookie();
     customerJwt().then(function (jwt) {
-      if (!token && !jwt) { // an anonymous visitor: nothing leaves the page
-        if (config.keepAnonymous && productId()) keepView(productId());
-        return;
-      }
-      var known = { token: token, customer_jwt: jwt, url: location.href };
+      var claim = token || jwt ? null : pendingClaim();
+      if (!token && !jwt && !claim) return keepAnonymousView(); // nothing leaves the page
+      var known = { token: token, customer_jwt: jwt, claim: claim, url: location.href };
       var product = productId();
-      var first = send(Object.assign({ metric: "Active on Site" }, known));
-      first.then(function () {
+      send(Object.assign({ metric: "Active on Site" }, known)).then(function () {
         known.token = cookie() || token;
+        if (claim) { // a sign-up: known once the subscriber webhook has linked it
+          if (!known.token) return keepAnonymousView();
+          try { localStorage.removeItem(claimKey); } catch (e) {}
+          known.claim = null;
+        }
         if (product) send(Object.assign({ metric: "Viewed Product", product_id: product }, known));
         var views = kept();
         if (views.length) {
@@ -74,6 +94,10 @@
       });
     });
   }
+  function keepAnonymousView() {
+    if (config.keepAnonymous && productId()) keepView(productId());
+  }
+  document.addEventListener("submit", signedUp, true);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", track);
   else setTimeout(track, 0);
 })();

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         DynamoTriggerLedger,
     )
     from bcsync.adapters.flow_runs import DynamoFlowLibrary, DynamoRunStore
+    from bcsync.adapters.signups import DynamoSignupClaims
     from bcsync.adapters.sqs import SqsJobQueue
     from bcsync.adapters.sync_state import DynamoSyncState
     from bcsync.domain.catalog import CatalogItem
@@ -124,6 +125,12 @@ class Container:
         return DynamoProfileRepository(self._dynamodb, self.settings.profiles_table_name)
 
     @cached_property
+    def signups(self) -> DynamoSignupClaims:
+        from bcsync.adapters.signups import DynamoSignupClaims
+
+        return DynamoSignupClaims(self._dynamodb, self.settings.profiles_table_name)
+
+    @cached_property
     def trigger_ledger(self) -> DynamoTriggerLedger:
         from bcsync.adapters.dynamodb import DynamoTriggerLedger
 
@@ -207,7 +214,12 @@ class Container:
             return self.catalog.items_for(store_hash, [product_id], reader).get(product_id)
 
         return OnsiteTracker(
-            self.credentials, self.profile_repository, self.catalog_repository, self.recorder, product=product
+            self.credentials,
+            self.profile_repository,
+            self.catalog_repository,
+            self.recorder,
+            self.signups,
+            product=product,
         )
 
     @cached_property
@@ -274,7 +286,9 @@ class Container:
     def subscribers(self) -> SubscriberSync:
         from bcsync.usecases.subscribers import SubscriberSync
 
-        return SubscriberSync(self.profiles, self.profile_repository, self.subscription_links, self.settings.for_store)
+        return SubscriberSync(
+            self.profiles, self.profile_repository, self.subscription_links, self.signups, self.settings.for_store
+        )
 
     @cached_property
     def ingest(self) -> WebhookIngest:

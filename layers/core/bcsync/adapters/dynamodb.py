@@ -6,7 +6,6 @@ replays and concurrent deliveries converge on one stored item.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +19,7 @@ from bcsync.domain.bigcommerce import StoreInfo
 from bcsync.domain.catalog import CatalogItem
 from bcsync.domain.events import MarketingEvent, Metric, iso_utc
 from bcsync.domain.flows import TriggerIntent
-from bcsync.domain.profiles import Profile, normalize_email
+from bcsync.domain.profiles import Profile, email_digest
 from bcsync.usecases.ports import IdentityKind, NameKind
 
 if TYPE_CHECKING:
@@ -199,9 +198,13 @@ class DynamoEventLedger:
 
 # ---------------------------------------------------------------------- profiles
 def identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:
-    if kind == "email":
-        # A digest, so no address appears in a key (keys surface in logs and traces).
-        value = hashlib.sha256((normalize_email(value) or value).encode()).hexdigest()
+    if kind in ("email", "signup"):
+        value = email_digest(value)  # no address appears in a key (keys surface in logs and traces)
+    return digested_identity_key(store_hash, kind, value)
+
+
+def digested_identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:
+    """The key of an identity whose value is already what keys hold (an address's digest)."""
     return f"{store_hash}#{kind}#{value}"
 
 

@@ -2,13 +2,16 @@
 
 Only known browsers are tracked: one that followed a signed click link from a flow email (its
 click token is exchanged for a longer-lived visitor token the snippet keeps in a first-party
-cookie), or a signed-in shopper whose BigCommerce current-customer JWT verifies with the app's
-client secret. Anything else is acknowledged and forgotten. Product facts never come from the
+cookie), a signed-in shopper whose BigCommerce current-customer JWT verifies with the app's
+client secret, or a browser whose newsletter form created a subscriber (its random claim, made
+as the form was submitted, is honoured once the subscriber webhook links the address). Anything
+else is acknowledged and forgotten. Product facts never come from the
 browser: a beacon names a product id, the catalog says the rest.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -28,7 +31,9 @@ from bcsync.domain.confirmation import (
     verify_token,
 )
 from bcsync.domain.events import MarketingEvent, Metric, event_id
+from bcsync.domain.profiles import email_digest, normalize_email
 from bcsync.domain.refusals import Refused
+from bcsync.domain.signups import SignupClaim
 
 MAX_BEACON_BYTES = 4096
 # Active on Site at most once a person per window; Viewed Product once a person and product.
@@ -61,6 +66,10 @@ class Beacon(BaseModel):
     url: str = Field(default="", max_length=2048)
     # A view the browser kept while its visitor was anonymous (the opt-in setting), in epoch ms.
     viewed_at: PositiveInt | None = None
+    # A random secret the browser made when a newsletter form was submitted, and (on that beacon
+    # only) the address it was submitted with.
+    claim: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{22,64}$")
+    signup_email: str | None = Field(default=None, max_length=254)
 
     def seen_at(self, now: datetime) -> datetime:
         """When the view happened: now, or (a kept view) when it was kept, within 14 days."""
@@ -93,6 +102,8 @@ def parse_beacon(body: str) -> Beacon:
         raise BeaconRefused(400, "url: must be http(s)")
     if beacon.viewed_at is not None and beacon.metric != "Viewed Product":
         raise BeaconRefused(400, "viewed_at: only for a kept Viewed Product")
+    if beacon.signup_email is not None and (beacon.claim is None or normalize_email(beacon.signup_email) is None):
+        raise BeaconRefused(400, "signup_email: an email address, sent with the claim it is for")
     return beacon
 
 
@@ -152,6 +163,17 @@ def check_customer_jwt(token: str, secret: str, store_hash: str, now: datetime) 
     if not customer.get("email"):
         raise BeaconRefused(401, "customer_jwt names no email")
     return Visitor(customer_id=customer["id"], email=str(customer["email"]))
+
+
+def claim_digest(claim: str) -> str:
+    return hashlib.sha256(claim.encode()).hexdigest()
+
+
+def signup_claim(beacon: Beacon, now: datetime) -> SignupClaim | None:
+    """The claim a form-submit beacon makes; None for any other beacon."""
+    if beacon.claim is None or beacon.signup_email is None:
+        return None
+    return SignupClaim(claim_digest(beacon.claim), email_digest(beacon.signup_email), now)
 
 
 # ---------------------------------------------------------------------- one view or two

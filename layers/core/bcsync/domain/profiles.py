@@ -47,6 +47,11 @@ def normalize_email(email: str | None) -> str | None:
     return cleaned if "@" in cleaned else None
 
 
+def email_digest(email: str) -> str:
+    """How an address appears in a key or beside a browser's claim: never in the clear."""
+    return hashlib.sha256((normalize_email(email) or email).encode()).hexdigest()
+
+
 def mask_email(email: str | None) -> str:
     """For logs: enough to tell two addresses apart, not enough to read one."""
     if not email or "@" not in email:

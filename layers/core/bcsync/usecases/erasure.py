@@ -25,7 +25,8 @@ class ProfileErasure:
         profile = self._repository.get(store_hash, profile_id) if profile_id else None
         if profile is None or address is None:
             return None
-        identities: list[tuple[IdentityKind, str]] = [("email", alias) for alias in {address, *profile.aliases}]
+        addresses = {address, *profile.aliases}
+        identities: list[tuple[IdentityKind, str]] = [(kind, a) for a in addresses for kind in ("email", "signup")]
         identities += [("subscriber", str(subscriber_id)) for subscriber_id in profile.subscriber_ids]
         if profile.external_id:
             identities.append(("customer", profile.external_id))

@@ -25,9 +25,11 @@ from bcsync.domain.onsite import (
     Visitor,
     check_customer_jwt,
     check_token,
+    claim_digest,
     is_bot,
     onsite_event,
     parse_beacon,
+    signup_claim,
 )
 from bcsync.observability import logger, metrics
 from bcsync.usecases.ports import (
@@ -35,6 +37,7 @@ from bcsync.usecases.ports import (
     CredentialStore,
     DownstreamFault,
     ProfileRepository,
+    SignupClaims,
     UnknownStore,
 )
 from bcsync.usecases.recording import EventRecorder, Sighting, checkout_contact
@@ -77,6 +80,7 @@ class OnsiteTracker:
         profiles: ProfileRepository,
         catalog: CatalogRepository,
         recorder: EventRecorder,
+        signups: SignupClaims,
         *,
         product: Callable[[str, int], CatalogItem | None],
         clock: Callable[[], float] = time.monotonic,
@@ -87,6 +91,7 @@ class OnsiteTracker:
         self._profiles = profiles
         self._catalog = catalog
         self._recorder = recorder
+        self._signups = signups
         self._product = product
         self._clock = clock
         self._buckets = TokenBuckets(BURST, PER_SECOND)
@@ -136,7 +141,24 @@ class OnsiteTracker:
         if beacon.token:
             checked = check_token(beacon.token, secret, context.store_hash, context.now)
             return checked.visitor, checked.exchange
+        if beacon.claim:
+            signed_up = self._signed_up(beacon, beacon.claim, context)
+            return signed_up, signed_up is not None
         return None, False
+
+    def _signed_up(self, beacon: Beacon, claim: str, context: BeaconContext) -> Visitor | None:
+        """A browser whose newsletter form created a subscriber: the form's beacon leaves its claim;
+        a later beacon presenting the claim is known once the subscriber webhook has linked the
+        address (until then it is anonymous)."""
+        held = signup_claim(beacon, context.now)
+        if held is not None:
+            self._signups.hold(context.store_hash, held)
+            return None
+        found = self._signups.find(context.store_hash, claim_digest(claim))
+        if found is None:
+            return None
+        profile_id = found.identifies(self._signups.linked(context.store_hash, found.email_digest), context.now)
+        return Visitor(profile_id=profile_id) if profile_id else None
 
     def _record(self, beacon: Beacon, visitor: Visitor, context: BeaconContext) -> TrackAnswer:
         """One read (the person, whether the event exists, the product's catalog item), then the

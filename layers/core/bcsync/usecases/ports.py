@@ -36,10 +36,12 @@ if TYPE_CHECKING:
     from bcsync.domain.flow_runs import FlowRun
     from bcsync.domain.flows import TriggerIntent
     from bcsync.domain.profiles import Profile
+    from bcsync.domain.signups import SignupClaim, SignupLink
     from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
     from bcsync.domain.webhooks import StoreCredentials
 
-IdentityKind = Literal["customer", "email", "subscriber"]
+# `signup`: a newsletter sign-up on the storefront, for the browser that made it (onsite tracking).
+IdentityKind = Literal["customer", "email", "subscriber", "signup"]
 NameKind = Literal["category", "brand", "customer_group"]
 
 
@@ -227,6 +229,21 @@ class ProfileRepository(Protocol):
     def delete(self, store_hash: str, profile_id: str) -> None: ...
 
     def get(self, store_hash: str, profile_id: str) -> Profile | None: ...
+
+
+class SignupClaims(Protocol):
+    """Newsletter sign-ups that identify a browser (onsite tracking), kept for a day."""
+
+    def hold(self, store_hash: str, claim: SignupClaim) -> None:
+        """Keep the claim a browser made as its form was submitted (a replay keeps the first)."""
+        ...
+
+    def link(self, store_hash: str, email: str, profile_id: str, subscribed_at: datetime) -> None:
+        """The subscriber webhook's side: this address subscribed on the storefront, as this profile."""
+        ...
+
+    def find(self, store_hash: str, claim_digest: str) -> SignupClaim | None: ...
+    def linked(self, store_hash: str, email_digest: str) -> SignupLink | None: ...
 
 
 class TriggerLedger(Protocol):

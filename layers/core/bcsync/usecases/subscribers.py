@@ -31,6 +31,7 @@ from bcsync.domain.consent import (
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flows import Flow
 from bcsync.domain.profiles import Profile, fill_gaps, normalize_email
+from bcsync.domain.signups import SIGNUP_CLAIM_LIFE
 from bcsync.domain.webhooks import SubscriberWebhookData, WebhookEnvelope
 from bcsync.settings import StoreSettings
 from bcsync.usecases.clock import utc_now
@@ -40,6 +41,7 @@ from bcsync.usecases.ports import (
     BigCommerceReader,
     CredentialStore,
     ProfileRepository,
+    SignupClaims,
     UnknownStore,
 )
 from bcsync.usecases.profiles import ProfileBook
@@ -114,11 +116,13 @@ class SubscriberSync:
         profiles: ProfileBook,
         repository: ProfileRepository,
         links: ConfirmationLinks,
+        signups: SignupClaims,
         settings_for: Callable[[str], StoreSettings],
     ) -> None:
         self._profiles = profiles
         self._repository = repository
         self._links = links
+        self._signups = signups
         self._settings_for = settings_for
 
     def sync(
@@ -187,8 +191,18 @@ class SubscriberSync:
             return self._links.attach(changed, origin=origin, now=observed_at)
 
         profile = self._profiles.change(store_hash, profile_id, edit)
+        if profile is not None and subscriber is not None:
+            self._link_signup(store_hash, profile.id, subscriber, observed_at)
         consent = profile.consent.email_marketing if profile else None
         return SyncResult(status=f"consent_{consent}" if consent else "synced")
+
+    def _link_signup(self, store_hash: str, profile_id: str, subscriber: Subscriber, observed_at: datetime) -> None:
+        """A subscriber the storefront's newsletter form just created names the browser that
+        submitted it (onsite tracking): link the address, for that browser's claim."""
+        created = subscriber.date_created
+        if subscriber.source != "storefront" or created is None or observed_at - created > SIGNUP_CLAIM_LIFE:
+            return
+        self._signups.link(store_hash, subscriber.email, profile_id, created)
 
     def confirm(self, token: str | None, *, now: datetime) -> ConfirmOutcome:
         """InvalidConfirmation for a bad or expired link; otherwise what following it did."""
