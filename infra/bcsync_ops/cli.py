@@ -138,6 +138,14 @@ def _exporter(
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         tables = exports.deployed_tables(args.stack_name) if args.stack_name else exports.local_tables()
+        if getattr(args, "format", "jsonl") == "csv":
+            from bcsync_ops.history import export_csv
+
+            if not args.metric:
+                print("bcsync events export: --format csv exports one metric: name it with --metric", file=sys.stderr)
+                return 2
+            export_csv(tables, args.store, args.metric, sys.stdout)
+            return 0
         exports.write_lines(records(tables), sys.stdout)
         return 0
 
@@ -284,19 +292,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--serve", action="store_true", help="keep the stack and its console up after the story")
     demo.set_defaults(run=_run_demo)
 
-    groups = {}
-    for noun, records in (
-        ("events", exports.event_records),
-        ("profiles", exports.profile_records),
-        ("triggers", exports.trigger_records),
-        ("carts", exports.cart_records),
-        ("actions", exports.action_records),
-    ):
-        groups[noun] = commands.add_parser(noun, help=f"{noun} commands").add_subparsers(dest="action", required=True)
-        export = groups[noun].add_parser("export", help=f"print {noun} as JSON lines")
-        export.add_argument("--stack-name", help="read a deployed stack instead of the running local one")
-        export.set_defaults(run=_exporter(records))
-
+    groups = _add_exports(commands)
     erase = groups["profiles"].add_parser(
         "erase", help="delete a person's profile, identities, events, triggers and cart links (right to be forgotten)"
     )
@@ -320,9 +316,54 @@ def parser() -> argparse.ArgumentParser:
             lambda stack, a: reports.metrics(stack.read_model(), stack.store_hash, days=a.days, out=sys.stdout)
         )
     )
+    _add_import(commands)
     _add_flow_commands(commands)
     _add_operations(commands)
     return root
+
+
+def _add_exports(commands: Any) -> dict[str, Any]:
+    """`<noun> export` for each record kind; the groups, for their other commands."""
+    groups = {}
+    for noun, records in (
+        ("events", exports.event_records),
+        ("profiles", exports.profile_records),
+        ("triggers", exports.trigger_records),
+        ("carts", exports.cart_records),
+        ("actions", exports.action_records),
+    ):
+        groups[noun] = commands.add_parser(noun, help=f"{noun} commands").add_subparsers(dest="action", required=True)
+        export = groups[noun].add_parser("export", help=f"print {noun} as JSON lines")
+        export.add_argument("--stack-name", help="read a deployed stack instead of the running local one")
+        export.set_defaults(run=_exporter(records))
+        if noun == "events":
+            export.add_argument(
+                "--format", choices=("jsonl", "csv"), default="jsonl", help="csv: one metric, Klaviyo-style"
+            )
+            export.add_argument("--metric", help="the metric to export (required with --format csv)")
+            export.add_argument("--store", help="only this store's events")
+
+    return groups
+
+
+def _add_import(commands: Any) -> None:
+    imports = commands.add_parser("import", help="import history from another platform")
+    kinds = imports.add_subparsers(dest="action", required=True)
+    events = _stack_options(kinds.add_parser("events", help="import a metric CSV or JSON lines (no flow starts)"))
+    events.add_argument("file", help="a Klaviyo-style metric CSV, or JSON lines (.jsonl)")
+    events.add_argument("--format", choices=("csv", "jsonl"), help="default: by the file's extension (csv)")
+    events.add_argument("--map", help="YAML: source name, metric names, property renames")
+    events.add_argument("--metric", help="the CSV's metric (one metric a file), as the old platform named it")
+    events.add_argument("--dry-run", action="store_true", help="check every row and print what would be imported")
+    events.set_defaults(run=_import_events)
+
+
+def _import_events(args: argparse.Namespace) -> int:
+    from bcsync_ops.history import import_events
+
+    if args.dry_run:  # no stack needed
+        return import_events(None, args)
+    return _operation(import_events)(args)
 
 
 def _add_flow_commands(commands: Any) -> None:

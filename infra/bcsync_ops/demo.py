@@ -274,7 +274,7 @@ def print_timeline(stack_tables: object, out: TextIO) -> None:
         for event in (e for e in events if e.profile_id == profile.id):
             detail = event.properties.get("Name") or ", ".join(event.properties.get("Items", []))
             amount = f"{event.value:>8.2f} {event.currency}"
-            out.write(f"    {event.time:%Y-%m-%d %H:%M}  {event.metric.value:<17} {amount}  {detail}\n")
+            out.write(f"    {event.time:%Y-%m-%d %H:%M}  {event.metric!s:<17} {amount}  {detail}\n")
     out.write("\nFlow triggers sent:\n")
     for trigger in sorted(triggers, key=lambda t: (t["flow"], t["dedup_key"])):
         owner = next((p for p in profiles if p.id == trigger["profile_id"]), None)
@@ -415,7 +415,7 @@ def browse_the_storefront(stack: LocalStack, storefront: Storefront, out: TextIO
     stack.wait_until_drained()
     events = [e for e in container().events.timeline(STORE_HASH, linus) if e.source == "onsite"]
     out.write(
-        f"  he looks at the {tote.name} twice: {', '.join(sorted(e.metric.value for e in events))} recorded once each\n"
+        f"  he looks at the {tote.name} twice: {', '.join(sorted(str(e.metric) for e in events))} recorded once each\n"
     )
     out.write(f"  an anonymous visitor's view: {anonymous['status']} ({anonymous['reason']}), nothing stored\n")
     triggered = [t for t in container().trigger_ledger.all() if t["flow"] == "Browse Abandonment"]
@@ -443,7 +443,7 @@ def sign_up_on_the_storefront(stack: LocalStack, storefront: Storefront, out: Te
     stack.wait_until_drained()
     answer = _beacon(stack, storefront, {"metric": "Active on Site", "claim": claim, "url": page})
     noor = container().profile_repository.find(STORE_HASH, "email", "noor@example.com") or ""
-    events = [e.metric.value for e in container().events.timeline(STORE_HASH, noor) if e.source == "onsite"]
+    events = [str(e.metric) for e in container().events.timeline(STORE_HASH, noor) if e.source == "onsite"]
     out.write(f"  after the subscriber webhook, her next page is {answer['status']}: {', '.join(events)}\n")
 
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.daily_counts import DailyCounts
     from bcsync.usecases.erasure import ProfileErasure
     from bcsync.usecases.flow_runner import FlowRunner
+    from bcsync.usecases.imports import HistoryImport
     from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
     from bcsync.usecases.onsite import OnsiteTracker
     from bcsync.usecases.orders import OrderSync
@@ -370,6 +371,12 @@ class Container:
         from bcsync.usecases.erasure import ProfileErasure
 
         return ProfileErasure(self.profile_repository, self.events, self.trigger_ledger, self.cart_ledger)
+
+    @cached_property
+    def history_import(self) -> HistoryImport:
+        from bcsync.usecases.imports import HistoryImport
+
+        return HistoryImport(self.recorder, self.profile_repository, self.sync_state)
 
     @cached_property
     def _limits(self) -> SyncLimits:

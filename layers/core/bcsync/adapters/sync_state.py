@@ -1,16 +1,18 @@
-"""Sync jobs' state in DynamoDB: one table, three items per store (see DynamoSyncState)."""
+"""Sync jobs' state in DynamoDB: one table, three items per store (see DynamoSyncState), and one
+per imported file."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bcsync.adapters.dynamodb import now_iso
-from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl
+from bcsync.domain.sync import BackfillState, ImportProgress, ReconcileState, SyncControl
 
 
 class DynamoSyncState:
     """One table, three items per store: `<store>#control` (operator settings, plain attributes
-    so each can be set alone), `<store>#reconcile` and `<store>#backfill` (job state as JSON)."""
+        so each can be set alone), `<store>#reconcile` and `<store>#backfill` (job state as JSON); and
+    `<store>#import#<key>` for each file `bcsync import events` has read (its progress, as JSON)."""
 
     def __init__(self, resource: Any, table_name: str) -> None:
         self._table = resource.Table(table_name)
@@ -47,6 +49,13 @@ class DynamoSyncState:
 
     def save_backfill(self, store_hash: str, state: BackfillState) -> None:
         self._put(f"{store_hash}#backfill", store_hash, state.model_dump_json())
+
+    def import_progress(self, store_hash: str, key: str) -> ImportProgress | None:
+        body = self._body(f"{store_hash}#import#{key}")
+        return ImportProgress.model_validate_json(body) if body else None
+
+    def save_import_progress(self, store_hash: str, key: str, progress: ImportProgress) -> None:
+        self._put(f"{store_hash}#import#{key}", store_hash, progress.model_dump_json())
 
     def _body(self, key: str) -> str | None:
         item = self._table.get_item(Key={"pk": key}, ConsistentRead=True).get("Item")

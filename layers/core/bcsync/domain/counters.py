@@ -66,7 +66,7 @@ def tally(events: Iterable[MarketingEvent], zone: tzinfo, *, sign: int = 1) -> d
     counted: dict[Bucket, Amount] = {}
     also_utc = not is_utc(zone)
     for event in events:
-        store, metric, person = event.store_hash, event.metric.value, event.profile_id
+        store, metric, person = event.store_hash, str(event.metric), event.profile_id
         local = day_of(event.time, zone)
         shard = shard_of(person or event.id)
         buckets = [Bucket(store, metric, shard=shard), Bucket(store, metric, day=local, shard=shard)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class Metric(StrEnum):
@@ -23,12 +23,30 @@ class Metric(StrEnum):
 
     @property
     def slug(self) -> str:
-        return self.value.lower().replace(" ", "-")
+        return metric_slug(self)
 
 
-def event_id(store_hash: str, metric: Metric, basis: str) -> str:
+def known_metric(name: object) -> object:
+    """bcsync's own metric for its name; any other name (an imported custom metric) stays a string."""
+    if isinstance(name, str) and not isinstance(name, Metric):
+        try:
+            return Metric(name)
+        except ValueError:
+            return name
+    return name
+
+
+# A metric: one of bcsync's, or a custom one an import brought under its own name.
+MetricName = Annotated[Metric | str, BeforeValidator(known_metric)]
+
+
+def metric_slug(metric: str) -> str:
+    return str(metric).lower().replace(" ", "-")
+
+
+def event_id(store_hash: str, metric: str, basis: str) -> str:
     """Deterministic id from business identity: the same state always yields the same id."""
-    return f"{store_hash}:{metric.slug}:{basis}"
+    return f"{store_hash}:{metric_slug(metric)}:{basis}"
 
 
 def iso_utc(moment: datetime) -> str:
@@ -40,19 +58,23 @@ class MarketingEvent(BaseModel):
 
     id: str
     store_hash: str
-    metric: Metric
+    metric: MetricName
     profile_id: str | None
     time: datetime
     value: Decimal
     currency: str
     properties: dict[str, Any]
-    source: Literal["bigcommerce", "onsite"] = "bigcommerce"
+    source: Literal["bigcommerce", "onsite", "import"] = "bigcommerce"
     source_id: str
     backfill: bool = False
+    # An imported event: the metric's name on the platform it came from.
+    original_metric: str | None = None
 
     def export(self) -> dict[str, Any]:
         """The record as DESIGN.md names its fields (time as ISO 8601 UTC)."""
         record = self.model_dump(mode="python")
-        record["metric"] = self.metric.value
+        record["metric"] = str(self.metric)
+        if self.original_metric is None:
+            del record["original_metric"]  # only imported events have one
         record["time"] = iso_utc(self.time)
         return record

@@ -159,7 +159,7 @@ def note_activity(profile: Profile, new_events: Sequence[MarketingEvent]) -> Non
     """Count what the events, recorded for the first time, say the person did."""
     by_metric: dict[str, list[datetime]] = {}
     for event in new_events:
-        by_metric.setdefault(event.metric.value, []).append(event.time)
+        by_metric.setdefault(str(event.metric), []).append(event.time)
     for metric, times in by_metric.items():
         profile.activity = {**profile.activity, metric: profile.activity.get(metric, MetricActivity()).noted(times)}
 

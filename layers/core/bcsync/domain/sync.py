@@ -238,3 +238,18 @@ def store_days(days: int, *, zone: tzinfo, now: datetime) -> list[tuple[date, da
 
 def day_of(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
+
+
+# ---------------------------------------------------------------------- imports (bcsync import events)
+class ImportProgress(BaseModel):
+    """Saved after each batch, so an import stopped part-way resumes after `lines_done`."""
+
+    file: str
+    lines_done: int = 0
+    imported: int = 0
+    already_there: int = 0
+    problems: int = 0
+    by_metric: dict[str, int] = Field(default_factory=dict)
+    status: Literal["running", "done"] = "running"
+    started_at: str
+    updated_at: str

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from bcsync.domain.flows import TriggerIntent
     from bcsync.domain.profiles import Profile
     from bcsync.domain.signups import SignupClaim, SignupLink
-    from bcsync.domain.sync import BackfillState, ReconcileState, SyncControl, Window
+    from bcsync.domain.sync import BackfillState, ImportProgress, ReconcileState, SyncControl, Window
     from bcsync.domain.webhooks import StoreCredentials
 
 # `signup`: a newsletter sign-up on the storefront, for the browser that made it (onsite tracking).
@@ -280,6 +280,13 @@ class SyncStateStore(Protocol):
     def save_reconcile(self, store_hash: str, state: ReconcileState) -> None: ...
     def backfill(self, store_hash: str) -> BackfillState | None: ...
     def save_backfill(self, store_hash: str, state: BackfillState) -> None: ...
+
+
+class ImportProgressStore(Protocol):
+    """Where an import of one file (its key) got to."""
+
+    def import_progress(self, store_hash: str, key: str) -> ImportProgress | None: ...
+    def save_import_progress(self, store_hash: str, key: str, progress: ImportProgress) -> None: ...
 
 
 class FlowLibrary(Protocol):
