@@ -32,6 +32,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_flows.py
 	$(BIN)/python benchmarks/bench_read.py
 	$(BIN)/python benchmarks/bench_track.py
+	$(BIN)/python benchmarks/bench_import.py
 
 lint: $(BIN)/sam
 	$(BIN)/ruff check .

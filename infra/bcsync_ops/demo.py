@@ -391,6 +391,30 @@ def backpopulate_winback(store: SandboxStore, out: TextIO) -> None:
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
 
 
+def import_from_another_platform(out: TextIO) -> None:
+    """The store's years on Shopify, from a Klaviyo-style export: good rows once (a second run
+    changes nothing), bad rows named by line, no flow started."""
+    from bcsync_ops.history import import_events
+    from bcsync_ops.local_stack import PROJECT_ROOT
+    from bcsync_ops.operations import StackHandle
+
+    examples = PROJECT_ROOT / "examples" / "import"
+    args = SimpleNamespace(
+        file=str(examples / "shopify-placed-orders.csv"),
+        format=None,
+        map=str(examples / "shopify-map.yaml"),
+        metric=None,
+        dry_run=False,
+    )
+    out.write("\nSwitching platforms (`bcsync import events examples/import/shopify-placed-orders.csv --map ...`):\n")
+    for attempt in ("first run", "again"):
+        summary, problems = io.StringIO(), io.StringIO()
+        import_events(StackHandle.resolve(None, STORE_HASH), args, summary, problems)
+        said = next(line for line in summary.getvalue().splitlines() if line.startswith("imported"))
+        out.write(f"  {attempt}: {said}\n")
+    out.write("".join(f"    refused {line}\n" for line in problems.getvalue().splitlines()))
+
+
 def browse_the_storefront(stack: LocalStack, storefront: Storefront, out: TextIO) -> None:
     """Linus follows his welcome email's link to the store, then looks at the tote twice: what the
     snippet on each page sends (a browser would; the demo posts the same beacons)."""
@@ -501,6 +525,7 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
         print_timeline(local_tables(), out)
         run_flows(stack, store, sender, out)
         backpopulate_winback(store, out)
+        import_from_another_platform(out)
         storefront.script = snippet(stack.api_url, STORE_HASH)
         storefront.forward_sign_ups(sender)
         browse_the_storefront(stack, storefront, out)

@@ -334,6 +334,21 @@ def test_operator_commands_reconcile_backfill_webhooks_and_daily_counts(running)
     shown = bcsync(env, "sync", "status")
     assert "hourly sync off" in shown.stdout and "backfill: done" in shown.stdout and "drift 2" in shown.stdout
 
+    # History from another platform: good rows once, bad rows by line, no flow started.
+    triggers = len(export("triggers", env))
+    examples = Path(__file__).parents[2] / "examples" / "import"
+    sample = [str(examples / "shopify-placed-orders.csv"), "--map", str(examples / "shopify-map.yaml")]
+    dry = bcsync(env, "import", "events", *sample, "--dry-run")
+    assert dry.returncode == 1 and "5 rows would be imported" in dry.stdout and "line 6:" in dry.stdout
+    for new in (4, 0):
+        imported = bcsync(env, "import", "events", *sample)
+        assert imported.returncode == 1 and f"{new} new events" in imported.stdout, imported.stdout + imported.stderr
+        assert "line 7: value: not a number" in imported.stderr
+    assert len(export("triggers", env)) == triggers
+    exported = bcsync(env, "events", "export", "--format", "csv", "--metric", "Placed Order")
+    assert exported.stdout.startswith("Timestamp,Email,External ID,$value,Currency,$event_id,")
+    assert exported.stdout.count("\n") == 1 + 2 + 4 and "shopify-order-4101" in exported.stdout
+
 
 def test_a_flow_applied_with_the_cli_acts_on_a_webhook_through_the_streams(running, tmp_path):
     """bcsync flows apply, then a signed customer/created over HTTP: the Triggers table's stream

@@ -62,3 +62,23 @@ def test_a_persons_store_counters_share_one_shard_and_shards_spread_people():
 
 def test_days_back_ends_today_oldest_first():
     assert days_back(date(2026, 3, 1), 3) == ["2026-02-27", "2026-02-28", "2026-03-01"]
+
+
+def test_a_stores_zone_is_read_once_and_an_unrecorded_store_is_asked_again_only_after_a_minute():
+    from bcsync.domain.bigcommerce import StoreInfo
+    from bcsync.usecases.store_zones import StoreZones
+
+    class Catalog:
+        info: StoreInfo | None = None
+        reads = 0
+
+        def get_store_info(self, store_hash: str) -> StoreInfo | None:
+            self.reads += 1
+            return self.info
+
+    catalog, now = Catalog(), [0.0]
+    zones = StoreZones(catalog, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert [zones("s") for _ in range(100)] == [UTC] * 100 and catalog.reads == 1  # an import's rows: one read
+    catalog.info = StoreInfo(timezone={"name": "Europe/Paris"})
+    now[0] = 61.0
+    assert zones("s") == ZoneInfo("Europe/Paris") and zones("s") == ZoneInfo("Europe/Paris") and catalog.reads == 2
