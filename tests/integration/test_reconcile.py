@@ -4,13 +4,16 @@ re-runs, resumption after crashes and time limits, and webhook health."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from bcsync.adapters import bigcommerce
 from bcsync.adapters.changes import DynamoChangeStore
+from bcsync.domain.orders import REFUND_RECORD_GRACE
 from bcsync.domain.webhooks import HANDLED_SCOPES
+from bcsync.usecases import orders
 from bcsync.wiring import container
 from bcsync_ops.sandbox import Line
 from tests.integration.conftest import STORE_HASH, ago, webhook_event
@@ -221,3 +224,43 @@ def test_a_hooks_api_refusal_does_not_stop_the_poll(stack):
     assert "failed" in state["hooks"]["problem"]
     assert placed_orders(stack) == {"order:1001": 1}
     assert state["last_finished"]["error"] is None
+
+
+def refunded_orders(stack) -> list[str]:
+    return sorted(e["source_id"] for e in stack.events().values() if e["metric"] == "Refunded Order")
+
+
+def status_webhook(stack, order_id: int) -> None:
+    assert (
+        stack.deliver(webhook_event("store/order/statusUpdated", {"type": "order", "id": order_id}))["statusCode"]
+        == 200
+    )
+
+
+@pytest.mark.parametrize("record_first", [False, True], ids=["status-first", "record-first"])
+def test_a_refund_is_one_event_whichever_of_status_and_record_arrives_first(stack, record_first):
+    place(stack, 1001)
+    stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 1001}))
+    steps = ["record", "status"] if record_first else ["status", "record"]
+    for step in steps:
+        if step == "status":  # BigCommerce shows Refunded ...
+            stack.store.set_status(1001, 4, at=ago(minutes=1))
+            status_webhook(stack, 1001)
+        else:  # ... and creates the refund record, with its own webhook
+            stack.store.refund(1001, Decimal("35.00"), at=ago(minutes=1))
+            stack.deliver(webhook_event("store/order/refund/created", {"type": "order", "id": 1001}))
+    reconcile(stack)
+    assert refunded_orders(stack) == ["refund:1"]  # never the manual one as well
+
+
+def test_a_change_to_refunded_with_no_record_counts_once_when_reconciliation_finds_it_settled(stack, monkeypatch):
+    place(stack, 1001)
+    stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 1001}))
+    stack.store.set_status(1001, 4, at=ago(minutes=1))
+    status_webhook(stack, 1001)
+    assert refunded_orders(stack) == []  # its record may still be coming
+    later = datetime.now(UTC) + REFUND_RECORD_GRACE
+    monkeypatch.setattr(orders, "utc_moment", lambda: later)  # the next hourly run, past the grace
+    reconcile(stack)
+    reconcile(stack)
+    assert refunded_orders(stack) == ["order:1001"]  # a manual refund, once

@@ -1,13 +1,14 @@
 """Every row and value rule of DESIGN.md's metric table, against the pure normalizer."""
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from bcsync.domain.bigcommerce import Order
 from bcsync.domain.events import Metric
-from bcsync.domain.orders import OrderStatus, RefundListing, normalize_order
+from bcsync.domain.orders import REFUND_RECORD_GRACE, OrderStatus, RefundListing, normalize_order
 from tests.factories import line, order, refund, snapshot
 
 PROFILE = "prof_x"
@@ -185,6 +186,20 @@ def test_manual_change_to_refunded_without_record_counts_once_at_order_value():
     assert [(e.id, e.value, e.source_id) for e in refunded] == [
         ("abc123:refunded-order:order:250", Decimal("35"), "order:250")
     ]
+
+
+def test_a_change_to_refunded_waits_ten_minutes_for_its_record_before_it_counts_as_manual():
+    the_order = order(4)
+    changed = the_order.date_modified
+    assert changed is not None
+
+    def seen(after: timedelta):
+        return run(replace(snapshot(the_order, refunds=()), observed_at=changed + after)).get(Metric.REFUNDED_ORDER)
+
+    assert seen(timedelta(minutes=9, seconds=59)) is None  # the record may still come, with its webhook
+    assert [e.source_id for e in seen(REFUND_RECORD_GRACE)] == ["order:250"]  # it did not: a manual refund
+    with_record = replace(snapshot(the_order, refunds=(refund(9, "35.00"),)), observed_at=changed)
+    assert [e.source_id for e in run(with_record)[Metric.REFUNDED_ORDER]] == ["refund:9"]  # a record: at once
 
 
 def test_refund_records_replace_the_manual_refund_event():

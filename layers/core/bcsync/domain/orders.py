@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any
@@ -54,6 +54,10 @@ def is_fulfilled(order: Order) -> bool:
     if order.status_id in FULFILLED_STATUSES:
         return True
     return order.status_id in REFUND_STATUSES and order.date_shipped is not None
+
+
+# How long a change to Refunded may wait for its refund record before it counts as a manual refund.
+REFUND_RECORD_GRACE = timedelta(minutes=10)
 
 
 def needs_refunds(order: Order, *, refund_announced: bool) -> bool:
@@ -104,6 +108,8 @@ class OrderSnapshot:
     catalog: Mapping[int, CatalogItem]
     refunds: tuple[Refund, ...] | None = None
     coupon_codes: tuple[str, ...] = ()
+    # When the order was read; None: long after any change (a test's, or history's).
+    observed_at: datetime | None = None
 
     @property
     def tax_inclusive(self) -> bool:
@@ -257,7 +263,11 @@ def normalize_order(snapshot: OrderSnapshot, *, profile_id: str | None, backfill
 
 
 def _refund_events(snapshot: OrderSnapshot, *, changed_at: datetime, common: dict[str, Any]) -> list[MarketingEvent]:
-    """One per refund record; a manual change to Refunded with no record counts once."""
+    """One per refund record; a manual change to Refunded with no record counts once, but only
+    once the change is REFUND_RECORD_GRACE old: BigCommerce may show the status before it has
+    created the refund record that follows (its own webhook), and the record must not double a
+    manual event already written. Reconciliation, whose windows overlap by at least the grace,
+    sees the order again and writes the manual one if no record came."""
     if snapshot.refunds is None:
         return []
     order = snapshot.order
@@ -275,7 +285,8 @@ def _refund_events(snapshot: OrderSnapshot, *, changed_at: datetime, common: dic
         for refund in sorted(snapshot.refunds, key=lambda refund: refund.id)
         if refund.order_id == order.id
     ]
-    if not events and order.status_id == OrderStatus.REFUNDED:
+    settled = snapshot.observed_at is None or snapshot.observed_at - changed_at >= REFUND_RECORD_GRACE
+    if not events and order.status_id == OrderStatus.REFUNDED and settled:
         events.append(
             MarketingEvent(
                 id=event_id(snapshot.store_hash, Metric.REFUNDED_ORDER, f"order:{order.id}"),

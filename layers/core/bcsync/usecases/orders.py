@@ -20,7 +20,7 @@ from bcsync.domain.orders import (
 from bcsync.domain.profiles import Profile, apply_order_contact, contact_from_order
 from bcsync.domain.webhooks import OrderWebhookData, WebhookEnvelope
 from bcsync.usecases.catalog import CatalogLookup
-from bcsync.usecases.clock import utc_now
+from bcsync.usecases.clock import utc_moment, utc_now
 from bcsync.usecases.ingest import DeliveryContext, Work, webhook_data
 from bcsync.usecases.ports import BigCommerceConnector, BigCommerceReader
 from bcsync.usecases.recording import EventRecorder, Sighting, SyncResult
@@ -78,6 +78,7 @@ class OrderSync:
             catalog=catalog,
             refunds=refunds,
             coupon_codes=coupons,
+            observed_at=utc_moment(),
         )
 
     def sync(

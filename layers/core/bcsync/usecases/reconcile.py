@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bcsync.domain.orders import REFUND_RECORD_GRACE
 from bcsync.domain.sync import (
     STREAM_FAMILY,
     STREAMS,
@@ -123,7 +124,8 @@ class Reconciler:
             stream: reconcile_window(
                 state.watermarks.get(stream),
                 now=now,
-                overlap=self._limits.overlap,
+                # An order changed to Refunded too recently to count as a manual refund is seen again.
+                overlap=max(self._limits.overlap, REFUND_RECORD_GRACE),
                 first_lookback=self._limits.first_lookback,
                 reopen_from=state.reopen_from.get(stream),
             )
