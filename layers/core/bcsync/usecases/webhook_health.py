@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bcsync.domain.sync import HookHealth, HookPlan, infer_destination, plan_hooks
-from bcsync.observability import logger
+from bcsync.observability import logger, metrics
 from bcsync.usecases.ports import BigCommercePoller, CredentialStore, DownstreamFault, SyncStateStore
 
 TOKEN_HEADER = "X-Webhook-Token"
@@ -38,12 +38,14 @@ class WebhookHealth:
             hooks = reader.list_hooks()
         except DownstreamFault as fault:
             logger.warning("could not list webhooks", extra={"store_hash": store_hash, "fault": str(fault)})
+            metrics.add_metric(name="WebhookHealthProblems", unit="Count", value=1)
             return HookHealth(
                 checked_at=now, destination=destination, problem=f"listing hooks failed: {fault}"
             ), HookPlan()
         base = destination or self._state.control(store_hash).destination or infer_destination(hooks)
         if base is None:
             problem = "no webhook destination known: run `bcsync webhooks register --destination URL`"
+            metrics.add_metric(name="WebhookHealthProblems", unit="Count", value=1)
             return HookHealth(checked_at=now, destination=None, hooks=hooks, problem=problem), HookPlan()
         plan = plan_hooks(hooks, base, now=now)
         health = HookHealth(checked_at=now, destination=base, hooks=hooks)
@@ -64,8 +66,10 @@ class WebhookHealth:
             # Polling still recovers the events; the next run tries the hooks again.
             logger.warning("could not repair webhooks", extra={"store_hash": store_hash, "fault": str(fault)})
             health.problem = f"repairing hooks failed: {fault}"
+            metrics.add_metric(name="WebhookHealthProblems", unit="Count", value=1)
         health.hooks = sorted(by_id.values(), key=lambda hook: (hook.destination, hook.scope))
         if health.created or health.reenabled:
+            metrics.add_metric(name="WebhooksRepaired", unit="Count", value=len(health.created) + len(health.reenabled))
             logger.warning(
                 "webhooks repaired",
                 extra={"store_hash": store_hash, "hooks_created": health.created, "hooks_reenabled": health.reenabled},
