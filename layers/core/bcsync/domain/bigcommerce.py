@@ -60,7 +60,9 @@ IdOrZero = Annotated[int, BeforeValidator(lambda value: value or 0)]
 
 
 class BcModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    """A BigCommerce answer: a validation error names the field, never its value (a person's data)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
 class Address(BcModel):

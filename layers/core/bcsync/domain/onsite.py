@@ -57,7 +57,7 @@ class BeaconRefused(Refused):
 class Beacon(BaseModel):
     """A beacon's body (DESIGN.md): `text/plain` JSON, so the browser sends it without a preflight."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     metric: OnsiteMetric
     token: str | None = Field(default=None, max_length=1024)
