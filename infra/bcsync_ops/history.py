@@ -131,7 +131,7 @@ def _import(stack: StackHandle, source: SourceFile, mapping: ImportMap, out: Tex
             err.flush()
 
     def refused(problem: RowProblem) -> None:
-        err.write(f"{chr(13) + chr(10) if live else ''}{problem}\n")
+        err.write(("\n" if live else "") + f"{problem}\n")  # off the progress line first
 
     report = importer.run(
         stack.store_hash,
