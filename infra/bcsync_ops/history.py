@@ -8,7 +8,7 @@ import hashlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 from pydantic import ValidationError
@@ -88,13 +88,13 @@ class SourceFile:
         return digest.hexdigest()[:32]
 
 
-def import_events(stack: StackHandle | None, args: object, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def import_events(stack: StackHandle | None, args: Any, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """0 when every row was imported (or already there), 1 when some were refused (the rest were
     imported), 2 when the file or the map cannot be read (nothing was)."""
     try:
-        mapping = load_map(getattr(args, "map", None))
-        source = SourceFile.open(args.file, args.format, args.metric, mapping)  # type: ignore[attr-defined]
-        if args.dry_run:  # type: ignore[attr-defined]
+        mapping = load_map(args.map)
+        source = SourceFile.open(args.file, args.format, args.metric, mapping)
+        if args.dry_run:
             return _dry_run(source, mapping, out)
         assert stack is not None
         return _import(stack, source, mapping, out, err)
