@@ -4,9 +4,12 @@ from template.yaml by the same code as the local stack; BigCommerce is the sandb
 from __future__ import annotations
 
 import functools
+import io
 import json
+import logging
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
@@ -23,6 +27,7 @@ from bcsync import wiring
 from bcsync.adapters.bigcommerce import BigCommerceConnector
 from bcsync.adapters.dynamodb import scan_all
 from bcsync.domain.webhooks import sign
+from bcsync.observability import logger
 from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
 from bcsync_ops.local_stack import (
     PROJECT_ROOT,
@@ -338,3 +343,19 @@ def ago(**delta: float) -> datetime:
     from datetime import timedelta
 
     return datetime.now(UTC).replace(microsecond=0) - timedelta(**delta)
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Every line the functions log while the test runs (DEBUG and up), as Lambda would print it."""
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(LambdaPowertoolsFormatter())
+    service_logger = logging.getLogger(logger.service)
+    service_logger.addHandler(handler)
+    logger.setLevel("DEBUG")
+    try:
+        yield captured
+    finally:
+        logger.setLevel("CRITICAL")
+        service_logger.removeHandler(handler)

@@ -4,34 +4,14 @@ a bad import row; every line the functions log is read, and no email, phone or s
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from bcsync.observability import logger
 from tests.integration.conftest import webhook_event
 from tests.integration.test_orders_webhook import place_ada
 
 EMAIL, PHONE, STREET = "ada@example.com", "+44 20 7946 0018", "12 Analytical Row"
-
-
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(LambdaPowertoolsFormatter())
-    service_logger = logging.getLogger(logger.service)
-    service_logger.addHandler(handler)
-    logger.setLevel("DEBUG")
-    try:
-        yield captured
-    finally:
-        logger.setLevel("CRITICAL")
-        service_logger.removeHandler(handler)
 
 
 def assert_private(text: str) -> None:
