@@ -146,14 +146,14 @@ def test_backfill_resumes_after_a_crash_and_after_a_stop(stack, monkeypatch):
     record_page = OrderSync.record_page
     seen: list[int] = []
 
-    def crash_once_then_stop(self, store_hash, orders, reader, *, backfill):
-        ids = [order.id for order, _ in orders]
+    def crash_once_then_stop(self, store_hash, orders, reader, *, refunds_of, backfill):
+        ids = [order.id for order in orders]
         seen.extend(ids)
         if 2003 in ids and seen.count(2003) == 1:
             raise RuntimeError("the function died here")
         if 2005 in ids and seen.count(2005) == 1:
             BackfillRequests(container().sync_state).request_stop(STORE_HASH)  # an operator's Ctrl-C
-        return record_page(self, store_hash, orders, reader, backfill=backfill)
+        return record_page(self, store_hash, orders, reader, refunds_of=refunds_of, backfill=backfill)
 
     monkeypatch.setattr(OrderSync, "record_page", crash_once_then_stop)
     start_backfill(stack)

@@ -4,6 +4,7 @@ written whole or not at all, and says which condition failed."""
 from __future__ import annotations
 
 from bcsync.domain.profiles import Profile
+from bcsync.domain.sync import ReconcileState, SyncControl
 from bcsync.usecases.ports import Change, ChangeConflict, Known, Lookup, ReservationsTaken
 
 
@@ -122,3 +123,33 @@ class Publisher:
         if self.fail:
             raise ConnectionError("SQS unreachable")
         self.sent += [(i.dedup_key, events.get(i.event_id or "")) for i in intents]
+
+
+class MemorySyncState:
+    """SyncStateStore over dicts; each save is a copy, as a write to DynamoDB would be."""
+
+    def __init__(self):
+        self.controls, self.reconciles, self.backfills = {}, {}, {}
+        self.saves = 0
+
+    def control(self, store_hash):
+        return self.controls.get(store_hash, SyncControl()).model_copy()
+
+    def update_control(self, store_hash, **changes):
+        self.controls[store_hash] = self.control(store_hash).model_copy(update=changes)
+        return self.controls[store_hash]
+
+    def reconcile(self, store_hash):
+        return self.reconciles.get(store_hash, ReconcileState()).model_copy(deep=True)
+
+    def save_reconcile(self, store_hash, state):
+        self.saves += 1
+        self.reconciles[store_hash] = state.model_copy(deep=True)
+
+    def backfill(self, store_hash):
+        found = self.backfills.get(store_hash)
+        return found.model_copy(deep=True) if found else None
+
+    def save_backfill(self, store_hash, state):
+        self.saves += 1
+        self.backfills[store_hash] = state.model_copy(deep=True)

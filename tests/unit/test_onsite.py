@@ -20,16 +20,17 @@ from bcsync.domain.onsite import (
     signup_claim,
 )
 from bcsync.domain.profiles import email_digest
+from bcsync.domain.refusals import Refusal
 from bcsync.domain.signups import SignupLink
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 SECRET = "an-app-client-secret-of-forty-characters"
 
 
-def refused(body: str) -> int:
+def refused(body: str) -> Refusal:
     with pytest.raises(BeaconRefused) as error:
         parse_beacon(body)
-    return error.value.status_code
+    return error.value.reason
 
 
 def test_a_beacon_is_small_json_naming_a_metric_and_for_a_view_a_product():
@@ -38,7 +39,7 @@ def test_a_beacon_is_small_json_naming_a_metric_and_for_a_view_a_product():
     )
     assert (beacon.metric, beacon.product_id) == ("Viewed Product", 101)
     assert parse_beacon('{"metric": "Active on Site", "name": "ignored"}').product_id is None
-    assert refused("x" * 4097) == 413
+    assert refused("x" * 4097) is Refusal.TOO_LARGE
     for body in (
         "not json",
         "[1]",
@@ -48,7 +49,7 @@ def test_a_beacon_is_small_json_naming_a_metric_and_for_a_view_a_product():
         '{"metric": "Active on Site", "url": "javascript:x"}',
         "[" * 5000,
     ):
-        assert refused(body) in (400, 413), body
+        assert refused(body) in (Refusal.INVALID, Refusal.TOO_LARGE), body
 
 
 def test_click_and_visitor_tokens_name_a_person_of_this_store_and_nothing_else_passes():
@@ -64,7 +65,7 @@ def test_click_and_visitor_tokens_name_a_person_of_this_store_and_nothing_else_p
     ):
         with pytest.raises(BeaconRefused) as error:
             check_token(token, SECRET, store, at)
-        assert error.value.status_code == 401
+        assert error.value.reason is Refusal.UNAUTHENTICATED
 
 
 def customer_jwt(secret=SECRET, **claims):
@@ -97,7 +98,7 @@ def test_a_signed_in_shoppers_jwt_verifies_with_the_apps_secret_for_this_store_o
     ):
         with pytest.raises(BeaconRefused) as error:
             check_customer_jwt(token, SECRET, "s", NOW)
-        assert error.value.status_code == 401
+        assert error.value.reason is Refusal.UNAUTHENTICATED
 
 
 def test_views_inside_one_half_hour_are_one_event_and_each_product_counts_apart():
@@ -160,7 +161,7 @@ def test_a_kept_view_is_dated_when_it_was_kept_within_14_days():
     assert parse_beacon('{"metric": "Viewed Product", "product_id": 101}').seen_at(NOW) == NOW
     with pytest.raises(BeaconRefused):
         kept(15).seen_at(NOW)
-    assert refused(json.dumps({"metric": "Active on Site", "viewed_at": 1})) == 400
+    assert refused(json.dumps({"metric": "Active on Site", "viewed_at": 1})) is Refusal.INVALID
 
 
 def test_a_sign_up_claim_names_the_subscriber_created_about_when_its_form_was_sent_and_for_a_day():
@@ -185,4 +186,4 @@ def test_a_sign_up_claim_names_the_subscriber_created_about_when_its_form_was_se
         {"metric": "Active on Site", "claim": "c" * 21},
         {"metric": "Active on Site", "claim": "c" * 31 + "!"},
     ):
-        assert refused(json.dumps(body)) == 400, body
+        assert refused(json.dumps(body)) is Refusal.INVALID, body

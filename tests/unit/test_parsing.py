@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from bcsync.domain.bigcommerce import CartLineItem, CheckoutCart, parse_datetime, parse_money
+from bcsync.domain.refusals import Refusal
 from bcsync.domain.webhooks import (
     CartWebhookData,
     CatalogWebhookData,
@@ -65,7 +66,7 @@ def test_envelope_names_store_and_family():
 def test_producer_must_name_a_store(producer):
     with pytest.raises(WebhookRejected) as rejected:
         store_hash_of(envelope(producer=producer))
-    assert rejected.value.status_code == 400
+    assert rejected.value.reason is Refusal.INVALID
 
 
 # Webhook `data` as BigCommerce's callbacks carry it (docs/webhooks/callbacks/data/*.json).

@@ -3,6 +3,8 @@ store's or UTC's calendar, cursors round-trip and refuse what they did not make.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bcsync.domain.profiles import blank_profile
-from bcsync.usecases.read_model import BadRequest, NotFound, ReadModel
+from bcsync.domain.refusals import Refusal, Refused
+from bcsync.usecases.read_model import ReadModel
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 14:00 on the 29th in Sydney
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -65,6 +68,13 @@ class Ports:
         return ["s"]
 
 
+@contextmanager
+def refused(reason: Refusal) -> Iterator[None]:
+    with pytest.raises(Refused) as error:
+        yield
+    assert error.value.reason is reason
+
+
 def model(ports, zone=SYDNEY):
     return ReadModel(ports, ports, ports, ports, jobs=ports, stores=ports, zone_of=lambda _: zone, now=lambda: NOW)
 
@@ -83,7 +93,7 @@ def test_a_snapshot_adds_the_last_30_store_days_and_keeps_all_time_apart():
         "Cancelled Order",
         "Refunded Order",
     ]
-    with pytest.raises(NotFound):
+    with refused(Refusal.UNKNOWN):
         model(Ports()).snapshot("s", "nobody")
     quiet = Ports()
     quiet.people["q"] = blank_profile("q", "s", "t")  # no events yet: a snapshot of zeros
@@ -101,9 +111,9 @@ def test_a_series_fills_every_day_of_the_calendar_asked_for():
     assert ports.series_asked[-1][2] is False  # a UTC store keeps one calendar
     assert model(ports).series("s", "Imported Thing", days=1, tz="store").metric == "Imported Thing"
     for bad in (0, 367):
-        with pytest.raises(BadRequest):
+        with refused(Refusal.INVALID):
             model(ports).series("s", "Placed Order", days=bad, tz="store")
-    with pytest.raises(NotFound):
+    with refused(Refusal.UNKNOWN):
         model(ports).series("s", "Nothing", days=1, tz="store")
 
 
@@ -114,19 +124,19 @@ def test_a_cursor_round_trips_and_one_the_api_did_not_make_is_refused():
     model(ports).events("s", "p", metric="Placed Order", before=page.next, limit=10)
     assert ports.pages[-1] == ("2026-11-01T00:00:00Z#s:placed-order:order:1", 10, "Placed Order")
     for bad in ("%%%", "bm90LWEtY3Vyc29y"):  # not base64; base64 of "not-a-cursor"
-        with pytest.raises(BadRequest):
+        with refused(Refusal.INVALID):
             model(ports).events("s", "p", metric=None, before=bad, limit=10)
-    with pytest.raises(BadRequest):
+    with refused(Refusal.INVALID):
         model(ports).events("s", "p", metric=None, before=None, limit=101)
 
 
 def test_the_store_is_the_only_one_or_the_one_named():
     ports = Ports()
     assert model(ports).store(None) == "s"
-    with pytest.raises(NotFound):
+    with refused(Refusal.UNKNOWN):
         model(ports).store("other")
     ports.store_hashes = lambda: ["s", "t"]
     two = model(ports)
-    with pytest.raises(BadRequest):
+    with refused(Refusal.INVALID):
         two.store(None)
     assert two.store("t") == "t"

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bcsync.domain.refusals import Refusal
 from bcsync.domain.webhooks import StoreCredentials, WebhookRejected, authenticate, sign
 
 SECRET = "client-secret-for-tests"
@@ -36,7 +37,7 @@ def test_tampered_or_reserialised_body_is_rejected(tampered):
     assert tampered != BODY
     with pytest.raises(WebhookRejected) as rejected:
         authenticate(signed(), tampered, CREDENTIALS, now=NOW)
-    assert rejected.value.status_code == 401
+    assert rejected.value.reason is Refusal.UNAUTHENTICATED
 
 
 def test_wrong_secret_is_rejected():
@@ -60,7 +61,7 @@ def test_missing_signature_headers_are_rejected(missing):
     del headers[missing]
     with pytest.raises(WebhookRejected) as rejected:
         authenticate(headers, BODY, CREDENTIALS, now=NOW)
-    assert rejected.value.status_code == 401
+    assert rejected.value.reason is Refusal.UNAUTHENTICATED
 
 
 def test_no_credentials_at_all_is_rejected():

@@ -47,12 +47,12 @@ if TYPE_CHECKING:
     from bcsync.usecases.flow_runner import FlowRunner
     from bcsync.usecases.imports import HistoryImport
     from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
+    from bcsync.usecases.jobs import JobRunner, SyncLimits
     from bcsync.usecases.onsite import OnsiteTracker
     from bcsync.usecases.orders import OrderSync
-    from bcsync.usecases.polling import StreamPasses
     from bcsync.usecases.profiles import ProfileBook
     from bcsync.usecases.read_model import ReadModel
-    from bcsync.usecases.reconcile import Reconciler, SyncLimits
+    from bcsync.usecases.reconcile import Reconciler
     from bcsync.usecases.recording import EventRecorder
     from bcsync.usecases.store_zones import StoreZones
     from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberSync
@@ -380,7 +380,7 @@ class Container:
 
     @cached_property
     def _limits(self) -> SyncLimits:
-        from bcsync.usecases.reconcile import SyncLimits
+        from bcsync.usecases.jobs import SyncLimits
 
         config = self.settings
         return SyncLimits(
@@ -391,10 +391,12 @@ class Container:
         )
 
     @cached_property
-    def _passes(self) -> StreamPasses:
+    def _job_runner(self) -> JobRunner:
+        from bcsync.usecases.jobs import JobRunner
         from bcsync.usecases.polling import StreamPasses
 
-        return StreamPasses(self.orders, self.customers, self.subscribers, self.catalog)
+        passes = StreamPasses(self.orders, self.customers, self.subscribers, self.catalog)
+        return JobRunner(passes, self.connector, self._limits)
 
     @cached_property
     def webhook_health(self) -> WebhookHealth:
@@ -406,13 +408,13 @@ class Container:
     def reconciler(self) -> Reconciler:
         from bcsync.usecases.reconcile import Reconciler
 
-        return Reconciler(self._passes, self.sync_state, self.connector, self.webhook_health, self._limits)
+        return Reconciler(self._job_runner, self.sync_state, self.webhook_health, self._limits)
 
     @cached_property
     def backfill(self) -> Backfill:
         from bcsync.usecases.backfill import Backfill
 
-        return Backfill(self._passes, self.sync_state, self.connector, self._limits)
+        return Backfill(self._job_runner, self.sync_state)
 
     @cached_property
     def daily_counts(self) -> DailyCounts:

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bcsync.domain.refusals import Refused
+from bcsync.domain.refusals import Refusal, Refused
 from bcsync.domain.webhooks import STORE_HASH
 
 PURPOSE = b"bcsync.subscription-confirmation."
@@ -67,9 +67,9 @@ def issue_token(secret: str, claims: LinkClaims, *, purpose: bytes = PURPOSE) ->
 def read_claims(token: str | None) -> LinkClaims:
     """The claims as written, not yet trusted: enough to find the store's secret."""
     if not token:
-        raise InvalidConfirmation(400, "This link is incomplete: it has no token.")
+        raise InvalidConfirmation(Refusal.INVALID, "This link is incomplete: it has no token.")
     if len(token) > MAX_TOKEN_CHARS or token.count(".") != 1:
-        raise InvalidConfirmation(400, "This link is not valid.")
+        raise InvalidConfirmation(Refusal.INVALID, "This link is not valid.")
     payload = token.split(".", 1)[0]
     try:
         body = json.loads(_unb64(payload))
@@ -79,9 +79,9 @@ def read_claims(token: str | None) -> LinkClaims:
             expires_at=datetime.fromtimestamp(int(body["x"]), tz=UTC),
         )
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
-        raise InvalidConfirmation(400, "This link is not valid.") from None
+        raise InvalidConfirmation(Refusal.INVALID, "This link is not valid.") from None
     if not STORE_HASH.match(claims.store_hash):
-        raise InvalidConfirmation(400, "This link is not valid.")
+        raise InvalidConfirmation(Refusal.INVALID, "This link is not valid.")
     return claims
 
 
@@ -89,9 +89,11 @@ def verify_token(token: str, secret: str, *, now: datetime, purpose: bytes = PUR
     claims = read_claims(token)
     payload, signature = token.split(".", 1)
     if not hmac.compare_digest(signature.encode(), _signature(secret, payload, purpose).encode()):
-        raise InvalidConfirmation(400, "This link is not valid.")
+        raise InvalidConfirmation(Refusal.INVALID, "This link is not valid.")
     if now >= claims.expires_at:
-        raise InvalidConfirmation(410, "This confirmation link has expired. Subscribe again to get a new one.")
+        raise InvalidConfirmation(
+            Refusal.EXPIRED, "This confirmation link has expired. Subscribe again to get a new one."
+        )
     return claims
 
 

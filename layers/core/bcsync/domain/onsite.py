@@ -32,7 +32,7 @@ from bcsync.domain.confirmation import (
 )
 from bcsync.domain.events import MarketingEvent, Metric, event_id
 from bcsync.domain.profiles import email_digest, normalize_email
-from bcsync.domain.refusals import Refused
+from bcsync.domain.refusals import Refusal, Refused
 from bcsync.domain.signups import SignupClaim
 
 MAX_BEACON_BYTES = 4096
@@ -77,33 +77,33 @@ class Beacon(BaseModel):
             return now
         at = datetime.fromtimestamp(self.viewed_at / 1000, tz=UTC)
         if not now - KEPT_VIEW_LIFE <= at <= now + timedelta(minutes=5):
-            raise BeaconRefused(400, "viewed_at: within the last 14 days")
+            raise BeaconRefused(Refusal.INVALID, "viewed_at: within the last 14 days")
         return min(at, now)
 
 
 def parse_beacon(body: str) -> Beacon:
     if len(body.encode()) > MAX_BEACON_BYTES:
-        raise BeaconRefused(413, f"beacon larger than {MAX_BEACON_BYTES} bytes")
+        raise BeaconRefused(Refusal.TOO_LARGE, f"beacon larger than {MAX_BEACON_BYTES} bytes")
     try:
         raw = json.loads(body)
     except (json.JSONDecodeError, RecursionError):
-        raise BeaconRefused(400, "beacon is not JSON") from None
+        raise BeaconRefused(Refusal.INVALID, "beacon is not JSON") from None
     if not isinstance(raw, dict):
-        raise BeaconRefused(400, "beacon must be a JSON object")
+        raise BeaconRefused(Refusal.INVALID, "beacon must be a JSON object")
     try:
         beacon = Beacon.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "beacon"
-        raise BeaconRefused(400, f"{where}: {error['msg']}") from None
+        raise BeaconRefused(Refusal.INVALID, f"{where}: {error['msg']}") from None
     if beacon.metric == "Viewed Product" and beacon.product_id is None:
-        raise BeaconRefused(400, "product_id: required for Viewed Product")
+        raise BeaconRefused(Refusal.INVALID, "product_id: required for Viewed Product")
     if beacon.url and not re.match(r"^https?://", beacon.url):
-        raise BeaconRefused(400, "url: must be http(s)")
+        raise BeaconRefused(Refusal.INVALID, "url: must be http(s)")
     if beacon.viewed_at is not None and beacon.metric != "Viewed Product":
-        raise BeaconRefused(400, "viewed_at: only for a kept Viewed Product")
+        raise BeaconRefused(Refusal.INVALID, "viewed_at: only for a kept Viewed Product")
     if beacon.signup_email is not None and (beacon.claim is None or normalize_email(beacon.signup_email) is None):
-        raise BeaconRefused(400, "signup_email: an email address, sent with the claim it is for")
+        raise BeaconRefused(Refusal.INVALID, "signup_email: an email address, sent with the claim it is for")
     return beacon
 
 
@@ -138,7 +138,7 @@ def check_token(token: str, secret: str, store_hash: str, now: datetime) -> Toke
             continue
         if claims.store_hash == store_hash:
             return TokenCheck(Visitor(profile_id=claims.subject), exchange=exchange)
-    raise BeaconRefused(401, "token is not valid")
+    raise BeaconRefused(Refusal.UNAUTHENTICATED, "token is not valid")
 
 
 def check_customer_jwt(token: str, secret: str, store_hash: str, now: datetime) -> Visitor:
@@ -153,15 +153,15 @@ def check_customer_jwt(token: str, secret: str, store_hash: str, now: datetime) 
             options={"require": ["exp", "iat"], "verify_aud": False, "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError:
-        raise BeaconRefused(401, "customer_jwt is not valid") from None
+        raise BeaconRefused(Refusal.UNAUTHENTICATED, "customer_jwt is not valid") from None
     customer = claims.get("customer") or {}
     ours = claims.get("store_hash", claims.get("sub")) == store_hash and claims.get("operation") == "current_customer"
     if not ours or not isinstance(customer.get("id"), int):
-        raise BeaconRefused(401, "customer_jwt is not for this store")
+        raise BeaconRefused(Refusal.UNAUTHENTICATED, "customer_jwt is not for this store")
     if datetime.fromtimestamp(int(claims["exp"]), tz=UTC) < now - timedelta(seconds=30):
-        raise BeaconRefused(401, "customer_jwt has expired")
+        raise BeaconRefused(Refusal.UNAUTHENTICATED, "customer_jwt has expired")
     if not customer.get("email"):
-        raise BeaconRefused(401, "customer_jwt names no email")
+        raise BeaconRefused(Refusal.UNAUTHENTICATED, "customer_jwt names no email")
     return Visitor(customer_id=customer["id"], email=str(customer["email"]))
 
 

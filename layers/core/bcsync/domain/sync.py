@@ -128,12 +128,17 @@ class HookHealth(BaseModel):
     problem: str | None = None
 
 
-class ReconcileState(BaseModel):
+class StreamProgress(BaseModel):
+    """Where a resumable job stands: the streams it has left, and the cursor in the first one."""
+
+    pending: list[Stream] = Field(default_factory=list)
+    cursor: StreamCursor | None = None
+
+
+class ReconcileState(StreamProgress):
     watermarks: dict[Stream, datetime] = Field(default_factory=dict)
     reopen_from: dict[Stream, datetime] = Field(default_factory=dict)
-    pending: list[Stream] = Field(default_factory=list)  # streams left in the current run
     windows: dict[Stream, Window] = Field(default_factory=dict)  # the current run's windows
-    cursor: StreamCursor | None = None
     run: RunReport | None = None  # the current or the last run
     last_finished: RunReport | None = None
     hooks: HookHealth | None = None
@@ -146,14 +151,13 @@ class ReconcileState(BaseModel):
 BackfillStatus = Literal["running", "stopped", "done"]
 
 
-class BackfillState(BaseModel):
+class BackfillState(StreamProgress):
     status: BackfillStatus
     since: datetime | None
     until: datetime
     started_at: datetime
     updated_at: datetime
     pending: list[Stream] = Field(default_factory=lambda: list(STREAMS))
-    cursor: StreamCursor | None = None
     totals: dict[str, int] = Field(default_factory=dict)
     done: dict[str, int] = Field(default_factory=dict)
     created: dict[str, int] = Field(default_factory=dict)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 from standardwebhooks.webhooks import Webhook
 
-from bcsync.domain.refusals import Refused
+from bcsync.domain.refusals import Refusal, Refused
 
 MAX_BODY_BYTES = 64 * 1024
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
@@ -210,10 +210,10 @@ def store_hash_of(body: Mapping[str, Any]) -> str:
     """The store named by `producer`, checked before any secret is looked up."""
     producer = body.get("producer")
     if not isinstance(producer, str) or not producer.startswith("stores/"):
-        raise WebhookRejected(400, "body.producer must be 'stores/<store_hash>'")
+        raise WebhookRejected(Refusal.INVALID, "body.producer must be 'stores/<store_hash>'")
     store_hash = producer.removeprefix("stores/")
     if not STORE_HASH.match(store_hash):
-        raise WebhookRejected(400, "body.producer names an invalid store hash")
+        raise WebhookRejected(Refusal.INVALID, "body.producer names an invalid store hash")
     return store_hash
 
 
@@ -226,25 +226,25 @@ def authenticate(headers: Mapping[str, str], body: str, credentials: StoreCreden
     if token and credentials.webhook_token:
         if hmac.compare_digest(token.encode(), credentials.webhook_token.encode()):
             return
-        raise WebhookRejected(401, "invalid X-Webhook-Token")
-    raise WebhookRejected(401, "missing webhook signature or token")
+        raise WebhookRejected(Refusal.UNAUTHENTICATED, "invalid X-Webhook-Token")
+    raise WebhookRejected(Refusal.UNAUTHENTICATED, "missing webhook signature or token")
 
 
 def _verify_signature(headers: Mapping[str, str], body: str, secret: str, *, now: datetime) -> None:
     message_id = headers.get("webhook-id")
     timestamp_header = headers.get("webhook-timestamp")
     if not message_id or not timestamp_header:
-        raise WebhookRejected(401, "missing webhook-id or webhook-timestamp header")
+        raise WebhookRejected(Refusal.UNAUTHENTICATED, "missing webhook-id or webhook-timestamp header")
     try:
         sent_at = datetime.fromtimestamp(int(timestamp_header), tz=UTC)
     except (ValueError, OverflowError, OSError):
-        raise WebhookRejected(401, "invalid webhook-timestamp header") from None
+        raise WebhookRejected(Refusal.UNAUTHENTICATED, "invalid webhook-timestamp header") from None
     if abs(now - sent_at) > SIGNATURE_TOLERANCE:
-        raise WebhookRejected(401, "webhook-timestamp outside the 5-minute tolerance")
+        raise WebhookRejected(Refusal.UNAUTHENTICATED, "webhook-timestamp outside the 5-minute tolerance")
     expected = Webhook(secret.encode()).sign(message_id, sent_at, body)
     offered = headers.get("webhook-signature", "").split()
     if not any(hmac.compare_digest(candidate.encode(), expected.encode()) for candidate in offered):
-        raise WebhookRejected(401, "webhook signature does not match")
+        raise WebhookRejected(Refusal.UNAUTHENTICATED, "webhook signature does not match")
 
 
 def sign(secret: str, message_id: str, sent_at: datetime, body: str) -> dict[str, str]:

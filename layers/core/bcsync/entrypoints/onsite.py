@@ -8,25 +8,26 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from bcsync.domain.onsite import BeaconRefused
+from bcsync.domain.refusals import Refusal
 from bcsync.domain.webhooks import STORE_HASH
-from bcsync.observability import logger
+from bcsync.entrypoints.http import json_resolver
 from bcsync.usecases.onsite import BeaconContext
 from bcsync.wiring import container
 
 
 def track_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = json_resolver(failure="beacon could not be recorded", unavailable="temporarily unavailable")
 
     @app.post("/track")
     def track() -> Response[dict[str, str]]:
         event = app.current_event
         store = event.get_query_string_value("store") or ""
         if not STORE_HASH.match(store):
-            raise BeaconRefused(400, "store: name the store with ?store=<store hash>")
+            raise BeaconRefused(Refusal.INVALID, "store: name the store with ?store=<store hash>")
         try:
             body = event.decoded_body or ""
         except (UnicodeDecodeError, ValueError):
-            raise BeaconRefused(400, "beacon is not UTF-8 text") from None
+            raise BeaconRefused(Refusal.INVALID, "beacon is not UTF-8 text") from None
         headers = {name.lower(): value for name, value in (event.headers or {}).items()}
         context = BeaconContext(
             store_hash=store,
@@ -41,14 +42,5 @@ def track_resolver() -> APIGatewayHttpResolver:
         return Response(
             202, content_types.APPLICATION_JSON, answer.body(), headers={**cors, "Cache-Control": "no-store"}
         )
-
-    @app.exception_handler(BeaconRefused)
-    def refused(exc: BeaconRefused) -> Response[dict[str, str]]:
-        return Response(exc.status_code, content_types.APPLICATION_JSON, {"error": exc.message})
-
-    @app.exception_handler(Exception)
-    def failed(exc: Exception) -> Response[dict[str, str]]:
-        logger.exception("beacon could not be recorded")
-        return Response(503, content_types.APPLICATION_JSON, {"error": "temporarily unavailable"})
 
     return app

@@ -13,8 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from bcsync.domain.refusals import Refused
-from bcsync.observability import logger
+from bcsync.entrypoints.http import json_resolver
 from bcsync.usecases.read_model import (
     CountCheck,
     EventsPage,
@@ -32,7 +31,9 @@ ProfileId = Annotated[str, Path(description="A profile id (an id a merge retired
 
 
 def read_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = json_resolver(
+        failure="read API request failed", unavailable="temporarily unavailable; retry", enable_validation=True
+    )
 
     @app.get("/profiles", summary="Find a profile by email", tags=["profiles"])
     def find_profile(email: Annotated[str, Query(min_length=3, max_length=320)], store: Store = None) -> ProfileView:
@@ -114,10 +115,6 @@ def read_resolver() -> APIGatewayHttpResolver:
         headers = {"Cache-Control": "no-store", "Content-Security-Policy": CONSOLE_POLICY}
         return Response(200, content_types.TEXT_HTML, page, headers=headers)
 
-    @app.exception_handler(Refused)
-    def refused(exc: Refused) -> Response[dict[str, str]]:
-        return Response(exc.status_code, content_types.APPLICATION_JSON, {"error": exc.message})
-
     @app.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response[dict[str, str]]:
         first = exc.errors()[0]
@@ -127,11 +124,6 @@ def read_resolver() -> APIGatewayHttpResolver:
     @app.not_found
     def not_found(exc: Exception) -> Response[dict[str, str]]:
         return Response(404, content_types.APPLICATION_JSON, {"error": "no such route"})
-
-    @app.exception_handler(Exception)
-    def failed(exc: Exception) -> Response[dict[str, str]]:
-        logger.exception("read API request failed")
-        return Response(503, content_types.APPLICATION_JSON, {"error": "temporarily unavailable; retry"})
 
     return app
 

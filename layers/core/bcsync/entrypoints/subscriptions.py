@@ -11,6 +11,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from bcsync.domain.confirmation import InvalidConfirmation
 from bcsync.domain.consent import ConfirmOutcome
+from bcsync.domain.refusals import Refusal
+from bcsync.entrypoints.http import status_of
 from bcsync.observability import logger, metrics
 from bcsync.wiring import container
 
@@ -68,10 +70,10 @@ def confirmation_resolver() -> APIGatewayHttpResolver:
 
     @app.exception_handler(InvalidConfirmation)
     def refused(exc: InvalidConfirmation) -> Response[str]:
-        logger.info("link refused", extra={"status": exc.status_code, "reason": exc.message})
+        logger.info("link refused", extra={"reason": exc.reason.value, "detail": exc.message})
         metrics.add_metric(name="LinksRefused", unit="Count", value=1)
-        title = "Link expired" if exc.status_code == 410 else "Link not valid"
-        return page(exc.status_code, title, exc.message)
+        title = "Link expired" if exc.reason is Refusal.EXPIRED else "Link not valid"
+        return page(status_of(exc), title, exc.message)
 
     @app.exception_handler(Exception)
     def failed(exc: Exception) -> Response[str]:

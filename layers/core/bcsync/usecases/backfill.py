@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bcsync.domain.sync import BackfillState, Stream, StreamCursor
+from bcsync.domain.sync import BackfillState, Stream, StreamCursor, Window
 from bcsync.observability import logger
 from bcsync.usecases.clock import utc_moment
-from bcsync.usecases.polling import PageOutcome, PassContext, StreamPasses
-from bcsync.usecases.ports import BigCommerceConnector, SyncStateStore
-from bcsync.usecases.reconcile import SyncLimits
+from bcsync.usecases.jobs import JobRunner
+from bcsync.usecases.polling import PageOutcome
+from bcsync.usecases.ports import BigCommercePoller, SyncStateStore
 
 
 class BackfillAlreadyRunning(Exception):
@@ -51,72 +51,61 @@ class BackfillRequests:
 
 
 class Backfill:
-    def __init__(
-        self, passes: StreamPasses, state: SyncStateStore, connector: BigCommerceConnector, limits: SyncLimits
-    ) -> None:
-        self._passes = passes
+    """The backfill policy on the job runner: history windows, progress totals, operator stops."""
+
+    name = "backfill"
+    backfill = True
+
+    def __init__(self, runner: JobRunner, state: SyncStateStore) -> None:
+        self._runner = runner
         self._state = state
-        self._connector = connector
-        self._limits = limits
 
     def run(self, store_hash: str, remaining_seconds: Callable[[], float]) -> bool:
         """Make progress; True when there is nothing left to continue (done, stopped, none)."""
+        return self._runner.run(self, store_hash, remaining_seconds)
+
+    def load(self, store_hash: str) -> BackfillState | None:
         state = self._state.backfill(store_hash)
-        if state is None or state.status != "running":
-            return True
-        margin = self._limits.stop_margin_seconds
-        reader = self._connector.reader(
-            store_hash, budget_seconds=max(1.0, remaining_seconds() - margin), quota_share=self._limits.quota_share
-        )
-        context = PassContext(store_hash, reader, backfill=True)
-        requests_base = state.requests
-        stopped = False
-        try:
-            while state.pending:
-                stream = state.pending[0]
-                cursor = state.cursor if state.cursor and state.cursor.stream == stream else None
-                cursor = cursor or StreamCursor(stream=stream, window=state.window_for(stream))
-                if stream is Stream.ORDERS and stream.value not in state.totals:
-                    # For the progress bar; v3 collections report their total on every page.
-                    state.totals[stream.value] = reader.count_orders(cursor.window).count
+        return state if state is not None and state.status == "running" else None
 
-                def checkpoint(position: StreamCursor, outcome: PageOutcome) -> bool:
-                    nonlocal stopped
-                    state.cursor = position
-                    state.done[position.stream.value] = position.done
-                    if position.total is not None:
-                        state.totals[position.stream.value] = position.total
-                    if outcome.created_ids:
-                        state.created[position.stream.value] = state.created.get(position.stream.value, 0) + len(
-                            outcome.created_ids
-                        )
-                    state.requests = requests_base + reader.requests_made
-                    state.updated_at = utc_moment()
-                    stopped = self._state.control(store_hash).backfill_stop_requested
-                    if stopped:
-                        state.status = "stopped"
-                    self._state.save_backfill(store_hash, state)
-                    return stopped or remaining_seconds() < margin
+    def prepare(self, store_hash: str, state: BackfillState, reader: BigCommercePoller) -> str | None:
+        if Stream.ORDERS in state.pending and Stream.ORDERS.value not in state.totals:
+            # For the progress bar; v3 collections report their total on every page.
+            state.totals[Stream.ORDERS.value] = reader.count_orders(state.window_for(Stream.ORDERS)).count
+        return None  # confirmation links fall back to the configured public URL
 
-                if not self._passes.run(context, cursor, checkpoint):
-                    if stopped:
-                        self._state.update_control(store_hash, backfill_stop_requested=False)
-                        logger.info("backfill stopped", extra={"store_hash": store_hash})
-                        return True
-                    return False
-                state.totals[stream.value] = max(state.totals.get(stream.value, 0), state.done.get(stream.value, 0))
-                state.pending.pop(0)
-                state.cursor = None
-                context.refunds = None
-                self._state.save_backfill(store_hash, state)
-        except Exception as error:
-            state.error, state.updated_at = f"{type(error).__name__}: {error}", utc_moment()
-            self._state.save_backfill(store_hash, state)
-            raise
+    def window(self, state: BackfillState, stream: Stream) -> Window:
+        return state.window_for(stream)
+
+    def page_recorded(self, store_hash: str, state: BackfillState, cursor: StreamCursor, outcome: PageOutcome) -> bool:
+        stream = cursor.stream.value
+        state.done[stream] = cursor.done
+        if cursor.total is not None:
+            state.totals[stream] = cursor.total
+        if outcome.created_ids:
+            state.created[stream] = state.created.get(stream, 0) + len(outcome.created_ids)
+        state.updated_at = utc_moment()
+        if self._state.control(store_hash).backfill_stop_requested:
+            state.status = "stopped"
+        return state.status == "stopped"
+
+    def stream_done(self, state: BackfillState, stream: Stream) -> None:
+        state.totals[stream.value] = max(state.totals.get(stream.value, 0), state.done.get(stream.value, 0))
+
+    def count_requests(self, state: BackfillState, requests: int) -> None:
+        state.requests += requests
+
+    def stopped(self, store_hash: str, state: BackfillState) -> None:
+        self._state.update_control(store_hash, backfill_stop_requested=False)
+
+    def failed(self, state: BackfillState, error: str) -> None:
+        state.error, state.updated_at = error, utc_moment()
+
+    def finished(self, store_hash: str, state: BackfillState) -> None:
         state.status, state.error, state.updated_at = "done", None, utc_moment()
-        state.requests = requests_base + reader.requests_made
-        self._state.save_backfill(store_hash, state)
         logger.info(
             "backfill finished", extra={"store_hash": store_hash, "done": state.done, "requests": state.requests}
         )
-        return True
+
+    def save(self, store_hash: str, state: BackfillState) -> None:
+        self._state.save_backfill(store_hash, state)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from bcsync.domain.carts import recreated_cart
 from bcsync.domain.confirmation import CART_RECOVERY_PURPOSE, InvalidConfirmation, LinkClaims, read_claims
 from bcsync.domain.events import MarketingEvent, Metric
+from bcsync.domain.refusals import Refusal
 from bcsync.observability import logger
 from bcsync.usecases.ports import BigCommerceConnector, CatalogRepository, DownstreamFault, EventLookup
 from bcsync.usecases.subscribers import ConfirmationLinks
@@ -55,7 +56,7 @@ class CartRecovery:
         try:
             claims = self._links.verify(token, now=now, purpose=CART_RECOVERY_PURPOSE)
         except InvalidConfirmation as refused:
-            if refused.status_code != 410:
+            if refused.reason is not Refusal.EXPIRED:
                 raise
             logger.info("cart recovery link expired; sending the shopper to the store's cart")
             return self._cart_page(read_claims(token).store_hash)  # signed by the store: verified first

@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bcsync.domain.refusals import Refusal
 from bcsync.domain.webhooks import (
     AUTH_HEADERS,
     HANDLED_SCOPES,
@@ -101,9 +102,9 @@ def webhook_data(model: type[DataModel], envelope: WebhookEnvelope, *, types: tu
     try:
         data = model.model_validate(envelope.data)
     except ValidationError as exc:
-        raise WebhookRejected(400, f"invalid {envelope.scope} data: {_first_error(exc, 'data')}") from None
+        raise WebhookRejected(Refusal.INVALID, f"invalid {envelope.scope} data: {_first_error(exc, 'data')}") from None
     if data.type not in types:
-        raise WebhookRejected(400, f"data.type must be one of {list(types)} for {envelope.scope}")
+        raise WebhookRejected(Refusal.INVALID, f"data.type must be one of {list(types)} for {envelope.scope}")
     return data
 
 
@@ -181,19 +182,19 @@ class WebhookIngest:
         try:
             return self._credentials.credentials(store_hash)
         except UnknownStore:
-            raise WebhookRejected(404, f"unknown store {store_hash}") from None
+            raise WebhookRejected(Refusal.UNKNOWN, f"unknown store {store_hash}") from None
 
     @staticmethod
     def _read(delivery: RawDelivery) -> tuple[dict[str, object], str]:
         """Size, JSON and the producer's store hash: all that is needed to find the secret."""
         if len(delivery.body.encode()) > MAX_BODY_BYTES:
-            raise WebhookRejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
+            raise WebhookRejected(Refusal.TOO_LARGE, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
             body = json.loads(delivery.body)
         except json.JSONDecodeError:
-            raise WebhookRejected(400, "body is not valid JSON") from None
+            raise WebhookRejected(Refusal.INVALID, "body is not valid JSON") from None
         if not isinstance(body, dict):
-            raise WebhookRejected(400, "body must be a JSON object")
+            raise WebhookRejected(Refusal.INVALID, "body must be a JSON object")
         return body, store_hash_of(body)
 
     @staticmethod
@@ -201,11 +202,13 @@ class WebhookIngest:
         try:
             return WebhookEnvelope.model_validate(body)
         except ValidationError as exc:
-            raise WebhookRejected(400, f"invalid webhook body: {_first_error(exc, 'body')}") from None
+            raise WebhookRejected(Refusal.INVALID, f"invalid webhook body: {_first_error(exc, 'body')}") from None
 
     def _prepare(self, delivery: RawDelivery, envelope: WebhookEnvelope) -> Work | None:
         if envelope.family() != delivery.family:
-            raise WebhookRejected(400, f"scope {envelope.scope} does not belong on /webhooks/{delivery.family}")
+            raise WebhookRejected(
+                Refusal.INVALID, f"scope {envelope.scope} does not belong on /webhooks/{delivery.family}"
+            )
         if envelope.scope not in HANDLED_SCOPES.get(delivery.family, frozenset()):
             return None
         context = DeliveryContext(received_at=delivery.received_at, origin=delivery.origin)

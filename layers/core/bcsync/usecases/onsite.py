@@ -31,6 +31,7 @@ from bcsync.domain.onsite import (
     parse_beacon,
     signup_claim,
 )
+from bcsync.domain.refusals import Refusal
 from bcsync.observability import logger, metrics
 from bcsync.usecases.ports import (
     CatalogRepository,
@@ -104,11 +105,11 @@ class OnsiteTracker:
         now = self._clock()
         keys = [f"ip:{context.ip}"] + ([f"token:{beacon.token[-24:]}"] if beacon.token else [])
         if not all(self._buckets.take(key, now) for key in keys):
-            raise BeaconRefused(429, "too many beacons; slow down")
+            raise BeaconRefused(Refusal.TOO_FREQUENT, "too many beacons; slow down")
         try:
             secret = self._credentials.credentials(context.store_hash).client_secret
         except UnknownStore:
-            raise BeaconRefused(404, f"unknown store {context.store_hash}") from None
+            raise BeaconRefused(Refusal.UNKNOWN, f"unknown store {context.store_hash}") from None
         self._check_origin(context)
         visitor, exchanged = self._visitor(beacon, secret, context)
         if visitor is None:
@@ -133,7 +134,7 @@ class OnsiteTracker:
             if allowed:  # a store whose address is not recorded yet is asked again next time
                 self._sites[context.store_hash] = (now, allowed)
         if urlsplit(context.origin).netloc != allowed:
-            raise BeaconRefused(403, "this site may not send beacons for the store")
+            raise BeaconRefused(Refusal.FORBIDDEN, "this site may not send beacons for the store")
 
     def _visitor(self, beacon: Beacon, secret: str, context: BeaconContext) -> tuple[Visitor | None, bool]:
         if beacon.customer_jwt:

@@ -6,7 +6,7 @@ reconciliation and backfill, which read orders in pages, reuse the exact same ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bcsync.domain.bigcommerce import Order, Refund
@@ -99,15 +99,25 @@ class OrderSync:
     def record_page(
         self,
         store_hash: str,
-        orders: Sequence[tuple[Order, tuple[Refund, ...] | None]],
+        orders: Sequence[Order],
         reader: BigCommerceReader,
         *,
+        refunds_of: Callable[[Order], tuple[Refund, ...] | None],
         backfill: bool,
     ) -> list[SyncResult]:
-        """A page of orders already read, with their refunds: one read of everything their
-        writes depend on (catalog items included), then their changes written together."""
+        """A page of orders already read: the placed ones, with their refunds where one can exist
+        (`refunds_of` answers from the pass's listing), get one read of everything their writes
+        depend on (catalog items included), then their changes written together."""
         drafts = [
-            self.complete(store_hash, order, reader, refunds=refunds, with_catalog=False) for order, refunds in orders
+            self.complete(
+                store_hash,
+                order,
+                reader,
+                refunds=refunds_of(order) if needs_refunds(order, refund_announced=False) else None,
+                with_catalog=False,
+            )
+            for order in orders
+            if is_placed(order)
         ]
         if not drafts:
             return []

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bcsync.domain.bigcommerce import CatalogProduct, Customer, Order, Refund, Subscriber
-from bcsync.domain.orders import REFUND_STATUSES, RefundListing, is_placed
+from bcsync.domain.orders import RefundListing
 from bcsync.domain.sync import Stream, StreamCursor, Window, step_back_after_shrink
 from bcsync.observability import logger
 from bcsync.usecases.catalog import CatalogLookup
@@ -70,19 +70,19 @@ class StreamPasses:
     def _orders_pass(self, context: PassContext, cursor: StreamCursor, checkpoint: Checkpoint) -> bool:
         for orders, more in order_pages(context.reader, cursor.window, after_id=cursor.after_id):
             outcome = PageOutcome(seen=len(orders))
-            placed = [
-                (order, self._refunds_if_any(context, cursor.window, order)) for order in orders if is_placed(order)
-            ]
-            results = self._orders.record_page(context.store_hash, placed, context.reader, backfill=context.backfill)
+
+            def refunds_of(order: Order) -> tuple[Refund, ...] | None:
+                return self._refunds_of(context, cursor.window, order)
+
+            results = self._orders.record_page(
+                context.store_hash, orders, context.reader, refunds_of=refunds_of, backfill=context.backfill
+            )
             outcome.created_ids += [event_id for result in results for event_id in result.created_ids]
             cursor.after_id = max((order.id for order in orders), default=cursor.after_id)
             cursor.done += len(orders)
             if checkpoint(cursor, outcome) and more:
                 return False
         return True
-
-    def _refunds_if_any(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...] | None:
-        return self._refunds_of(context, window, order) if order.status_id in REFUND_STATUSES else None
 
     def _refunds_of(self, context: PassContext, window: Window, order: Order) -> tuple[Refund, ...] | None:
         """From the refunds stream since the window's start (`created:min`), read once when the

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 from bcsync.domain.counters import days_back, is_utc
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.profiles import Profile, normalize_email
-from bcsync.domain.refusals import Refused
+from bcsync.domain.refusals import Refusal, Refused
 from bcsync.domain.sync import BackfillState, DayCount, ReconcileState, RunReport, SyncControl
 from bcsync.usecases.ports import JobQueue, ProfileRepository, StoreDirectory
 
@@ -30,14 +30,6 @@ MAX_SERIES_DAYS = 366
 MAX_PAGE = 100
 MAX_CHECK_DAYS = 90
 STORES_CACHE_SECONDS = 300.0
-
-
-class NotFound(Refused):
-    """An id, email or metric the store does not have: 404."""
-
-
-class BadRequest(Refused):
-    """A parameter the API cannot use: 400."""
 
 
 # ---------------------------------------------------------------------- answers
@@ -206,20 +198,20 @@ class ReadModel:
         stores = self._store_hashes()
         if named:
             if named not in stores:
-                raise NotFound(404, f"unknown store {named}")
+                raise Refused(Refusal.UNKNOWN, f"unknown store {named}")
             return named
         if len(stores) != 1:
-            raise BadRequest(400, f"name the store with ?store= (this stack has {len(stores)})")
+            raise Refused(Refusal.INVALID, f"name the store with ?store= (this stack has {len(stores)})")
         return next(iter(stores))
 
     # ------------------------------------------------------------------ profiles
     def profile_by_email(self, store_hash: str, email: str) -> ProfileView:
         address = normalize_email(email)
         if not address:
-            raise BadRequest(400, "email: not an email address")
+            raise Refused(Refusal.INVALID, "email: not an email address")
         profile_id = self._profiles.find(store_hash, "email", address)
         if profile_id is None:
-            raise NotFound(404, "no profile with that email")
+            raise Refused(Refusal.UNKNOWN, "no profile with that email")
         return self.profile(store_hash, profile_id)
 
     def profile(self, store_hash: str, profile_id: str) -> ProfileView:
@@ -230,7 +222,7 @@ class ReadModel:
         self, store_hash: str, profile_id: str, *, metric: str | None, before: str | None, limit: int
     ) -> EventsPage:
         if not 1 <= limit <= MAX_PAGE:
-            raise BadRequest(400, f"limit: between 1 and {MAX_PAGE}")
+            raise Refused(Refusal.INVALID, f"limit: between 1 and {MAX_PAGE}")
         profile = self._existing(store_hash, profile_id)
         events, last = self._timeline.timeline_page(
             store_hash, profile.id, before=_decoded(before), limit=limit, metric=metric
@@ -271,10 +263,10 @@ class ReadModel:
 
     def series(self, store_hash: str, metric: str, *, days: int, tz: Literal["store", "utc"]) -> Series:
         if not 1 <= days <= MAX_SERIES_DAYS:
-            raise BadRequest(400, f"days: between 1 and {MAX_SERIES_DAYS}")
+            raise Refused(Refusal.INVALID, f"days: between 1 and {MAX_SERIES_DAYS}")
         ours = metric in {m.value for m in Metric}  # another (an imported one) must have been counted
         if not ours and metric not in {c.metric for c in self._counters.totals(store_hash)}:
-            raise NotFound(404, f"unknown metric {metric}")
+            raise Refused(Refusal.UNKNOWN, f"unknown metric {metric}")
         zone = self._zone_of(store_hash)
         utc = tz == "utc" and not is_utc(zone)
         shown_zone = "UTC" if tz == "utc" or is_utc(zone) else str(zone)
@@ -325,9 +317,9 @@ class ReadModel:
     def count_checks(self, store_hash: str, *, days: int) -> list[CountCheck]:
         """`bcsync verify-counts` for the console: each day's placed orders, BigCommerce's against ours."""
         if not 1 <= days <= MAX_CHECK_DAYS:
-            raise BadRequest(400, f"days: between 1 and {MAX_CHECK_DAYS}")
+            raise Refused(Refusal.INVALID, f"days: between 1 and {MAX_CHECK_DAYS}")
         if self._daily_counts is None:
-            raise NotFound(404, "daily counts are not served here")
+            raise Refused(Refusal.UNKNOWN, "daily counts are not served here")
         rows = self._daily_counts(store_hash, days, self._now())
         return [
             CountCheck(day=row.day.isoformat(), bigcommerce=row.bigcommerce, bcsync=row.bcsync, matches=row.matches)
@@ -346,7 +338,7 @@ class ReadModel:
         """The profile (an id a merge retired finds its survivor), or 404."""
         profile = self._profiles.get(store_hash, profile_id)
         if profile is None:
-            raise NotFound(404, "no such profile")
+            raise Refused(Refusal.UNKNOWN, "no such profile")
         return profile
 
     def _today(self, store_hash: str) -> date:
@@ -401,5 +393,5 @@ def _decoded(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         position = ""
     if "#" not in position:
-        raise BadRequest(400, "before: not a cursor this API gave")
+        raise Refused(Refusal.INVALID, "before: not a cursor this API gave")
     return position

@@ -10,8 +10,6 @@ watermark moves to its window's end only once the whole window is recorded.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
 
 from bcsync.domain.orders import REFUND_RECORD_GRACE
 from bcsync.domain.sync import (
@@ -19,99 +17,91 @@ from bcsync.domain.sync import (
     STREAMS,
     ReconcileState,
     RunReport,
+    Stream,
     StreamCursor,
+    Window,
     reconcile_window,
 )
 from bcsync.domain.webhooks import Family
 from bcsync.observability import logger, metrics
 from bcsync.usecases.clock import utc_moment
-from bcsync.usecases.polling import PageOutcome, PassContext, StreamPasses
-from bcsync.usecases.ports import BigCommerceConnector, BigCommercePoller, SyncStateStore
+from bcsync.usecases.jobs import JobRunner, SyncLimits
+from bcsync.usecases.polling import PageOutcome
+from bcsync.usecases.ports import BigCommercePoller, SyncStateStore
 from bcsync.usecases.webhook_health import WebhookHealth
 
 
-@dataclass(frozen=True)
-class SyncLimits:
-    overlap: timedelta
-    first_lookback: timedelta
-    quota_share: float
-    stop_margin_seconds: float
-
-
 class Reconciler:
-    def __init__(
-        self,
-        passes: StreamPasses,
-        state: SyncStateStore,
-        connector: BigCommerceConnector,
-        hooks: WebhookHealth,
-        limits: SyncLimits,
-    ) -> None:
-        self._passes = passes
+    """The reconciliation policy on the job runner: live windows, drift counted and reported."""
+
+    name = "reconciliation"
+    backfill = False
+
+    def __init__(self, runner: JobRunner, state: SyncStateStore, hooks: WebhookHealth, limits: SyncLimits) -> None:
+        self._runner = runner
         self._state = state
-        self._connector = connector
         self._hooks = hooks
         self._limits = limits
 
     def run(self, store_hash: str, remaining_seconds: Callable[[], float]) -> bool:
         """Make progress on the store's reconciliation; True when the run is complete."""
-        margin = self._limits.stop_margin_seconds
-        reader = self._connector.reader(
-            store_hash, budget_seconds=max(1.0, remaining_seconds() - margin), quota_share=self._limits.quota_share
-        )
-        state = self._state.reconcile(store_hash)
+        return self._runner.run(self, store_hash, remaining_seconds)
+
+    def load(self, store_hash: str) -> ReconcileState:
+        return self._state.reconcile(store_hash)
+
+    def prepare(self, store_hash: str, state: ReconcileState, reader: BigCommercePoller) -> str | None:
         if not state.running:
             self._start(store_hash, state, reader)
-        run = state.run
-        assert run is not None
-        context = PassContext(store_hash, reader, backfill=False, origin=self._state.control(store_hash).destination)
-        requests_base = run.requests - reader.requests_made
-        try:
-            while state.pending:
-                stream = state.pending[0]
-                cursor = state.cursor if state.cursor and state.cursor.stream == stream else None
-                cursor = cursor or StreamCursor(stream=stream, window=state.windows[stream])
-                context.refunds = None
+        return self._state.control(store_hash).destination
 
-                def checkpoint(position: StreamCursor, outcome: PageOutcome) -> bool:
-                    run.seen[position.stream] = run.seen.get(position.stream, 0) + outcome.seen
-                    if outcome.created_ids:
-                        run.created[position.stream] = run.created.get(position.stream, 0) + len(outcome.created_ids)
-                        metrics.add_metric(name="ReconcileDrift", unit="Count", value=len(outcome.created_ids))
-                        logger.warning(
-                            "reconciliation recovered events the webhooks missed",
-                            extra={"store_hash": store_hash, "event_ids": outcome.created_ids},
-                        )
-                    run.requests = requests_base + reader.requests_made
-                    state.cursor = position
-                    self._state.save_reconcile(store_hash, state)
-                    return remaining_seconds() < margin
+    def window(self, state: ReconcileState, stream: Stream) -> Window:
+        return state.windows[stream]
 
-                if not self._passes.run(context, cursor, checkpoint):
-                    logger.info("reconciliation paused near the time limit", extra={"store_hash": store_hash})
-                    return False
-                state.watermarks[stream] = state.windows[stream].end
-                state.reopen_from.pop(stream, None)
-                state.pending.pop(0)
-                state.cursor = None
-                self._state.save_reconcile(store_hash, state)
-        except Exception as error:
-            run.error, run.failed_at = f"{type(error).__name__}: {error}", utc_moment()
-            self._state.save_reconcile(store_hash, state)
-            raise
+    def page_recorded(self, store_hash: str, state: ReconcileState, cursor: StreamCursor, outcome: PageOutcome) -> bool:
+        run = _current(state)
+        run.seen[cursor.stream] = run.seen.get(cursor.stream, 0) + outcome.seen
+        if outcome.created_ids:
+            run.created[cursor.stream] = run.created.get(cursor.stream, 0) + len(outcome.created_ids)
+            metrics.add_metric(name="ReconcileDrift", unit="Count", value=len(outcome.created_ids))
+            logger.warning(
+                "reconciliation recovered events the webhooks missed",
+                extra={"store_hash": store_hash, "event_ids": outcome.created_ids},
+            )
+        return False
+
+    def stream_done(self, state: ReconcileState, stream: Stream) -> None:
+        state.watermarks[stream] = state.windows[stream].end
+        state.reopen_from.pop(stream, None)
+
+    def count_requests(self, state: ReconcileState, requests: int) -> None:
+        _current(state).requests += requests
+
+    def stopped(self, store_hash: str, state: ReconcileState) -> None:
+        """Nothing asks a reconciliation to stop; it only pauses."""
+
+    def failed(self, state: ReconcileState, error: str) -> None:
+        run = _current(state)
+        run.error, run.failed_at = error, utc_moment()
+
+    def finished(self, store_hash: str, state: ReconcileState) -> None:
+        run = _current(state)
         run.finished_at, run.error = utc_moment(), None
-        run.requests = requests_base + reader.requests_made
         state.last_finished = run
         state.windows = {}
-        self._state.save_reconcile(store_hash, state)
         logger.info(
             "reconciliation finished",
             extra={"store_hash": store_hash, "drift": run.drift, "seen": run.seen, "requests": run.requests},
         )
-        return True
+
+    def save(self, store_hash: str, state: ReconcileState) -> None:
+        self._state.save_reconcile(store_hash, state)
 
     def _start(self, store_hash: str, state: ReconcileState, reader: BigCommercePoller) -> None:
+        """Check the hooks (an outage widens the windows back over it), then fix one window per
+        stream ending now."""
         now = utc_moment()
+        state.run = RunReport(started_at=now)
         health, plan = self._hooks.check(store_hash, reader, now=now, repair=True)
         state.hooks = health
         for family, began in plan.outage_since.items():
@@ -133,5 +123,10 @@ class Reconciler:
         }
         state.pending = list(STREAMS)
         state.cursor = None
-        state.run = RunReport(started_at=now)
         self._state.save_reconcile(store_hash, state)
+
+
+def _current(state: ReconcileState) -> RunReport:
+    """The run under way; `prepare` starts one before any page is recorded."""
+    assert state.run is not None
+    return state.run

@@ -31,6 +31,7 @@ from bcsync.domain.consent import (
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flows import Flow
 from bcsync.domain.profiles import Profile, fill_gaps, normalize_email
+from bcsync.domain.refusals import Refusal
 from bcsync.domain.signups import SIGNUP_CLAIM_LIFE
 from bcsync.domain.webhooks import SubscriberWebhookData, WebhookEnvelope
 from bcsync.settings import StoreSettings
@@ -88,7 +89,7 @@ class ConfirmationLinks:
         try:
             secret = self._credentials.credentials(claims.store_hash).client_secret
         except UnknownStore:
-            raise InvalidConfirmation(400, "This link is not valid.") from None
+            raise InvalidConfirmation(Refusal.INVALID, "This link is not valid.") from None
         return verify_token(token or "", secret, now=now, purpose=purpose)
 
     def unsubscribe_link(self, profile: Profile, now: datetime) -> str | None:
