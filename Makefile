@@ -16,6 +16,12 @@ $(BIN)/.installed: pyproject.toml
 $(BIN)/sam: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[dev,sam]'
 
+# checkov pins its own dependencies: it gets a virtualenv of its own, inside .venv.
+CHECKOV := $(VENV)/checkov/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install -q 'checkov>=3.2,<4'
+
 install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
@@ -34,11 +40,12 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_track.py
 	$(BIN)/python benchmarks/bench_import.py
 
-lint: $(BIN)/sam
+lint: $(BIN)/sam $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/bcsync infra/bcsync_ops
 	$(BIN)/sam validate --lint
+	$(CHECKOV) --config-file .checkov.yaml
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .

@@ -20,6 +20,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.utilities import parameters
+from botocore.client import BaseClient
 from moto import mock_aws
 
 from bcsync import settings as settings_module
@@ -41,6 +42,7 @@ from bcsync_ops.local_stack import (
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
+from tests.integration.iam import CallLog, grants_of, refused
 
 EVENTS = PROJECT_ROOT / "events"
 SCOPE_FAMILIES = {
@@ -91,11 +93,15 @@ class Stack:
     physical: dict[str, str]
     handlers: dict[str, ModuleType]
     time: VirtualTime
+    calls: CallLog
     _stream_positions: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        module = self.handlers[logical_id]
-        result: dict[str, Any] = module.lambda_handler(event, _LambdaContext(logical_id, 30))
+    def invoke(self, logical_id: str, event: dict[str, Any], *, timeout: int = 30) -> dict[str, Any]:
+        """The function's handler, its AWS calls checked against its policy (see iam.py)."""
+        with self.calls.calling_as(logical_id):
+            result: dict[str, Any] = self.handlers[logical_id].lambda_handler(
+                event, _LambdaContext(logical_id, timeout)
+            )
         return result
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +113,7 @@ class Stack:
         return self.invoke("OrdersWebhookFunction", event)
 
     def invoke_retry(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.handlers["RetryDeliveriesFunction"].lambda_handler(
-            event, _LambdaContext("RetryDeliveriesFunction", 120)
-        )
+        return self.invoke("RetryDeliveriesFunction", event, timeout=120)
 
     # ------------------------------------------------------------------ flows
     def drain_streams(self, *, failures_expected: bool = False) -> int:
@@ -191,9 +195,10 @@ class Stack:
                 return invocations
             invocations += 1
             try:
-                response = self.handlers["SyncJobsFunction"].lambda_handler(
+                response = self.invoke(
+                    "SyncJobsFunction",
                     sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:sync.fifo"),
-                    _LambdaContext("SyncJobsFunction", timeout),
+                    timeout=timeout,
                 )
             except Exception:  # the invocation failed: Lambda returns the whole batch
                 response = {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
@@ -298,9 +303,22 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         handlers = {
             logical_id: load_handler(logical_id, props) for logical_id, props in function_specs(template).items()
         }
-        yield Stack(store=store, physical=physical, handlers=handlers, time=virtual)
+        calls = CallLog(logical={physical_id: logical_id for logical_id, physical_id in physical.items()})
+        monkeypatch.setattr(BaseClient, "_make_api_call", _recorded(calls, BaseClient._make_api_call))
+        yield Stack(store=store, physical=physical, handlers=handlers, time=virtual, calls=calls)
         _fresh_process_state()
     server.stop()
+    for function, uses in calls.uses.items():
+        beyond = refused(uses, grants_of(template["Resources"][function]))
+        assert not beyond, f"{function} calls what its policy does not allow: {sorted(map(str, beyond))}"
+
+
+def _recorded(calls: CallLog, make_api_call: Any) -> Any:
+    def recorded(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls.record(client.meta.service_model.service_name, operation, params)
+        return make_api_call(client, operation, params)
+
+    return recorded
 
 
 def use_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: dict[str, Any]) -> None:
