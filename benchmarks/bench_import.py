@@ -63,12 +63,13 @@ def measure_parse(path: Path) -> tuple[int, float, int]:
 def measure_writes(path: Path) -> tuple[float, list[Any], int]:
     from bcsync_ops.demo import sandbox_store
 
-    with stack(sandbox_store()) as physical:
+    with stack(sandbox_store()):
+        from bcsync.wiring import container
         from bcsync_ops import history
         from bcsync_ops.measure import aws_calls
         from bcsync_ops.operations import StackHandle
 
-        handle = StackHandle("sandbox", dict(physical), "http://unused")
+        handle = StackHandle(container(), "sandbox")
         args = SimpleNamespace(file=str(path), format=None, map=None, metric="Placed Order", dry_run=False)
         out = io.StringIO()
         started = time.perf_counter()

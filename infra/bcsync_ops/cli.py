@@ -11,10 +11,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bcsync_ops import exports, operations, reports
 from bcsync_ops import flows as flow_files
+
+if TYPE_CHECKING:
+    from bcsync_ops.stack_reader import StackReader
 
 
 def _run_local(args: argparse.Namespace) -> int:
@@ -77,7 +80,7 @@ def _onsite_token(stack: operations.StackHandle, args: argparse.Namespace) -> in
     """A click token for a known person, as a flow email's link would carry (demos and tests)."""
     from bcsync.domain.confirmation import click_token
 
-    app = stack.container()
+    app = stack.container
     profile_id = app.profile_repository.find(stack.store_hash, "email", args.email.strip().lower())
     if profile_id is None:
         print("no profile with that email", file=sys.stderr)
@@ -134,19 +137,20 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _exporter(
-    records: Callable[[exports.StackTables], Iterator[dict[str, Any]]],
+    records: Callable[[StackReader], Iterator[dict[str, Any]]],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        tables = exports.deployed_tables(args.stack_name) if args.stack_name else exports.local_tables()
+        store = getattr(args, "store", None)  # only `events export` takes one
+        stack = operations.StackHandle.resolve(args.stack_name, store, needs_store=False).reader()
         if getattr(args, "format", "jsonl") == "csv":
             from bcsync_ops.history import export_csv
 
             if not args.metric:
                 print("bcsync events export: --format csv exports one metric: name it with --metric", file=sys.stderr)
                 return 2
-            export_csv(tables, args.store, args.metric, sys.stdout)
+            export_csv(stack, store, args.metric, sys.stdout)
             return 0
-        exports.write_lines(records(tables), sys.stdout)
+        exports.write_lines(records(stack), sys.stdout)
         return 0
 
     return run
@@ -154,12 +158,11 @@ def _exporter(
 
 def _erase_profile(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout carries only the JSON result
-    tables = exports.deployed_tables(args.stack_name) if args.stack_name else exports.local_tables()
-    store_hash = args.store or (None if args.stack_name else exports.local_store_hash())
-    if not store_hash:
+    stack = operations.StackHandle.resolve(args.stack_name, args.store, needs_store=False)
+    if not stack.named_store:
         print("bcsync profiles erase: name the store with --store <store_hash>", file=sys.stderr)
         return 2
-    erased = tables.erasure().erase(store_hash, args.email)
+    erased = stack.container.erasure.erase(stack.store_hash, args.email)
     print(json.dumps({"erased": erased is not None, **(erased or {})}))
     return 0
 
@@ -244,7 +247,7 @@ def _backfill(stack: operations.StackHandle, args: argparse.Namespace) -> int:
     if args.stop:
         from bcsync.usecases.backfill import BackfillRequests
 
-        BackfillRequests(stack.state()).request_stop(stack.store_hash)
+        BackfillRequests(stack.container.sync_state).request_stop(stack.store_hash)
         print("stop requested; the backfill stops after its current page")
         return 0
     return operations.backfill(stack, sys.stdout, since=args.since, wait=not args.no_wait)
@@ -305,7 +308,7 @@ def parser() -> argparse.ArgumentParser:
     show_profile.set_defaults(
         run=_operation(
             lambda stack, a: reports.profile(
-                stack.read_model(), stack.store_hash, a.email, out=sys.stdout, err=sys.stderr
+                stack.container.read_model, stack.store_hash, a.email, out=sys.stdout, err=sys.stderr
             )
         )
     )
@@ -313,7 +316,7 @@ def parser() -> argparse.ArgumentParser:
     metric_totals.add_argument("--days", type=_positive, default=30, help="days to sum (default 30)")
     metric_totals.set_defaults(
         run=_operation(
-            lambda stack, a: reports.metrics(stack.read_model(), stack.store_hash, days=a.days, out=sys.stdout)
+            lambda stack, a: reports.metrics(stack.container.read_model, stack.store_hash, days=a.days, out=sys.stdout)
         )
     )
     _add_import(commands)
@@ -376,30 +379,45 @@ def _add_flow_commands(commands: Any) -> None:
     apply.add_argument("file", type=Path, help="the flow file (YAML)")
     apply.set_defaults(
         run=_operation(
-            lambda stack, a: flow_files.apply(stack.flow_library(), stack.store_hash, a.file, sys.stdout, sys.stderr)
+            lambda stack, a: flow_files.apply(
+                stack.container.flow_library, stack.store_hash, a.file, sys.stdout, sys.stderr
+            )
         )
     )
     listing = on_stack(flows.add_parser("list", help="the store's flows, a line each"))
     listing.set_defaults(
-        run=_operation(lambda stack, a: flow_files.list_flows(stack.flow_library(), stack.store_hash, sys.stdout))
+        run=_operation(
+            lambda stack, a: flow_files.list_flows(stack.container.flow_library, stack.store_hash, sys.stdout)
+        )
     )
     show = on_stack(flows.add_parser("show", help="one of the store's flows, as YAML"))
     show.add_argument("name", help="the flow's name")
     show.set_defaults(
         run=_operation(
-            lambda stack, a: flow_files.show(stack.flow_library(), stack.store_hash, a.name, sys.stdout, sys.stderr)
+            lambda stack, a: flow_files.show(
+                stack.container.flow_library, stack.store_hash, a.name, sys.stdout, sys.stderr
+            )
         )
     )
     status = on_stack(flows.add_parser("status", help="per flow: runs, actions sent, skips and exits"))
     status.set_defaults(
-        run=_operation(lambda stack, a: flow_files.status(stack.run_store(), stack.store_hash, sys.stdout))
+        run=_operation(
+            lambda stack, a: flow_files.status(
+                stack.reader().runs_of_store(stack.store_hash), stack.store_hash, sys.stdout
+            )
+        )
     )
     runs = on_stack(flows.add_parser("runs", help="a person's flow runs and their steps, with times"))
     runs.add_argument("--email", required=True, help="an email address the person is known by")
     runs.set_defaults(
         run=_operation(
             lambda stack, a: flow_files.runs_of_person(
-                stack.run_store(), stack.profile_repository(), stack.store_hash, a.email, out=sys.stdout, err=sys.stderr
+                stack.container.flow_runs,
+                stack.container.profile_repository,
+                stack.store_hash,
+                a.email,
+                out=sys.stdout,
+                err=sys.stderr,
             )
         )
     )
@@ -409,7 +427,9 @@ def _add_flow_commands(commands: Any) -> None:
     backfill.add_argument("--dry-run", action="store_true", help="count where people would enter; write nothing")
     backfill.set_defaults(
         run=_operation(
-            lambda stack, a: flow_files.backpopulate(stack.flow_runner(), stack.store_hash, a, sys.stdout, sys.stderr)
+            lambda stack, a: flow_files.backpopulate(
+                stack.container.flow_runner, stack.reader(), stack.store_hash, a, out=sys.stdout, err=sys.stderr
+            )
         )
     )
 

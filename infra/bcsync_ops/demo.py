@@ -19,15 +19,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlencode, urlsplit
 
 from bcsync.domain.confirmation import click_token
 from bcsync_ops.local_stack import LocalStack, StoreConfig
+from bcsync_ops.operations import StackHandle
 from bcsync_ops.sandbox import Line, Product, SandboxServer, SandboxStore
 from bcsync_ops.snippet import snippet
 from bcsync_ops.storefront import Storefront
 from bcsync_ops.webhook_sender import WebhookSender
+
+if TYPE_CHECKING:
+    from bcsync_ops.stack_reader import StackReader
 
 STORE_HASH = "sandbox"
 HEDY_CART = "5d1c2b3a-0000-4000-8000-000000000001"
@@ -248,22 +252,20 @@ def subscriber_abandons_a_cart(
 
 def confirm_step(sender: WebhookSender, step: Callable[[str], None]) -> None:
     """Follow the link the Confirm Subscription trigger carries, as Linus would from his inbox."""
-    from bcsync_ops.exports import local_tables
+    from bcsync.adapters.dynamodb import scan_all
 
-    rows = local_tables().resource.Table(local_tables().names["TriggersTable"]).scan()["Items"]
+    app = StackHandle.resolve(None, STORE_HASH).container
+    rows = scan_all(app.dynamodb.Table(app.settings.triggers_table_name))
     (link,) = [row["details"]["confirmation_url"] for row in rows if row["flow"] == "Confirm Subscription"]
     with urllib.request.urlopen(link, timeout=30) as response:
         status = response.status
     step(f"...and follows the link: {status}, subscribed, and the Welcome Series starts")
 
 
-def print_timeline(stack_tables: object, out: TextIO) -> None:
-    from bcsync_ops.exports import StackTables
-
-    assert isinstance(stack_tables, StackTables)
-    events = sorted(stack_tables.events().all(), key=lambda e: (e.time, e.id))
-    profiles = sorted(stack_tables.profiles().all(), key=lambda p: p.created_at + p.id)
-    triggers = list(stack_tables.triggers().all())
+def print_timeline(stack: StackReader, out: TextIO) -> None:
+    events = sorted(stack.events(), key=lambda e: (e.time, e.id))
+    profiles = sorted(stack.profiles(), key=lambda p: p.created_at + p.id)
+    triggers = list(stack.triggers())
     out.write("\nTimelines:\n")
     for profile in profiles:
         name = f"{profile.properties.get('First Name', '')} {profile.properties.get('Last Name', '')}".strip()
@@ -281,7 +283,7 @@ def print_timeline(stack_tables: object, out: TextIO) -> None:
         out.write(
             f"  {trigger['flow']:<28} -> {owner.email if owner else trigger['profile_id']}  ({trigger['event_id']})\n"
         )
-    carts = list(stack_tables.carts().all())
+    carts = list(stack.carts())
     out.write("\nCarts:\n")
     for cart in sorted(carts, key=lambda c: c["cart_id"]):
         outcome = f"became order {cart['order_id']}" if cart["order_id"] else "not converted"
@@ -303,7 +305,6 @@ def apply_default_flows() -> None:
 def run_flows(stack: LocalStack, store: SandboxStore, sender: WebhookSender, out: TextIO) -> None:
     """The default flows on the story, with the clock compressed: the minute tick fired as of
     hours and days later. What each person was sent, what was skipped, what ended early."""
-    from bcsync.wiring import container
     from bcsync_ops.flows import status
 
     time.sleep(STREAM_SETTLE_SECONDS)  # the stream pollers hand the story's last events over
@@ -330,7 +331,7 @@ def run_flows(stack: LocalStack, store: SandboxStore, sender: WebhookSender, out
                 out.write(f"{'':<12}its cart link, followed: {_followed(link)}\n")
     out.write("\nFlow status:\n")
     buffer = io.StringIO()
-    status(container().flow_runs, STORE_HASH, buffer)
+    status(StackHandle.resolve(None, STORE_HASH).reader().runs_of_store(STORE_HASH), STORE_HASH, buffer)
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
 
 
@@ -371,7 +372,7 @@ def backpopulate_winback(store: SandboxStore, out: TextIO) -> None:
     """History the webhooks never saw (an order from before bcsync) comes in by backfill, which
     starts no flow; a back-population dry run says who the winback would reach now."""
     from bcsync_ops.flows import backpopulate
-    from bcsync_ops.operations import StackHandle, backfill
+    from bcsync_ops.operations import backfill
 
     store.place_order(
         990,
@@ -387,7 +388,7 @@ def backpopulate_winback(store: SandboxStore, out: TextIO) -> None:
     out.write("Winback back-population, dry run (`bcsync flows backfill 'Customer Winback' --dry-run`):\n")
     buffer = io.StringIO()
     dry_run = SimpleNamespace(flow="Customer Winback", since=None, dry_run=True)
-    backpopulate(handle.flow_runner(), STORE_HASH, dry_run, buffer, buffer)
+    backpopulate(handle.container.flow_runner, handle.reader(), STORE_HASH, dry_run, out=buffer, err=buffer)
     out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
 
 
@@ -396,7 +397,6 @@ def import_from_another_platform(out: TextIO) -> None:
     changes nothing), bad rows named by line, no flow started."""
     from bcsync_ops.history import import_events
     from bcsync_ops.local_stack import PROJECT_ROOT
-    from bcsync_ops.operations import StackHandle
 
     examples = PROJECT_ROOT / "examples" / "import"
     args = SimpleNamespace(
@@ -442,7 +442,9 @@ def browse_the_storefront(stack: LocalStack, storefront: Storefront, out: TextIO
         f"  he looks at the {tote.name} twice: {', '.join(sorted(str(e.metric) for e in events))} recorded once each\n"
     )
     out.write(f"  an anonymous visitor's view: {anonymous['status']} ({anonymous['reason']}), nothing stored\n")
-    triggered = [t for t in container().trigger_ledger.all() if t["flow"] == "Browse Abandonment"]
+    triggered = [
+        t for t in StackHandle.resolve(None, STORE_HASH).reader().triggers() if t["flow"] == "Browse Abandonment"
+    ]
     out.write(f"  Browse Abandonment triggers: {len(triggered)} (the view of the {tote.name})\n")
     sign_up_on_the_storefront(stack, storefront, out)
 
@@ -500,7 +502,6 @@ def _span(delta: timedelta) -> str:
 
 
 def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
-    from bcsync_ops.exports import local_tables
 
     store = sandbox_store()
     sandbox = SandboxServer(store).start()
@@ -522,7 +523,7 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
         sender = WebhookSender(stack.api_url, STORE_HASH, CLIENT_SECRET)
         run_story(store, sender, out)
         stack.wait_until_drained()
-        print_timeline(local_tables(), out)
+        print_timeline(StackHandle.resolve(None, STORE_HASH).reader(), out)
         run_flows(stack, store, sender, out)
         backpopulate_winback(store, out)
         import_from_another_platform(out)

@@ -12,7 +12,7 @@ import yaml
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flow_definitions import Every, FlowFile, FlowFileInvalid, MetricTrigger, parse_flow_file
 from bcsync.domain.flow_runs import FlowRun, flow_status
-from bcsync.usecases.ports import FlowLibrary
+from bcsync.usecases.ports import FlowLibrary, StoreHistory
 
 
 def load(path: Path) -> FlowFile:
@@ -91,9 +91,9 @@ def show(library: FlowLibrary, store_hash: str, name: str, out: TextIO, err: Tex
     return 0
 
 
-def status(runs: RunReader, store_hash: str, out: TextIO) -> int:
+def status(runs: list[FlowRun], store_hash: str, out: TextIO) -> int:
     """Per flow: runs active and done, actions sent, skips and exits by reason, errors."""
-    by_flow = flow_status(runs.runs(store_hash))
+    by_flow = flow_status(runs)
     if not by_flow:
         print(f"no flow runs on {store_hash} yet", file=out)
         return 0
@@ -130,7 +130,6 @@ def runs_of_person(
 
 
 class RunReader(Protocol):
-    def runs(self, store_hash: str) -> list[FlowRun]: ...
     def runs_of(self, store_hash: str, profile_id: str) -> list[FlowRun]: ...
 
 
@@ -138,13 +137,15 @@ class ProfileFinder(Protocol):
     def find(self, store_hash: str, kind: Literal["customer", "email", "subscriber"], value: str) -> str | None: ...
 
 
-def backpopulate(stack_runner: BackPopulator, store_hash: str, args: BackfillArgs, out: TextIO, err: TextIO) -> int:
+def backpopulate(
+    stack_runner: BackPopulator, history: StoreHistory, store_hash: str, args: BackfillArgs, *, out: TextIO, err: TextIO
+) -> int:
     """Past qualifying people enter the flow where they would be now; `--dry-run` only counts."""
     from bcsync.usecases.flow_runner import UnknownFlow  # late: it brings the logger, set up by then
 
     try:
         where = stack_runner.backpopulate(
-            store_hash, args.flow, since=args.since, now=datetime.now(UTC), dry_run=args.dry_run
+            store_hash, args.flow, history, since=args.since, now=datetime.now(UTC), dry_run=args.dry_run
         )
     except UnknownFlow as error:
         print(str(error), file=err)
@@ -159,7 +160,14 @@ def backpopulate(stack_runner: BackPopulator, store_hash: str, args: BackfillArg
 
 class BackPopulator(Protocol):
     def backpopulate(
-        self, store_hash: str, flow_name: str, *, since: datetime | None, now: datetime, dry_run: bool
+        self,
+        store_hash: str,
+        flow_name: str,
+        history: StoreHistory,
+        *,
+        since: datetime | None,
+        now: datetime,
+        dry_run: bool,
     ) -> Counter[str]: ...
 
 

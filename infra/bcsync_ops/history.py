@@ -27,8 +27,8 @@ from bcsync.domain.imports import (
 
 if TYPE_CHECKING:
     from bcsync.usecases.imports import ImportReport
-    from bcsync_ops.exports import StackTables
     from bcsync_ops.operations import StackHandle
+    from bcsync_ops.stack_reader import StackReader
 
 # Bytes of the file's start and end that (with its size and the options) name it for resuming.
 FINGERPRINT_BYTES = 1 << 20
@@ -118,7 +118,7 @@ def _dry_run(source: SourceFile, mapping: ImportMap, out: TextIO) -> int:
 
 
 def _import(stack: StackHandle, source: SourceFile, mapping: ImportMap, out: TextIO, err: TextIO) -> int:
-    importer = stack.container().history_import
+    importer = stack.container.history_import
     live = err.isatty()
 
     def progress(report: ImportReport) -> None:
@@ -156,13 +156,13 @@ def _import(stack: StackHandle, source: SourceFile, mapping: ImportMap, out: Tex
 
 
 # ---------------------------------------------------------------------- export
-def export_csv(tables: StackTables, store_hash: str | None, metric: str, out: TextIO) -> int:
+def export_csv(stack: StackReader, store_hash: str | None, metric: str, out: TextIO) -> int:
     """One metric's events, oldest first, in the layout `bcsync import events` reads."""
-    people = {profile.id: profile for profile in tables.profiles().all()}
+    people = {profile.id: profile for profile in stack.profiles()}
     events = sorted(
         (
             event
-            for event in tables.events().all()
+            for event in stack.events()
             if str(event.metric) == metric and (store_hash is None or event.store_hash == store_hash)
         ),
         key=lambda event: (event.time, event.id),

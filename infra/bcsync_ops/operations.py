@@ -19,14 +19,10 @@ from bcsync_ops.exports import deployed_names, local_state
 
 if TYPE_CHECKING:
     from bcsync.adapters.bigcommerce import BigCommerceClient
-    from bcsync.adapters.dynamodb import DynamoProfileRepository
-    from bcsync.adapters.flow_runs import DynamoFlowLibrary, DynamoRunStore
-    from bcsync.adapters.sqs import SqsJobQueue
-    from bcsync.adapters.sync_state import DynamoSyncState
     from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
-    from bcsync.usecases.flow_runner import FlowRunner
-    from bcsync.usecases.read_model import ReadModel
+    from bcsync.settings import Settings
     from bcsync.wiring import Container
+    from bcsync_ops.stack_reader import StackReader
 
 POLL_SECONDS = 1.0
 # The functions' settings, by the stack resource each names: an operation builds what the
@@ -54,81 +50,58 @@ class OperationFailed(Exception):
 
 @dataclass
 class StackHandle:
-    """Where a stack's sync state, job queue and events live, and which store to act on."""
+    """A stack an operator acts on: the functions' own composition root, built from the stack's
+    resource names (and, for the local stack, its moto endpoint), and the store to act on."""
 
-    store_hash: str
-    names: dict[str, str]
-    bigcommerce_api_url: str
+    container: Container
+    named_store: str | None
 
     @classmethod
-    def resolve(cls, stack_name: str | None, store: str | None) -> StackHandle:
+    def resolve(cls, stack_name: str | None, store: str | None, *, needs_store: bool = True) -> StackHandle:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout is for the command's output
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines are for Lambda's logs
-        logical = tuple(sorted(set(SETTINGS_RESOURCES.values())))
-        if stack_name:
-            if not store:
-                raise OperationFailed("name the store with --store <store_hash>")
-            api_url = os.environ.get("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com")
-            return cls(store, deployed_names(stack_name, logical), api_url)
-        local = local_state()
-        os.environ["AWS_ENDPOINT_URL"] = local["aws_endpoint"]
-        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-        names = {name: local["physical"][name] for name in logical}
-        return cls(store or local["store_hash"], names, local["bigcommerce_api_url"])
-
-    # Imported late: the use cases bring Powertools' logger, whose level is read at import.
-    def state(self) -> DynamoSyncState:
-        from bcsync.adapters.sync_state import DynamoSyncState
-
-        return DynamoSyncState(boto3.resource("dynamodb"), self.names["SyncStateTable"])
-
-    def flow_library(self) -> DynamoFlowLibrary:
-        from bcsync.adapters.flow_runs import DynamoFlowLibrary
-
-        return DynamoFlowLibrary(boto3.resource("dynamodb"), self.names["SyncStateTable"])
-
-    def container(self) -> Container:
-        """The functions' composition root, built from the stack's names."""
-        from bcsync.settings import Settings
+        from bcsync.settings import Settings  # late: the use cases' logger reads its level at import
         from bcsync.wiring import Container
 
-        named = {setting: self.names[logical] for setting, logical in SETTINGS_RESOURCES.items()}
-        return Container(Settings(bigcommerce_api_url=self.bigcommerce_api_url, **named))
+        logical = tuple(sorted(set(SETTINGS_RESOURCES.values())))
+        if stack_name:
+            if needs_store and not store:
+                raise OperationFailed("name the store with --store <store_hash>")
+            names = deployed_names(stack_name, logical)
+            api_url = os.environ.get("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com")
+            return cls(Container(_settings(Settings, names, api_url)), store)
+        local = local_state()
+        names = {name: local["physical"][name] for name in logical}
+        session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+        )
+        config = _settings(Settings, names, local["bigcommerce_api_url"])
+        return cls(Container(config, session=session, endpoint_url=local["aws_endpoint"]), store or local["store_hash"])
 
-    def flow_runner(self) -> FlowRunner:
-        return self.container().flow_runner
+    @property
+    def store_hash(self) -> str:
+        if not self.named_store:
+            raise OperationFailed("name the store with --store <store_hash>")
+        return self.named_store
 
-    def read_model(self) -> ReadModel:
-        return self.container().read_model
+    def reader(self) -> StackReader:
+        from bcsync_ops.stack_reader import StackReader
 
-    def run_store(self) -> DynamoRunStore:
-        from bcsync.adapters.flow_runs import DynamoRunStore
-
-        return DynamoRunStore(boto3.resource("dynamodb"), self.names["FlowRunsTable"])
-
-    def profile_repository(self) -> DynamoProfileRepository:
-        from bcsync.adapters.dynamodb import DynamoProfileRepository
-
-        return DynamoProfileRepository(boto3.resource("dynamodb"), self.names["ProfilesTable"])
-
-    def jobs(self) -> SqsJobQueue:
-        from bcsync.adapters.sqs import SqsJobQueue
-
-        return SqsJobQueue(boto3.client("sqs"), self.names["SyncJobQueue"])
+        return StackReader(self.container.dynamodb, self.container.settings)
 
     def bigcommerce(self) -> BigCommerceClient:
-        from bcsync.adapters.bigcommerce import BigCommerceConnector
-        from bcsync.adapters.credentials import SecretsManagerCredentials
+        return self.container.connector.reader(self.store_hash, budget_seconds=120)
 
-        connector = BigCommerceConnector(self.bigcommerce_api_url, SecretsManagerCredentials("bcsync/stores/", 0))
-        return connector.reader(self.store_hash, budget_seconds=120)
+
+def _settings(settings: type[Settings], names: dict[str, str], api_url: str) -> Settings:
+    return settings(bigcommerce_api_url=api_url, **{key: names[logical] for key, logical in SETTINGS_RESOURCES.items()})
 
 
 # ---------------------------------------------------------------------- reconcile
 def reconcile(stack: StackHandle, out: TextIO, *, timeout: float) -> int:
     """Run a reconciliation that starts after now, and wait for it."""
     requested_at = datetime.now(UTC)
-    state, jobs = stack.state(), stack.jobs()
+    state, jobs = stack.container.sync_state, stack.container.jobs
     jobs.enqueue(stack.store_hash, "reconcile", dedup=f"cli:{requested_at.isoformat()}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -175,12 +148,12 @@ def _hooks_line(hooks: HookHealth) -> str:
 def backfill(stack: StackHandle, out: TextIO, *, since: datetime | None, wait: bool) -> int:
     from bcsync.usecases.backfill import BackfillAlreadyRunning, BackfillRequests
 
-    requests = BackfillRequests(stack.state())
+    requests = BackfillRequests(stack.container.sync_state)
     try:
         started = requests.start(stack.store_hash, since=since)
     except BackfillAlreadyRunning as error:
         raise OperationFailed(str(error)) from None
-    stack.jobs().enqueue(stack.store_hash, "backfill", dedup=f"cli:{datetime.now(UTC).isoformat()}")
+    stack.container.jobs.enqueue(stack.store_hash, "backfill", dedup=f"cli:{datetime.now(UTC).isoformat()}")
     out.write(f"backfill since {started.since.date() if started.since else 'the beginning'} running\n")
     if not wait:
         return 0
@@ -195,7 +168,7 @@ def backfill(stack: StackHandle, out: TextIO, *, since: datetime | None, wait: b
 
 
 def _watch_backfill(stack: StackHandle, out: TextIO) -> int:
-    state = stack.state()
+    state = stack.container.sync_state
     samples: list[tuple[float, int]] = []
     while True:
         current = state.backfill(stack.store_hash)
@@ -235,7 +208,7 @@ def _duration(seconds: float) -> str:
 
 
 def _wait_for(stack: StackHandle, condition: Any, *, timeout: float) -> None:
-    state, deadline = stack.state(), time.monotonic() + timeout
+    state, deadline = stack.container.sync_state, time.monotonic() + timeout
     while time.monotonic() < deadline:
         current = state.backfill(stack.store_hash)
         if current is None or condition(current):
@@ -245,12 +218,12 @@ def _wait_for(stack: StackHandle, condition: Any, *, timeout: float) -> None:
 
 # ---------------------------------------------------------------------- sync controls
 def sync(stack: StackHandle, out: TextIO, action: str) -> int:
-    state = stack.state()
+    state = stack.container.sync_state
     if action in ("on", "off"):
         state.update_control(stack.store_hash, enabled=action == "on")
         out.write(f"hourly sync {action} for store {stack.store_hash}\n")
     elif action == "now":
-        stack.jobs().enqueue(stack.store_hash, "reconcile", dedup=f"now:{datetime.now(UTC).isoformat()}")
+        stack.container.jobs.enqueue(stack.store_hash, "reconcile", dedup=f"now:{datetime.now(UTC).isoformat()}")
         out.write("reconciliation queued; `bcsync sync status` shows when it finished\n")
     else:
         out.write(status_text(stack) + "\n")
@@ -258,7 +231,7 @@ def sync(stack: StackHandle, out: TextIO, action: str) -> int:
 
 
 def status_text(stack: StackHandle) -> str:
-    state = stack.state()
+    state = stack.container.sync_state
     control = state.control(stack.store_hash)
     reconcile_state = state.reconcile(stack.store_hash)
     lines = [f"store {stack.store_hash}: hourly sync {'on' if control.enabled else 'off'}"]
@@ -291,11 +264,7 @@ def status_text(stack: StackHandle) -> str:
 
 # ---------------------------------------------------------------------- webhooks
 def webhooks(stack: StackHandle, out: TextIO, *, destination: str | None, repair: bool) -> int:
-    from bcsync.adapters.credentials import SecretsManagerCredentials
-    from bcsync.usecases.webhook_health import WebhookHealth
-
-    health_check = WebhookHealth(SecretsManagerCredentials("bcsync/stores/", 0), stack.state())
-    health, plan = health_check.check(
+    health, plan = stack.container.webhook_health.check(
         stack.store_hash, stack.bigcommerce(), now=datetime.now(UTC), repair=repair, destination=destination
     )
     out.write(hooks_table(health, plan, repaired=repair) + "\n")
@@ -325,11 +294,8 @@ def _hook_state(active: bool, scope: str, health: HookHealth) -> str:
 
 # ---------------------------------------------------------------------- daily counts
 def verify_counts(stack: StackHandle, out: TextIO, *, days: int) -> int:
-    from bcsync.adapters.dynamodb import DynamoEventLedger
-    from bcsync.usecases.daily_counts import DailyCounts
-
-    ledger = DynamoEventLedger(boto3.resource("dynamodb"), stack.names["EventsTable"])
-    rows = DailyCounts(ledger).compare(stack.store_hash, stack.bigcommerce(), days=days, now=datetime.now(UTC))
+    reader = stack.bigcommerce()
+    rows = stack.container.daily_counts.compare(stack.store_hash, reader, days=days, now=datetime.now(UTC))
     out.write(f"{'day':<10}  {'bigcommerce':>11}  {'bcsync':>6}  check\n")
     for row in rows:
         check = "ok" if row.matches else "MISMATCH"

@@ -40,7 +40,9 @@ from bcsync_ops.local_stack import (
     provision,
 )
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
+from bcsync_ops.operations import StackHandle
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
+from bcsync_ops.stack_reader import StackReader
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
 from tests.integration.iam import CallLog, grants_of, refused
 
@@ -140,6 +142,13 @@ class Stack:
                     assert failures_expected or not answer.get("batchItemFailures"), answer
                 handed += len(records)
         return handed
+
+    def handle(self, store: str = STORE_HASH) -> StackHandle:
+        """What the CLI builds for this stack: the functions' composition root, and a store."""
+        return StackHandle(wiring.container(), store)
+
+    def reader(self) -> StackReader:
+        return self.handle().reader()
 
     @property
     def store_url(self) -> str:

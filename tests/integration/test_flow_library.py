@@ -10,18 +10,13 @@ import yaml
 from bcsync.domain.flow_definitions import parse_flow_file
 from bcsync_ops import flows
 from bcsync_ops.local_stack import PROJECT_ROOT
-from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import STORE_HASH
 
 DEFAULT_FLOWS = PROJECT_ROOT / "flows" / "default.yaml"
 
 
-def handle(stack) -> StackHandle:
-    return StackHandle(STORE_HASH, dict(stack.physical), "")
-
-
 def test_applied_flows_are_listed_and_shown_as_written(stack, capsys):
-    library = handle(stack).flow_library()
+    library = stack.handle().container.flow_library
     assert flows.list_flows(library, STORE_HASH, sys.stdout) == 0
     assert "no flows applied" in capsys.readouterr().out
     assert flows.apply(library, STORE_HASH, DEFAULT_FLOWS, sys.stdout, sys.stderr) == 0
@@ -39,7 +34,7 @@ def test_applied_flows_are_listed_and_shown_as_written(stack, capsys):
 
 
 def test_a_bad_file_or_an_unknown_flow_is_an_error_and_stores_nothing(stack, tmp_path, capsys):
-    library = handle(stack).flow_library()
+    library = stack.handle().container.flow_library
     bad = tmp_path / "flows.yaml"
     bad.write_text("flows: [{name: a, trigger: {metric: Placed Order}, steps: [{delay: {hourz: 1}}]}]")
     assert flows.apply(library, STORE_HASH, bad, sys.stdout, sys.stderr) == 1

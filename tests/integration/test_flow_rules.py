@@ -12,6 +12,7 @@ from bcsync.domain.flow_definitions import parse_flow_file
 from bcsync.domain.flow_runs import flow_status
 from bcsync.wiring import container
 from bcsync_ops.sandbox import Line
+from bcsync_ops.stack_reader import StackReader
 from tests.integration.conftest import STORE_HASH, ago, webhook_event
 
 
@@ -44,7 +45,7 @@ def subscribe_ada(stack) -> None:
 
 
 def statuses():
-    return flow_status(list(container().flow_runs.runs(STORE_HASH)))
+    return flow_status(list(StackReader(container().dynamodb, container().settings).runs_of_store(STORE_HASH)))
 
 
 def test_a_reentry_window_lets_a_person_in_again_only_once_it_has_passed(stack):
@@ -100,7 +101,7 @@ def test_a_send_that_fails_after_the_step_was_saved_goes_out_once_at_the_next_ti
     ada_orders(stack, 1001, ago(hours=1))
     stack.drain_streams(failures_expected=True)  # the stream record fails: Lambda retries it
     assert stack.actions() == []
-    [owed] = container().flow_runs.runs(STORE_HASH)
+    [owed] = StackReader(container().dynamodb, container().settings).runs_of_store(STORE_HASH)
     assert [p.step for p in owed.outbox] == [0] and owed.errors == 1  # its step saved, its send owed
     monkeypatch.setattr(SqsActionPublisher, "publish", real_publish)
     stack.tick(datetime.now(UTC))

@@ -13,7 +13,6 @@ import yaml
 from bcsync.domain.flow_definitions import parse_flow_file
 from bcsync.wiring import container
 from bcsync_ops import flows
-from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import STORE_HASH, load_event, use_settings, webhook_event
 from tests.integration.test_customers_webhook import add_ada
 from tests.integration.test_orders_webhook import place_ada
@@ -101,15 +100,17 @@ def test_operators_see_each_flows_counts_and_a_persons_steps(stack, capsys):
     stack.invoke_orders(load_event("order_created.json"))
     stack.drain_streams()
     stack.tick(datetime.now(UTC) + timedelta(hours=3))
-    handle = StackHandle(STORE_HASH, dict(stack.physical), "")
-    assert flows.status(handle.run_store(), STORE_HASH, sys.stdout) == 0
+    handle = stack.handle()
+    assert flows.status(handle.reader().runs_of_store(STORE_HASH), STORE_HASH, sys.stdout) == 0
     assert capsys.readouterr().out == (
         "Order Follow-up: 0 active, 1 done, 1 actions sent; skipped: none; exited: none; errors: 0\n"
     )
 
     def runs_of(email: str) -> int:
-        repository = handle.profile_repository()
-        return flows.runs_of_person(handle.run_store(), repository, STORE_HASH, email, out=sys.stdout, err=sys.stderr)
+        repository = handle.container.profile_repository
+        return flows.runs_of_person(
+            handle.container.flow_runs, repository, STORE_HASH, email, out=sys.stdout, err=sys.stderr
+        )
 
     assert runs_of("ADA@example.com") == 0
     lines = capsys.readouterr().out.splitlines()
@@ -122,18 +123,30 @@ def test_back_population_enters_past_buyers_where_they_would_be_now_once(stack, 
     place_ada(stack)  # placed three hours ago
     stack.invoke_orders(load_event("order_created.json"))  # recorded before the flow existed
     apply_flows()
-    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    handle = stack.handle()
     dry = SimpleNamespace(flow="Order Follow-up", since=None, dry_run=True)
-    assert flows.backpopulate(handle.flow_runner(), STORE_HASH, dry, sys.stdout, sys.stderr) == 0
+    assert (
+        flows.backpopulate(
+            handle.container.flow_runner, handle.reader(), STORE_HASH, dry, out=sys.stdout, err=sys.stderr
+        )
+        == 0
+    )
     assert capsys.readouterr().out == "Order Follow-up: 1 people would enter\n  done (its steps due now): 1\n"
     assert stack.actions() == []
     real = SimpleNamespace(flow="Order Follow-up", since=None, dry_run=False)
-    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)
+    flows.backpopulate(handle.container.flow_runner, handle.reader(), STORE_HASH, real, out=sys.stdout, err=sys.stderr)
     assert [a["template"] for a in stack.actions()] == ["how-was-it"]  # its 2-hour wait ended an hour ago
-    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)  # run twice
+    flows.backpopulate(
+        handle.container.flow_runner, handle.reader(), STORE_HASH, real, out=sys.stdout, err=sys.stderr
+    )  # run twice
     assert stack.actions() == []
     unknown = SimpleNamespace(flow="Nope", since=None, dry_run=True)
-    assert flows.backpopulate(handle.flow_runner(), STORE_HASH, unknown, sys.stdout, sys.stderr) == 1
+    assert (
+        flows.backpopulate(
+            handle.container.flow_runner, handle.reader(), STORE_HASH, unknown, out=sys.stdout, err=sys.stderr
+        )
+        == 1
+    )
 
 
 def test_back_population_enters_past_account_openings_from_their_profiles_once(stack, capsys):
@@ -141,15 +154,17 @@ def test_back_population_enters_past_account_openings_from_their_profiles_once(s
     assert stack.deliver(webhook_event("store/customer/created", {"type": "customer", "id": 7}))["statusCode"] == 200
     stack.drain_streams()  # its New Customer trigger found no flow: nothing entered
     apply_flows()
-    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    handle = stack.handle()
     recent = SimpleNamespace(flow="New Account", since=datetime.now(UTC) - timedelta(days=1), dry_run=True)
-    flows.backpopulate(handle.flow_runner(), STORE_HASH, recent, sys.stdout, sys.stderr)
+    flows.backpopulate(
+        handle.container.flow_runner, handle.reader(), STORE_HASH, recent, out=sys.stdout, err=sys.stderr
+    )
     assert capsys.readouterr().out == "New Account: 0 people would enter\n"  # opened before --since
     real = SimpleNamespace(flow="New Account", since=None, dry_run=False)
-    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)
+    flows.backpopulate(handle.container.flow_runner, handle.reader(), STORE_HASH, real, out=sys.stdout, err=sys.stderr)
     [action] = stack.actions()
     assert (action["template"], action["profile"]["email"]) == ("hello", "ada@example.com")
-    flows.backpopulate(handle.flow_runner(), STORE_HASH, real, sys.stdout, sys.stderr)
+    flows.backpopulate(handle.container.flow_runner, handle.reader(), STORE_HASH, real, out=sys.stdout, err=sys.stderr)
     assert stack.actions() == []
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-import boto3
 import pytest
 
 from bcsync import wiring
@@ -18,10 +17,8 @@ from bcsync.domain.profiles import Profile, activity_counts
 from bcsync.usecases import imports
 from bcsync.usecases.recording import EventRecorder
 from bcsync_ops import history
-from bcsync_ops.exports import StackTables
 from bcsync_ops.flows import backpopulate, load
 from bcsync_ops.local_stack import PROJECT_ROOT
-from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import STORE_HASH, webhook_event
 from tests.integration.test_orders_webhook import place_ada
 
@@ -30,7 +27,7 @@ SHOPIFY_CSV, SHOPIFY_MAP = EXAMPLES / "shopify-placed-orders.csv", EXAMPLES / "s
 
 
 def run_import(stack, file: Path, *, store: str = STORE_HASH, **options) -> tuple[int, str, str]:
-    handle = StackHandle(store, dict(stack.physical), stack.store_url)
+    handle = stack.handle(store)
     args = SimpleNamespace(
         **{"file": str(file), "format": None, "map": None, "metric": None, "dry_run": False, **options}
     )
@@ -105,7 +102,7 @@ def test_what_depends_on_history_sees_the_imported_orders(stack):
     app.flow_library.apply(STORE_HASH, load(PROJECT_ROOT / "flows" / "default.yaml"))
     out = io.StringIO()
     dry_run = SimpleNamespace(flow="Customer Winback", since=None, dry_run=True)
-    assert backpopulate(app.flow_runner, STORE_HASH, dry_run, out, out) == 0
+    assert backpopulate(app.flow_runner, stack.reader(), STORE_HASH, dry_run, out=out, err=out) == 0
     # Grace's and Alan's latest orders are imported ones, long ago: their runs are done; Ada's is
     # her live order of today, waiting at the first delay.
     assert "Customer Winback: 3 people would enter" in out.getvalue()
@@ -179,7 +176,7 @@ def test_the_csv_export_imports_into_another_store_and_exports_the_same(stack, t
     place_ada(stack)
     stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 1001}))
     run_import(stack, SHOPIFY_CSV, map=str(SHOPIFY_MAP))
-    tables = StackTables(boto3.resource("dynamodb"), dict(stack.physical))
+    tables = stack.reader()
     first = io.StringIO()
     assert history.export_csv(tables, STORE_HASH, "Placed Order", first) == 5
     exported = tmp_path / "placed-order.csv"

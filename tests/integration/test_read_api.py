@@ -15,7 +15,6 @@ import pytest
 
 from bcsync.wiring import container
 from bcsync_ops import reports
-from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import STORE_HASH, load_event, webhook_event
 from tests.integration.test_customers_webhook import add_ada, customer_event
 from tests.integration.test_orders_webhook import place_ada
@@ -159,16 +158,21 @@ def test_the_console_page_is_served_whole(stack):
 
 
 def test_the_cli_prints_a_persons_snapshot_and_timeline_and_the_stores_metrics(stack, ada, capsys):
-    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
-    assert reports.profile(handle.read_model(), STORE_HASH, "Ada@Example.com", out=sys.stdout, err=sys.stderr) == 0
+    handle = stack.handle()
+    assert (
+        reports.profile(handle.container.read_model, STORE_HASH, "Ada@Example.com", out=sys.stdout, err=sys.stderr) == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"{ada}  ada@example.com"
     placed = next(line for line in lines if line.startswith("Placed Order ")).split()
     assert (placed[2], placed[4]) == ("1", "1")  # 30 days and all time
     assert sum(1 for line in lines if line[:4].isdigit()) == 3  # the three events, once each
-    assert reports.profile(handle.read_model(), STORE_HASH, "nobody@example.com", out=sys.stdout, err=sys.stderr) == 1
+    assert (
+        reports.profile(handle.container.read_model, STORE_HASH, "nobody@example.com", out=sys.stdout, err=sys.stderr)
+        == 1
+    )
     assert capsys.readouterr().err == "no profile with that email\n"
-    assert reports.metrics(handle.read_model(), STORE_HASH, days=7, out=sys.stdout) == 0
+    assert reports.metrics(handle.container.read_model, STORE_HASH, days=7, out=sys.stdout) == 0
     rows = {line[:18].strip(): line[18:].split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["Placed Order"][0] == "1" and rows["Ordered Product"][0] == "2" and rows["Refunded Order"][0] == "0"
 

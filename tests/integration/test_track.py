@@ -14,7 +14,6 @@ import pytest
 
 from bcsync.domain.confirmation import click_token
 from bcsync_ops import cli
-from bcsync_ops.operations import StackHandle
 from tests.integration.conftest import CLIENT_SECRET, STORE_HASH, load_event, webhook_event
 from tests.integration.test_orders_webhook import place_ada
 
@@ -154,7 +153,7 @@ def test_a_burst_from_one_address_is_cut_off_with_429(stack, ada):
 
 
 def test_the_cli_mints_a_click_token_the_route_takes(stack, ada, capsys):
-    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    handle = stack.handle()
     assert cli._onsite_token(handle, SimpleNamespace(email="Ada@example.com")) == 0
     token = capsys.readouterr().out.strip()
     assert beacon(stack, {"metric": "Active on Site", "token": token})[1]["status"] == "tracked"
@@ -162,7 +161,7 @@ def test_the_cli_mints_a_click_token_the_route_takes(stack, ada, capsys):
 
 
 def test_install_puts_the_snippet_in_script_manager_once_as_analytics(stack):
-    handle = StackHandle(STORE_HASH, dict(stack.physical), stack.store_url)
+    handle = stack.handle()
     endpoint = "https://abc.execute-api.us-east-1.amazonaws.com"
     args = SimpleNamespace(stack_name=None, endpoint=endpoint, client_id="app-1", store=None, keep_anonymous_views=True)
     assert cli._onsite_install(handle, args) == 0

@@ -109,8 +109,6 @@ def world():
         profiles,
         store,
         outbox,
-        history=store,
-        people=store,
         zone_of=lambda store_hash: UTC,
         unsubscribe_link=unsubscribe_link,
         recovery_link=recovery_link,
@@ -248,8 +246,6 @@ def runner_for(world, flows: str) -> FlowRunner:
         ProfileBook(store, store, None),
         store,
         outbox,
-        history=store,
-        people=store,
         zone_of=lambda _: UTC,
         unsubscribe_link=unsubscribe_link,
         recovery_link=recovery_link,
@@ -280,14 +276,14 @@ def test_back_population_enters_past_people_where_they_would_be_now_and_never_tw
     ordered = order_placed(store, T0 - timedelta(days=200))  # the last order, 200 days ago, none since
     store.recorded[ordered.id] = ordered
     now = T0
-    assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=True) == {"waiting at step 3": 1}
+    assert runner.backpopulate("s", "Winback", store, since=None, now=now, dry_run=True) == {"waiting at step 3": 1}
     assert runs.runs == {} and outbox.messages == []  # a dry run writes and sends nothing
-    assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=False) == {"waiting at step 3": 1}
+    assert runner.backpopulate("s", "Winback", store, since=None, now=now, dry_run=False) == {"waiting at step 3": 1}
     assert [m["template"] for _, m in outbox.messages] == ["winback"]  # due 20 days ago: sent now
     [run] = runs.runs.values()
     assert run.wake_at == T0 - timedelta(days=20) + timedelta(days=30)  # the next wait ends as it would have
     assert [r.outcome for r in run.history][:1] == ["skipped: back-population"]  # "thanks" was due long ago
-    assert runner.backpopulate("s", "Winback", since=None, now=now, dry_run=False) == {"not qualifying now": 1}
+    assert runner.backpopulate("s", "Winback", store, since=None, now=now, dry_run=False) == {"not qualifying now": 1}
     assert len(outbox.messages) == 1
 
 
@@ -322,17 +318,17 @@ def test_a_profile_change_flow_back_populates_from_when_the_change_happened_and_
     never = blank_profile("q", "s", "t")  # on the store, never subscribed
     store.put_profile(never)
     runner = runner_for(world, WELCOME)
-    assert runner.backpopulate("s", "Welcome", since=None, now=T0, dry_run=True) == {"waiting at step 1": 1}
+    assert runner.backpopulate("s", "Welcome", store, since=None, now=T0, dry_run=True) == {"waiting at step 1": 1}
     assert outbox.messages == [] and runs.runs == {}
-    assert runner.backpopulate("s", "Welcome", since=T0 - timedelta(days=1), now=T0, dry_run=True) == {}
-    runner.backpopulate("s", "Welcome", since=None, now=T0, dry_run=False)
+    assert runner.backpopulate("s", "Welcome", store, since=T0 - timedelta(days=1), now=T0, dry_run=True) == {}
+    runner.backpopulate("s", "Welcome", store, since=None, now=T0, dry_run=False)
     [run] = runs.runs.values()
     assert [m["template"] for _, m in outbox.messages] == ["welcome-1"]  # sent now; welcome-2 when due
     assert (run.entered_at, run.wake_at) == (T0 - timedelta(days=2), T0 + timedelta(days=1))
     # The live trigger for the same subscription, arriving after, finds the run; so does a rerun.
     live = profile_trigger(Flow.WELCOME_SERIES, "s", "p", subscribed_at)
     assert runner.on_profile_trigger(live, T0) == []
-    runner.backpopulate("s", "Welcome", since=None, now=T0, dry_run=False)
+    runner.backpopulate("s", "Welcome", store, since=None, now=T0, dry_run=False)
     assert len(outbox.messages) == 1 and len(runs.runs) == 1
     assert runner.wake("s", T0 + timedelta(days=1)) == 1
     assert [m["template"] for _, m in outbox.messages] == ["welcome-1", "welcome-2"]

@@ -60,22 +60,32 @@ if TYPE_CHECKING:
 
 
 class Container:
-    def __init__(self, config: Settings) -> None:
+    """`session` and `endpoint_url` serve the CLI, which reaches a deployed stack with the
+    operator's credentials or the local stack's moto server; a function passes neither."""
+
+    def __init__(
+        self, config: Settings, *, session: boto3.session.Session | None = None, endpoint_url: str | None = None
+    ) -> None:
         self.settings = config
-        self._session = boto3.session.Session()
+        self._session = session or boto3.session.Session()
+        self._endpoint_url = endpoint_url
 
     # ------------------------------------------------------------------ AWS clients
+    def _client(self, service: str) -> Any:
+        client: Any = self._session.client  # the stubs type each service's name as a literal
+        return client(service, endpoint_url=self._endpoint_url)
+
     @cached_property
-    def _dynamodb(self) -> Any:
-        return self._session.resource("dynamodb")
+    def dynamodb(self) -> Any:
+        return self._session.resource("dynamodb", endpoint_url=self._endpoint_url)
 
     @cached_property
     def _sqs(self) -> Any:
-        return self._session.client("sqs")
+        return self._client("sqs")
 
     @cached_property
     def _secretsmanager(self) -> Any:
-        return self._session.client("secretsmanager")
+        return self._client("secretsmanager")
 
     # ------------------------------------------------------------------ adapters
     @cached_property
@@ -104,50 +114,50 @@ class Container:
 
         config = self.settings
         # Powertools speaks DynamoDB's wire format: the resource's client would re-serialize it.
-        client = self._session.client("dynamodb")
+        client = self._client("dynamodb")
         return IdempotentDeliveries(config.deliveries_table_name, config.delivery_dedupe_seconds, client)
 
     @cached_property
     def events(self) -> DynamoEventLedger:
         from bcsync.adapters.dynamodb import DynamoEventLedger
 
-        return DynamoEventLedger(self._dynamodb, self.settings.events_table_name, self.counters)
+        return DynamoEventLedger(self.dynamodb, self.settings.events_table_name, self.counters)
 
     @cached_property
     def counters(self) -> DynamoCounters:
         from bcsync.adapters.counters import DynamoCounters
 
-        return DynamoCounters(self._dynamodb, self.settings.counters_table_name, self.store_zones)
+        return DynamoCounters(self.dynamodb, self.settings.counters_table_name, self.store_zones)
 
     @cached_property
     def profile_repository(self) -> DynamoProfileRepository:
         from bcsync.adapters.dynamodb import DynamoProfileRepository
 
-        return DynamoProfileRepository(self._dynamodb, self.settings.profiles_table_name)
+        return DynamoProfileRepository(self.dynamodb, self.settings.profiles_table_name)
 
     @cached_property
     def signups(self) -> DynamoSignupClaims:
         from bcsync.adapters.signups import DynamoSignupClaims
 
-        return DynamoSignupClaims(self._dynamodb, self.settings.profiles_table_name)
+        return DynamoSignupClaims(self.dynamodb, self.settings.profiles_table_name)
 
     @cached_property
     def trigger_ledger(self) -> DynamoTriggerLedger:
         from bcsync.adapters.dynamodb import DynamoTriggerLedger
 
-        return DynamoTriggerLedger(self._dynamodb, self.settings.triggers_table_name)
+        return DynamoTriggerLedger(self.dynamodb, self.settings.triggers_table_name)
 
     @cached_property
     def catalog_repository(self) -> DynamoCatalogRepository:
         from bcsync.adapters.dynamodb import DynamoCatalogRepository
 
-        return DynamoCatalogRepository(self._dynamodb, self.settings.catalog_table_name)
+        return DynamoCatalogRepository(self.dynamodb, self.settings.catalog_table_name)
 
     @cached_property
     def cart_ledger(self) -> DynamoCartLedger:
         from bcsync.adapters.dynamodb import DynamoCartLedger
 
-        return DynamoCartLedger(self._dynamodb, self.settings.carts_table_name)
+        return DynamoCartLedger(self.dynamodb, self.settings.carts_table_name)
 
     @cached_property
     def changes(self) -> DynamoChangeStore:
@@ -161,13 +171,13 @@ class Container:
             catalog=config.catalog_table_name,
             counters=config.counters_table_name,
         )
-        return DynamoChangeStore(self._dynamodb.meta.client, tables)
+        return DynamoChangeStore(self.dynamodb.meta.client, tables)
 
     @cached_property
     def sync_state(self) -> DynamoSyncState:
         from bcsync.adapters.sync_state import DynamoSyncState
 
-        return DynamoSyncState(self._dynamodb, self.settings.sync_state_table_name)
+        return DynamoSyncState(self.dynamodb, self.settings.sync_state_table_name)
 
     @cached_property
     def jobs(self) -> SqsJobQueue:
@@ -332,13 +342,13 @@ class Container:
     def flow_library(self) -> DynamoFlowLibrary:
         from bcsync.adapters.flow_runs import DynamoFlowLibrary
 
-        return DynamoFlowLibrary(self._dynamodb, self.settings.sync_state_table_name)
+        return DynamoFlowLibrary(self.dynamodb, self.settings.sync_state_table_name)
 
     @cached_property
     def flow_runs(self) -> DynamoRunStore:
         from bcsync.adapters.flow_runs import DynamoRunStore
 
-        return DynamoRunStore(self._dynamodb, self.settings.flow_runs_table_name)
+        return DynamoRunStore(self.dynamodb, self.settings.flow_runs_table_name)
 
     @cached_property
     def flow_clock(self) -> FlowClock:
@@ -358,8 +368,6 @@ class Container:
             self.profiles,
             self.changes,
             SqsActionPublisher(self._sqs, config.flow_action_queue_url),
-            history=self.events,
-            people=self.profile_repository,
             zone_of=self.store_zones,
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,

@@ -184,17 +184,6 @@ class DynamoEventLedger:
         items = query_all(self._table, IndexName=PLACED_ORDERS_INDEX, KeyConditionExpression=key)
         return [datetime.fromisoformat(item["time"].replace("Z", "+00:00")) for item in items]
 
-    def all(self) -> Iterator[MarketingEvent]:
-        for item in scan_all(self._table):
-            yield event_from_item(item)
-
-    def events_of(self, store_hash: str, metric: str, since: datetime | None) -> list[MarketingEvent]:
-        """A scan: back-population is an operator's occasional command, not a request path."""
-        condition = Attr("store_hash").eq(store_hash) & Attr("metric").eq(metric)
-        if since is not None:
-            condition = condition & Attr("time").gte(iso_utc(since))
-        return [event_from_item(item) for item in scan_all(self._table, FilterExpression=condition)]
-
 
 # ---------------------------------------------------------------------- profiles
 def identity_key(store_hash: str, kind: IdentityKind, value: str) -> str:
@@ -301,16 +290,6 @@ class DynamoProfileRepository:
                     batch.delete_item(Key={"pk": item["pk"]})
             batch.delete_item(Key={"pk": profile_key(store_hash, profile_id)})
 
-    def all(self) -> Iterator[Profile]:
-        for item in scan_all(self._table, FilterExpression=Attr("entity").eq("profile")):
-            yield Profile.model_validate(item["profile"])
-
-    def profiles_of(self, store_hash: str) -> Iterator[Profile]:
-        prefix = profile_key(store_hash, "")
-        found = Attr("entity").eq("profile") & Attr("pk").begins_with(prefix)
-        for item in scan_all(self._table, FilterExpression=found):
-            yield Profile.model_validate(item["profile"])
-
 
 # ---------------------------------------------------------------------- triggers
 class DynamoTriggerLedger:
@@ -320,16 +299,6 @@ class DynamoTriggerLedger:
     def erase(self, store_hash: str, profile_id: str) -> int:
         filter_ = Attr("store_hash").eq(store_hash) & Attr("profile_id").eq(profile_id)
         return _delete_matching(self._table, filter_)
-
-    def all(self) -> Iterator[dict[str, Any]]:
-        for item in scan_all(self._table):
-            yield {
-                "flow": item["flow"],
-                "profile_id": item["profile_id"],
-                "event_id": item.get("event_id"),
-                "dedup_key": item["dedup_key"],
-                "sent_at": item.get("sent_at"),
-            }
 
 
 # ---------------------------------------------------------------------- catalog
@@ -424,17 +393,6 @@ class DynamoCartLedger:
 
     def erase(self, store_hash: str, profile_id: str) -> int:
         return _delete_matching(self._table, Attr("store_hash").eq(store_hash) & Attr("profile_id").eq(profile_id))
-
-    def all(self) -> Iterator[dict[str, Any]]:
-        for item in scan_all(self._table):
-            yield {
-                "cart_id": item["cart_id"],
-                "store_hash": item["store_hash"],
-                "profile_id": item.get("profile_id"),
-                "started_checkout_ids": sorted(item.get("started_checkout_ids") or []),
-                "order_id": plain(item.get("order_id")),
-                "converted_at": item.get("converted_at"),
-            }
 
 
 def _expiry() -> int:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from bcsync.adapters.dynamodb import now_iso, query_all, scan_all
+from bcsync.adapters.dynamodb import now_iso, query_all
 from bcsync.domain.events import iso_utc
 from bcsync.domain.flow_definitions import FlowFile, parse_flow_file
 from bcsync.domain.flow_runs import FlowRun, RunStatus
@@ -33,7 +33,7 @@ def _run_key(store_hash: str, run_id: str) -> str:
     return f"{store_hash}#run#{run_id}"
 
 
-def _run(item: dict[str, Any]) -> FlowRun:
+def run_from_item(item: dict[str, Any]) -> FlowRun:
     return FlowRun.model_validate_json(str(item["body"]))
 
 
@@ -53,23 +53,16 @@ class DynamoRunStore:
     # ------------------------------------------------------------------ reads
     def runs_of(self, store_hash: str, profile_id: str) -> list[FlowRun]:
         key = Key("profile_key").eq(f"{store_hash}#{profile_id}")
-        return [_run(item) for item in query_all(self._table, IndexName=RUNS_BY_PROFILE, KeyConditionExpression=key)]
+        return [
+            run_from_item(item)
+            for item in query_all(self._table, IndexName=RUNS_BY_PROFILE, KeyConditionExpression=key)
+        ]
 
     def due(self, store_hash: str, now: datetime, limit: int) -> list[FlowRun]:
         """One page: the caller asks again for the next."""
         condition = Key("due_key").eq(f"{store_hash}#due") & Key("due_at").lte(iso_utc(now))
         page = self._table.query(IndexName=DUE_RUNS, KeyConditionExpression=condition, Limit=limit)
-        return [_run(item) for item in page.get("Items", [])]
-
-    def all(self) -> Iterator[FlowRun]:
-        """Every store's runs (exports; a scan)."""
-        for item in scan_all(self._table, FilterExpression=Attr("body").exists()):  # runs, not guards
-            yield _run(item)
-
-    def runs(self, store_hash: str) -> list[FlowRun]:
-        """Every run of the store (operators' status; a scan)."""
-        condition = Attr("store_hash").eq(store_hash) & Attr("pk").begins_with(f"{store_hash}#run#")
-        return [_run(item) for item in scan_all(self._table, FilterExpression=condition)]
+        return [run_from_item(item) for item in page.get("Items", [])]
 
     # ------------------------------------------------------------------ writes
     def create(self, run: FlowRun) -> FlowRun | None:

@@ -39,12 +39,11 @@ from bcsync.observability import flow_metric, logger
 from bcsync.usecases.clock import utc_now
 from bcsync.usecases.ports import (
     ActionPublisher,
-    EventHistory,
     EventLookup,
     FlowLibrary,
     Known,
-    ProfileHistory,
     RunStore,
+    StoreHistory,
 )
 from bcsync.usecases.profiles import ProfileBook
 
@@ -70,16 +69,12 @@ class FlowRunner:
         events: EventLookup,
         publisher: ActionPublisher,
         *,
-        history: EventHistory,
-        people: ProfileHistory,
         zone_of: Callable[[str], tzinfo],
         unsubscribe_link: Callable[[Profile, datetime], str | None],
         recovery_link: Callable[[MarketingEvent | None, datetime], str | None],
         click_token: Callable[[Profile, datetime], str | None] = lambda profile, now: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._history = history
-        self._people = people
         self._unsubscribe_link = unsubscribe_link
         self._recovery_link = recovery_link
         self._click_token = click_token
@@ -189,7 +184,14 @@ class FlowRunner:
 
     # ------------------------------------------------------------------ back-population
     def backpopulate(
-        self, store_hash: str, flow_name: str, *, since: datetime | None, now: datetime, dry_run: bool
+        self,
+        store_hash: str,
+        flow_name: str,
+        history: StoreHistory,
+        *,
+        since: datetime | None,
+        now: datetime,
+        dry_run: bool,
     ) -> Counter[str]:
         """Past qualifying people enter at the step they would be at now, measured from their
         latest trigger since `since` (backfilled history included): for a metric flow, their
@@ -201,7 +203,7 @@ class FlowRunner:
             raise UnknownFlow(f"no flow named {flow_name!r} applied to {store_hash}")
         program = compile_steps(flow.steps)
         where: Counter[str] = Counter()
-        for past in self._past_entries(store_hash, flow, since):
+        for past in self._past_entries(store_hash, flow, history, since):
             profile, event = past.profile, past.event
             mine = [run for run in self._runs.runs_of(store_hash, profile.id) if run.flow == flow.name]
             situation = Situation(profile, event, activity_counts(profile), now, flow_started_at=past.at)
@@ -228,17 +230,19 @@ class FlowRunner:
                 self._deliver(created, profile, event, now)
         return where
 
-    def _past_entries(self, store_hash: str, flow: FlowDefinition, since: datetime | None) -> Iterator[PastEntry]:
+    def _past_entries(
+        self, store_hash: str, flow: FlowDefinition, history: StoreHistory, since: datetime | None
+    ) -> Iterator[PastEntry]:
         if isinstance(flow.trigger, MetricTrigger):
-            return self._past_metric_entries(store_hash, flow.trigger, since)
-        return self._past_profile_entries(store_hash, flow.trigger.profile, since)
+            return self._past_metric_entries(store_hash, flow.trigger, history, since)
+        return self._past_profile_entries(store_hash, flow.trigger.profile, history, since)
 
     def _past_metric_entries(
-        self, store_hash: str, trigger: MetricTrigger, since: datetime | None
+        self, store_hash: str, trigger: MetricTrigger, history: StoreHistory, since: datetime | None
     ) -> Iterator[PastEntry]:
         """Each person's latest event of the metric that the trigger's filters accept."""
         latest: dict[str, MarketingEvent] = {}
-        for event in self._history.events_of(store_hash, trigger.metric, since):
+        for event in history.events_of(store_hash, trigger.metric, since):
             person = event.profile_id
             newest = person is not None and (person not in latest or event.time > latest[person].time)
             if newest and person and trigger_accepts(trigger, event):
@@ -248,9 +252,11 @@ class FlowRunner:
             if profile is not None:
                 yield PastEntry(profile, event, event.source_id, event.id, event.time)
 
-    def _past_profile_entries(self, store_hash: str, change: str, since: datetime | None) -> Iterator[PastEntry]:
+    def _past_profile_entries(
+        self, store_hash: str, change: str, history: StoreHistory, since: datetime | None
+    ) -> Iterator[PastEntry]:
         """Each person who made the change, as their profile records it (a scan of the store's)."""
-        for profile in self._people.profiles_of(store_hash):
+        for profile in history.profiles_of(store_hash):
             found = past_profile_trigger(profile, change)
             if found is None:
                 continue

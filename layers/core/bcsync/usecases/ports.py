@@ -328,15 +328,16 @@ class EventLookup(Protocol):
     def events(self, event_ids: Sequence[str]) -> dict[str, MarketingEvent]: ...
 
 
-class EventHistory(Protocol):
+class StoreHistory(Protocol):
+    """Whole-store reads for an operator's command (back-population): scans, so no function
+    holds them; the CLI supplies them with the operator's credentials."""
+
     def events_of(self, store_hash: str, metric: str, since: datetime | None) -> list[MarketingEvent]:
         """The store's events of a metric (backfilled ones too), at or after `since`."""
         ...
 
-
-class ProfileHistory(Protocol):
     def profiles_of(self, store_hash: str) -> Iterator[Profile]:
-        """Every profile of the store (a scan: back-population, an operator's command)."""
+        """Every profile of the store."""
         ...
 
 
