@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Literal, Protocol, TextIO
 
 import yaml
 
@@ -13,6 +12,9 @@ from bcsync.domain.events import iso_utc
 from bcsync.domain.flow_definitions import Every, FlowFile, FlowFileInvalid, MetricTrigger, parse_flow_file
 from bcsync.domain.flow_runs import FlowRun, flow_status
 from bcsync.usecases.ports import FlowLibrary, StoreHistory
+
+if TYPE_CHECKING:
+    from bcsync.usecases.flow_runner import FlowRunner
 
 
 def load(path: Path) -> FlowFile:
@@ -138,7 +140,7 @@ class ProfileFinder(Protocol):
 
 
 def backpopulate(
-    stack_runner: BackPopulator, history: StoreHistory, store_hash: str, args: BackfillArgs, *, out: TextIO, err: TextIO
+    stack_runner: FlowRunner, history: StoreHistory, store_hash: str, args: BackfillArgs, *, out: TextIO, err: TextIO
 ) -> int:
     """Past qualifying people enter the flow where they would be now; `--dry-run` only counts."""
     from bcsync.usecases.flow_runner import UnknownFlow  # late: it brings the logger, set up by then
@@ -156,19 +158,6 @@ def backpopulate(
     for place, count in sorted(where.items()):
         print(f"  {place}: {count}", file=out)
     return 0
-
-
-class BackPopulator(Protocol):
-    def backpopulate(
-        self,
-        store_hash: str,
-        flow_name: str,
-        history: StoreHistory,
-        *,
-        since: datetime | None,
-        now: datetime,
-        dry_run: bool,
-    ) -> Counter[str]: ...
 
 
 class BackfillArgs(Protocol):
