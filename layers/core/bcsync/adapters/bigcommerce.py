@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import urllib3
+from pydantic import ConfigDict, TypeAdapter
 
 from bcsync.domain.bigcommerce import (
+    BcModel,
     Brand,
     CartRedirectUrls,
     CatalogProduct,
@@ -57,6 +59,56 @@ class BigCommerceRateLimited(DownstreamFault):
 
 class BigCommerceRejected(DownstreamFault):
     """A 4xx other than 404/429 (a revoked token, a missing scope): retried later, then dead-lettered."""
+
+
+# The envelopes around BigCommerce's records, so an answer of another shape (a list where an
+# object belongs, `meta` as a string) fails as a ValidationError naming where, like a record does.
+class _Pagination(BcModel):
+    total: int | None = None
+    total_pages: int | None = None
+
+
+class _Meta(BcModel):
+    pagination: _Pagination | None = None
+
+
+class _V3Record(BcModel):
+    """`{"data": {...}}`: one record (absent or null when there is none)."""
+
+    data: dict[str, Any] | None = None
+
+
+class _V3List(BcModel):
+    """`{"data": [...], "meta": {"pagination": ...}}`: a page of a collection."""
+
+    data: list[dict[str, Any]] | None = None
+    meta: _Meta | None = None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.data or []
+
+    @property
+    def pagination(self) -> _Pagination:
+        return (self.meta.pagination if self.meta else None) or _Pagination()
+
+
+# A v2 collection: a bare array of records (or nothing: 204).
+_V2_LIST: TypeAdapter[list[dict[str, Any]] | None] = TypeAdapter(
+    list[dict[str, Any]] | None, config=ConfigDict(hide_input_in_errors=True)
+)
+
+
+def _v3_record(answer: Any) -> dict[str, Any] | None:
+    return _V3Record.model_validate(answer or {}).data
+
+
+def _v3_list(answer: Any) -> _V3List:
+    return _V3List.model_validate(answer or {})
+
+
+def _v2_list(answer: Any) -> list[dict[str, Any]]:
+    return _V2_LIST.validate_python(answer) or []
 
 
 @dataclass
@@ -184,7 +236,7 @@ class BigCommerceClient:
             if tree is None:
                 rows = list(self._v3_pages("/v3/catalog/categories", {"id:in": ids}))
             else:
-                rows = list(tree.get("data") or [])
+                rows = _v3_list(tree).rows
                 if len(rows) >= PAGE_LIMIT:
                     params = {"category_id:in": ids}
                     rows = list(self._v3_pages("/v3/catalog/trees/categories", params))
@@ -204,12 +256,12 @@ class BigCommerceClient:
     # ------------------------------------------------------------------ carts, customers, subscribers
     def get_checkout(self, checkout_id: str) -> Checkout | None:
         """The cart and what the shopper entered; None once the cart is converted or deleted."""
-        body = self._get(f"/v3/checkouts/{quote(checkout_id, safe='')}", {})
-        return Checkout.model_validate(body["data"]) if body and body.get("data") else None
+        data = _v3_record(self._get(f"/v3/checkouts/{quote(checkout_id, safe='')}", {}))
+        return Checkout.model_validate(data) if data else None
 
     def get_customer(self, customer_id: int) -> Customer | None:
         params = {"id:in": customer_id, "include": "addresses,storecredit"}
-        rows = (self._get("/v3/customers", params) or {}).get("data") or []
+        rows = _v3_list(self._get("/v3/customers", params)).rows
         return Customer.model_validate(rows[0]) if rows else None
 
     def get_customer_group(self, group_id: int) -> CustomerGroup | None:
@@ -217,11 +269,11 @@ class BigCommerceClient:
         return CustomerGroup.model_validate(body) if body else None
 
     def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
-        body = self._get(f"/v3/customers/subscribers/{subscriber_id}", {})
-        return Subscriber.model_validate(body["data"]) if body and body.get("data") else None
+        data = _v3_record(self._get(f"/v3/customers/subscribers/{subscriber_id}", {}))
+        return Subscriber.model_validate(data) if data else None
 
     def find_subscriber(self, email: str) -> Subscriber | None:
-        rows = (self._get("/v3/customers/subscribers", {"email": email}) or {}).get("data") or []
+        rows = _v3_list(self._get("/v3/customers/subscribers", {"email": email})).rows
         return Subscriber.model_validate(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ polling: reconcile and backfill
@@ -232,7 +284,7 @@ class BigCommerceClient:
         params: dict[str, Any] = {**_v2_window(window), "min_id": after_id + 1, "sort": "id:asc", "limit": PAGE_LIMIT}
         if with_lines:
             params |= {"include": "consignments.line_items", "consignment_structure": "object"}
-        return [Order.model_validate(row) for row in self._get("/v2/orders", params) or []]
+        return [Order.model_validate(row) for row in _v2_list(self._get("/v2/orders", params))]
 
     def count_orders(self, window: Window) -> OrderCount:
         return OrderCount.model_validate(self._get("/v2/orders/count", _v2_window(window)) or {})
@@ -272,45 +324,44 @@ class BigCommerceClient:
 
     def create_hook(self, scope: str, destination: str, headers: dict[str, str] | None) -> Hook:
         body = {"scope": scope, "destination": destination, "is_active": True, "headers": headers}
-        return Hook.model_validate(self._send("POST", "/v3/hooks", body)["data"])
+        return Hook.model_validate(_v3_record(self._send("POST", "/v3/hooks", body)))
 
     def activate_hook(self, hook_id: int, headers: dict[str, str] | None) -> Hook:
         body: dict[str, Any] = {"is_active": True}
         if headers:
             body["headers"] = headers
-        return Hook.model_validate(self._send("PUT", f"/v3/hooks/{hook_id}", body)["data"])
+        return Hook.model_validate(_v3_record(self._send("PUT", f"/v3/hooks/{hook_id}", body)))
 
     # ------------------------------------------------------------------ carts (/v3/carts)
     def create_cart(self, body: dict[str, Any]) -> CreatedCart:
-        return CreatedCart.model_validate(self._send("POST", "/v3/carts", body)["data"])
+        return CreatedCart.model_validate(_v3_record(self._send("POST", "/v3/carts", body)))
 
     def create_cart_redirect(self, cart_id: str) -> CartRedirectUrls:
         answer = self._send("POST", f"/v3/carts/{quote(cart_id, safe='')}/redirect_urls", {})
-        return CartRedirectUrls.model_validate(answer["data"])
+        return CartRedirectUrls.model_validate(_v3_record(answer))
 
     # ------------------------------------------------------------------ storefront scripts
     def list_scripts(self) -> list[StorefrontScript]:
         return [StorefrontScript.model_validate(row) for row in self._v3_pages("/v3/content/scripts", {})]
 
     def create_script(self, body: dict[str, Any]) -> StorefrontScript:
-        return StorefrontScript.model_validate(self._send("POST", "/v3/content/scripts", body)["data"])
+        return StorefrontScript.model_validate(_v3_record(self._send("POST", "/v3/content/scripts", body)))
 
     def update_script(self, uuid: str, body: dict[str, Any]) -> StorefrontScript:
         answer = self._send("PUT", f"/v3/content/scripts/{quote(uuid, safe='')}", body)
-        return StorefrontScript.model_validate(answer["data"])
+        return StorefrontScript.model_validate(_v3_record(answer))
 
     # ------------------------------------------------------------------ paging
     def _v3_page(self, path: str, params: dict[str, Any], model: type[Any]) -> Page[Any]:
-        body = self._get(path, params) or {}
-        pagination = (body.get("meta") or {}).get("pagination") or {}
-        rows = [model.model_validate(row) for row in body.get("data") or []]
-        return Page(rows=rows, total=pagination.get("total"), total_pages=pagination.get("total_pages"))
+        answer = _v3_list(self._get(path, params))
+        rows = [model.model_validate(row) for row in answer.rows]
+        return Page(rows=rows, total=answer.pagination.total, total_pages=answer.pagination.total_pages)
 
     def _v2_pages(self, path: str) -> Iterator[dict[str, Any]]:
         """v2 collections are bare arrays; 204 or a short page ends them."""
         page = 1
         while True:
-            rows = self._get(path, {"page": page, "limit": PAGE_LIMIT}) or []
+            rows = _v2_list(self._get(path, {"page": page, "limit": PAGE_LIMIT}))
             yield from rows
             if len(rows) < PAGE_LIMIT:
                 return
@@ -321,10 +372,10 @@ class BigCommerceClient:
         end at a short page."""
         page = 1
         while True:
-            body = self._get(path, {**params, "page": page, "limit": PAGE_LIMIT}) or {}
-            rows = body.get("data") or []
+            answer = _v3_list(self._get(path, {**params, "page": page, "limit": PAGE_LIMIT}))
+            rows = answer.rows
             yield from rows
-            total_pages = ((body.get("meta") or {}).get("pagination") or {}).get("total_pages")
+            total_pages = answer.pagination.total_pages
             last = page >= total_pages if total_pages is not None else len(rows) < PAGE_LIMIT
             if not rows or last:
                 return
