@@ -51,7 +51,7 @@ def main() -> None:
     with stack(store):
         from bcsync.domain.bigcommerce import StoreInfo
         from bcsync.wiring import container
-        from bcsync_ops.local_stack import PROJECT_ROOT, _LambdaContext, function_specs, load_handler
+        from bcsync_ops.local_stack import PROJECT_ROOT, LambdaContext, function_specs, load_handler
         from bcsync_ops.measure import aws_calls
         from bcsync_ops.template import load_template
 
@@ -79,7 +79,7 @@ def main() -> None:
                     "http": {**event["requestContext"]["http"], "method": "POST", "path": "/track"},
                 },
             }
-            answer = handler(beacon, _LambdaContext("TrackFunction", 30))
+            answer = handler(beacon, LambdaContext("TrackFunction", 30))
             assert answer["statusCode"] == 202, answer
 
         products = sorted(store.products)

@@ -68,7 +68,7 @@ def drain(sqs, queue_url: str) -> None:
 def measure() -> dict[str, tuple[list[AwsCall], float]]:
     """Each delivery's AWS calls and the handler's time (parameter copying left out)."""
     from bcsync_ops.demo import sandbox_store
-    from bcsync_ops.local_stack import PROJECT_ROOT, _LambdaContext, function_specs, load_handler
+    from bcsync_ops.local_stack import PROJECT_ROOT, LambdaContext, function_specs, load_handler
     from bcsync_ops.template import load_template
 
     store = sandbox_store()
@@ -83,7 +83,7 @@ def measure() -> dict[str, tuple[list[AwsCall], float]]:
             drain(sqs, physical["FlowTriggerQueue"])
             with aws_calls() as calls:
                 started = time.perf_counter()
-                answer = handler(event, _LambdaContext("OrdersWebhookFunction", 30))
+                answer = handler(event, LambdaContext("OrdersWebhookFunction", 30))
                 elapsed = time.perf_counter() - started - sum(call.copying for call in calls)
             assert answer["statusCode"] == 200, answer
             measured[kind] = (calls, elapsed)

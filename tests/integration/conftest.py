@@ -32,8 +32,8 @@ from bcsync.observability import logger
 from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
 from bcsync_ops.local_stack import (
     PROJECT_ROOT,
+    LambdaContext,
     StoreConfig,
-    _LambdaContext,
     function_environment,
     function_specs,
     load_handler,
@@ -101,9 +101,7 @@ class Stack:
     def invoke(self, logical_id: str, event: dict[str, Any], *, timeout: int = 30) -> dict[str, Any]:
         """The function's handler, its AWS calls checked against its policy (see iam.py)."""
         with self.calls.calling_as(logical_id):
-            result: dict[str, Any] = self.handlers[logical_id].lambda_handler(
-                event, _LambdaContext(logical_id, timeout)
-            )
+            result: dict[str, Any] = self.handlers[logical_id].lambda_handler(event, LambdaContext(logical_id, timeout))
         return result
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
