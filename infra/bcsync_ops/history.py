@@ -24,6 +24,7 @@ from bcsync.domain.imports import (
     read_csv,
     read_jsonl,
 )
+from bcsync_ops.terminal import progress_bar
 
 if TYPE_CHECKING:
     from bcsync.usecases.imports import ImportReport
@@ -119,31 +120,23 @@ def _dry_run(source: SourceFile, mapping: ImportMap, out: TextIO) -> int:
 
 def _import(stack: StackHandle, source: SourceFile, mapping: ImportMap, out: TextIO, err: TextIO) -> int:
     importer = stack.container.history_import
-    live = err.isatty()
+    with progress_bar(err, counted=False) as bar:
 
-    def progress(report: ImportReport) -> None:
-        if live:
-            share = min(100.0, 100.0 * source.position / max(source.size, 1))
-            err.write(
-                f"\r  {share:5.1f}%  line {report.lines_done}: {report.imported} imported, "
-                f"{report.already_there} already there, {report.problems} refused"
-            )
-            err.flush()
+        def progress(report: ImportReport) -> None:
+            bar.update(source.position, source.size, f"line {report.lines_done}: {report.imported} imported")
 
-    def refused(problem: RowProblem) -> None:
-        err.write(("\n" if live else "") + f"{problem}\n")  # off the progress line first
+        def refused(problem: RowProblem) -> None:
+            bar.say(str(problem))
 
-    report = importer.run(
-        stack.store_hash,
-        source.rows(),
-        mapping,
-        key=source.fingerprint(mapping),
-        file=source.path.name,
-        on_problem=refused,
-        on_batch=progress,
-    )
-    if live:
-        err.write("\n")
+        report = importer.run(
+            stack.store_hash,
+            source.rows(),
+            mapping,
+            key=source.fingerprint(mapping),
+            file=source.path.name,
+            on_problem=refused,
+            on_batch=progress,
+        )
     if report.resumed_after:
         out.write(f"resumed after line {report.resumed_after}\n")
     out.write(

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 import boto3
 
 from bcsync_ops.exports import deployed_names, local_state
+from bcsync_ops.terminal import print_table, progress_bar
 
 if TYPE_CHECKING:
     from bcsync.adapters.bigcommerce import BigCommerceClient
-    from bcsync.domain.sync import BackfillState, HookHealth, HookPlan, RunReport
+    from bcsync.domain.sync import HookHealth, HookPlan, RunReport
     from bcsync.settings import Settings
     from bcsync.wiring import Container
     from bcsync_ops.stack_reader import StackReader
@@ -113,7 +114,7 @@ def reconcile(stack: StackHandle, out: TextIO, *, timeout: float) -> int:
         finished = current.last_finished
         if finished and finished.finished_at and finished.finished_at >= requested_at:
             if finished.started_at >= requested_at:
-                out.write(_run_summary(finished, current.hooks) + "\n")
+                _run_summary(out, finished, current.hooks)
                 return 0
             # That run began before we asked; ask for one that begins after.
             jobs.enqueue(stack.store_hash, "reconcile", dedup=f"cli:{datetime.now(UTC).isoformat()}")
@@ -121,17 +122,16 @@ def reconcile(stack: StackHandle, out: TextIO, *, timeout: float) -> int:
     raise OperationFailed(f"no reconciliation finished within {timeout:.0f} s; see `bcsync sync status`")
 
 
-def _run_summary(run: RunReport, hooks: HookHealth | None) -> str:
-    lines = [
+def _run_summary(out: TextIO, run: RunReport, hooks: HookHealth | None) -> None:
+    out.write(
         f"reconciled in {(run.finished_at or run.started_at) - run.started_at}; "
-        f"{run.requests} BigCommerce requests; drift {run.drift} event(s) the webhooks had missed",
-        f"  {'stream':<12} {'read':>6} {'recovered':>9}",
-    ]
-    for stream in ("products", "customers", "subscribers", "orders"):
-        lines.append(f"  {stream:<12} {run.seen.get(stream, 0):>6} {run.created.get(stream, 0):>9}")
+        f"{run.requests} BigCommerce requests; drift {run.drift} event(s) the webhooks had missed\n"
+    )
+    streams = ("products", "customers", "subscribers", "orders")
+    rows = [(stream, run.seen.get(stream, 0), run.created.get(stream, 0)) for stream in streams]
+    print_table(out, ("stream", "read", "recovered"), rows, right={"read", "recovered"})
     if hooks:
-        lines.append(_hooks_line(hooks))
-    return "\n".join(lines)
+        out.write(_hooks_line(hooks) + "\n")
 
 
 def _hooks_line(hooks: HookHealth) -> str:
@@ -169,42 +169,23 @@ def backfill(stack: StackHandle, out: TextIO, *, since: datetime | None, wait: b
 
 def _watch_backfill(stack: StackHandle, out: TextIO) -> int:
     state = stack.container.sync_state
-    samples: list[tuple[float, int]] = []
-    while True:
-        current = state.backfill(stack.store_hash)
-        if current is None:
-            raise OperationFailed("the backfill state disappeared")
-        samples = [*samples[-30:], (time.monotonic(), current.progress[0])]
-        out.write("\r" + progress_line(current, samples))
-        out.flush()
-        if current.status == "done":
-            out.write(f"\nbackfill done: {json.dumps(current.done)}; {current.requests} BigCommerce requests\n")
-            return 0
-        if current.status == "stopped":
-            out.write("\nbackfill stopped; run `bcsync backfill` again to resume\n")
-            return 1
-        if current.error:
-            raise OperationFailed(f"backfill failed (the worker retries from its cursor): {current.error}")
-        time.sleep(POLL_SECONDS)
-
-
-def progress_line(state: BackfillState, samples: list[tuple[float, int]], width: int = 30) -> str:
-    """`[#####.....] 1200/4000 orders  40.0/s  ETA 1m10s`: the rate over the recent samples."""
-    done, total = state.progress
-    share = min(1.0, done / total) if total else 0.0
-    bar = "#" * int(share * width) + "." * (width - int(share * width))
-    stage = state.pending[0].value if state.pending else "done"
-    rate = 0.0
-    if len(samples) >= 2 and samples[-1][0] > samples[0][0]:
-        rate = (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
-    eta = f"ETA {_duration((total - done) / rate)}" if rate > 0 and total > done else "ETA --"
-    return f"[{bar}] {done}/{total} ({stage})  {rate:.1f}/s  {eta}   "
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+    with progress_bar(out) as bar:
+        while True:
+            current = state.backfill(stack.store_hash)
+            if current is None:
+                raise OperationFailed("the backfill state disappeared")
+            done, total = current.progress
+            bar.update(done, total, current.pending[0].value if current.pending else "done")
+            if current.status in ("done", "stopped") or current.error:
+                break
+            time.sleep(POLL_SECONDS)
+    if current.status == "done":
+        out.write(f"backfill done: {json.dumps(current.done)}; {current.requests} BigCommerce requests\n")
+        return 0
+    if current.status == "stopped":
+        out.write("backfill stopped; run `bcsync backfill` again to resume\n")
+        return 1
+    raise OperationFailed(f"backfill failed (the worker retries from its cursor): {current.error}")
 
 
 def _wait_for(stack: StackHandle, condition: Any, *, timeout: float) -> None:
@@ -267,21 +248,17 @@ def webhooks(stack: StackHandle, out: TextIO, *, destination: str | None, repair
     health, plan = stack.container.webhook_health.check(
         stack.store_hash, stack.bigcommerce(), now=datetime.now(UTC), repair=repair, destination=destination
     )
-    out.write(hooks_table(health, plan, repaired=repair) + "\n")
+    hooks_table(out, health, plan, repaired=repair)
     if health.problem:
         raise OperationFailed(health.problem)
     return 0 if repair or not (plan.create or plan.reenable) else 1
 
 
-def hooks_table(health: HookHealth, plan: HookPlan, *, repaired: bool) -> str:
-    missing = dict(plan.create)
-    rows = [(hook.scope, hook.destination, _hook_state(hook.is_active, hook.scope, health)) for hook in health.hooks]
+def hooks_table(out: TextIO, health: HookHealth, plan: HookPlan, *, repaired: bool) -> None:
+    rows = [(hook.scope, _hook_state(hook.is_active, hook.scope, health), hook.destination) for hook in health.hooks]
     if not repaired:
-        rows += [(scope, target, "missing") for scope, target in missing.items()]
-    width = max((len(row[0]) for row in rows), default=5)
-    lines = [f"{'scope':<{width}}  {'state':<11}  destination"]
-    lines += [f"{scope:<{width}}  {state:<11}  {target}" for scope, target, state in sorted(rows)]
-    return "\n".join(lines)
+        rows += [(scope, "missing", target) for scope, target in plan.create]
+    print_table(out, ("scope", "state", "destination"), sorted(rows))
 
 
 def _hook_state(active: bool, scope: str, health: HookHealth) -> str:
@@ -296,10 +273,8 @@ def _hook_state(active: bool, scope: str, health: HookHealth) -> str:
 def verify_counts(stack: StackHandle, out: TextIO, *, days: int) -> int:
     reader = stack.bigcommerce()
     rows = stack.container.daily_counts.compare(stack.store_hash, reader, days=days, now=datetime.now(UTC))
-    out.write(f"{'day':<10}  {'bigcommerce':>11}  {'bcsync':>6}  check\n")
-    for row in rows:
-        check = "ok" if row.matches else "MISMATCH"
-        out.write(f"{row.day.isoformat():<10}  {row.bigcommerce:>11}  {row.bcsync:>6}  {check}\n")
+    table = [(row.day.isoformat(), row.bigcommerce, row.bcsync, "ok" if row.matches else "MISMATCH") for row in rows]
+    print_table(out, ("day", "bigcommerce", "bcsync", "check"), table, right={"bigcommerce", "bcsync"})
     mismatched = [row for row in rows if not row.matches]
     if mismatched:
         out.write(f"{len(mismatched)} day(s) differ: run `bcsync reconcile`, then check again\n")
