@@ -57,7 +57,7 @@ def main() -> None:
         app = container()
         app.flow_library.apply(store.store_hash, parse_flow_file(FLOW))
         profiles = app.profile_repository
-        table = app._dynamodb.Table(app.settings.profiles_table_name)
+        table = app.dynamodb.Table(app.settings.require("profiles_table_name"))
         now = datetime.now(UTC).replace(microsecond=0)
         events = []
         with table.batch_writer() as batch:

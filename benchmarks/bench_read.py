@@ -42,7 +42,7 @@ def write_counters(events, *, store_only: bool) -> int:
     totals = merged(tally(chunk, UTC) for chunk in _chunks(events, 10_000))
     if store_only:
         totals = {bucket: amount for bucket, amount in totals.items() if bucket.profile_id is None}
-    table = container().settings.counters_table_name
+    table = container().settings.require("counters_table_name")
     client = container().counters._table.meta.client
     for bucket, amount in totals.items():
         client.update_item(**counter_update(table, bucket, amount)["Update"])

@@ -255,7 +255,7 @@ def confirm_step(sender: WebhookSender, step: Callable[[str], None]) -> None:
     from bcsync.adapters.dynamodb import scan_all
 
     app = StackHandle.resolve(None, STORE_HASH).container
-    rows = scan_all(app.dynamodb.Table(app.settings.triggers_table_name))
+    rows = scan_all(app.dynamodb.Table(app.settings.require("triggers_table_name")))
     (link,) = [row["details"]["confirmation_url"] for row in rows if row["flow"] == "Confirm Subscription"]
     with urllib.request.urlopen(link, timeout=30) as response:
         status = response.status

@@ -20,11 +20,11 @@ from bcsync.settings import Settings
 
 class StackReader:
     def __init__(self, dynamodb: Any, settings: Settings) -> None:
-        self._events = dynamodb.Table(settings.events_table_name)
-        self._profiles = dynamodb.Table(settings.profiles_table_name)
-        self._triggers = dynamodb.Table(settings.triggers_table_name)
-        self._carts = dynamodb.Table(settings.carts_table_name)
-        self._runs = dynamodb.Table(settings.flow_runs_table_name)
+        self._events = dynamodb.Table(settings.require("events_table_name"))
+        self._profiles = dynamodb.Table(settings.require("profiles_table_name"))
+        self._triggers = dynamodb.Table(settings.require("triggers_table_name"))
+        self._carts = dynamodb.Table(settings.require("carts_table_name"))
+        self._runs = dynamodb.Table(settings.require("flow_runs_table_name"))
 
     # ------------------------------------------------------------------ every store (exports)
     def events(self) -> Iterator[MarketingEvent]:

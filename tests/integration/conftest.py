@@ -29,6 +29,7 @@ from bcsync.adapters.bigcommerce import BigCommerceConnector
 from bcsync.adapters.dynamodb import scan_all
 from bcsync.domain.webhooks import sign
 from bcsync.observability import logger
+from bcsync.settings import Settings
 from bcsync_ops.demo import ACCESS_TOKEN, CLIENT_SECRET, STORE_HASH, sandbox_store
 from bcsync_ops.local_stack import (
     PROJECT_ROOT,
@@ -44,7 +45,7 @@ from bcsync_ops.operations import StackHandle
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.stack_reader import StackReader
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
-from tests.integration.iam import CallLog, grants_of, refused
+from tests.integration.iam import CallLog, environment_of, grants_of, refused
 
 EVENTS = PROJECT_ROOT / "events"
 SCOPE_FAMILIES = {
@@ -312,12 +313,22 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         }
         calls = CallLog(logical={physical_id: logical_id for logical_id, physical_id in physical.items()})
         monkeypatch.setattr(BaseClient, "_make_api_call", _recorded(calls, BaseClient._make_api_call))
+        require = Settings.require
+
+        def required(config: Settings, name: Any) -> str:
+            calls.read_setting(name.upper())
+            return require(config, name)
+
+        monkeypatch.setattr(Settings, "require", required)
         yield Stack(store=store, physical=physical, handlers=handlers, time=virtual, calls=calls)
         _fresh_process_state()
     server.stop()
     for function, uses in calls.uses.items():
         beyond = refused(uses, grants_of(template["Resources"][function]))
         assert not beyond, f"{function} calls what its policy does not allow: {sorted(map(str, beyond))}"
+    for function, variables in calls.settings.items():
+        untold = variables - environment_of(template, function)
+        assert not untold, f"{function} reads settings its Environment does not set: {sorted(untold)}"
 
 
 def _recorded(calls: CallLog, make_api_call: Any) -> Any:

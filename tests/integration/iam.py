@@ -1,10 +1,12 @@
-"""What each function may do, read from template.yaml, and what it actually does, seen in-process.
+"""What each function may do and is told, read from template.yaml, and what it actually does and
+reads, seen in-process.
 
 Every AWS call a function makes while a test invokes it is turned into the IAM actions AWS would
 authorize it by (a transaction item by item; a batch by its own action) on the resource it names
 (a table, one of its indexes, a queue, the store secrets), and checked against the function's
 policy statements. moto authorizes nothing, so without this a policy trimmed too far would pass
-every test and fail in AWS.
+every test and fail in AWS. Likewise each table or queue setting a function reads must be in its
+own Environment: in process the functions share one environment, in AWS each has only its own.
 """
 
 from __future__ import annotations
@@ -127,10 +129,15 @@ class CallLog:
     logical: dict[str, str]
     current: str | None = None
     uses: dict[str, set[Use]] = field(default_factory=dict)
+    settings: dict[str, set[str]] = field(default_factory=dict)  # the variables each function read
 
     def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
         if self.current is not None:
             self.uses.setdefault(self.current, set()).update(uses_of(service, operation, params, self.logical))
+
+    def read_setting(self, variable: str) -> None:
+        if self.current is not None:
+            self.settings.setdefault(self.current, set()).add(variable)
 
     @contextmanager
     def calling_as(self, function: str) -> Iterator[None]:
@@ -139,3 +146,10 @@ class CallLog:
             yield
         finally:
             self.current = outer
+
+
+def environment_of(template: dict[str, Any], function: str) -> set[str]:
+    """The variables the function's Lambda environment holds (the Globals' and its own)."""
+    shared = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    own = template["Resources"][function].get("Properties", {}).get("Environment", {}).get("Variables", {})
+    return {*shared, *own}

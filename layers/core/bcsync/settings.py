@@ -7,7 +7,7 @@ import os
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
@@ -79,18 +79,40 @@ class SettingsFile(BaseModel):
             raise ValueError(f"settings file {path}: {faults}") from None
 
 
+class MissingSetting(Exception):
+    """A function asked for a table or queue its environment does not name."""
+
+
+# The tables and queues: each function's environment names only those it uses.
+Resource = Literal[
+    "events_table_name",
+    "counters_table_name",
+    "profiles_table_name",
+    "triggers_table_name",
+    "catalog_table_name",
+    "deliveries_table_name",
+    "carts_table_name",
+    "sync_state_table_name",
+    "flow_runs_table_name",
+    "retry_queue_url",
+    "flow_trigger_queue_url",
+    "sync_job_queue_url",
+    "flow_action_queue_url",
+]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     bigcommerce_api_url: HttpUrl = HttpUrl("https://api.bigcommerce.com")
-    events_table_name: str = Field(min_length=1)
-    counters_table_name: str = Field(min_length=1)
-    profiles_table_name: str = Field(min_length=1)
-    triggers_table_name: str = Field(min_length=1)
-    catalog_table_name: str = Field(min_length=1)
-    deliveries_table_name: str = Field(min_length=1)
-    retry_queue_url: str = Field(min_length=1)
-    flow_trigger_queue_url: str = Field(min_length=1)
+    events_table_name: str | None = None
+    counters_table_name: str | None = None
+    profiles_table_name: str | None = None
+    triggers_table_name: str | None = None
+    catalog_table_name: str | None = None
+    deliveries_table_name: str | None = None
+    retry_queue_url: str | None = None
+    flow_trigger_queue_url: str | None = None
     enabled_flows: frozenset[Flow] = frozenset(Flow)
     store_secret_prefix: str = "bcsync/stores/"
     # How long a webhook may wait on BigCommerce (429 resets, 5xx backoff) before parking instead.
@@ -99,11 +121,11 @@ class Settings(BaseModel):
     # Standard Webhooks deliveries are retried by BigCommerce for ~48 h; remember ids longer.
     delivery_dedupe_seconds: int = 72 * 3600
     secret_cache_seconds: int = 300
-    carts_table_name: str = Field(min_length=1)
-    sync_state_table_name: str = Field(min_length=1)
-    sync_job_queue_url: str = Field(min_length=1)
-    flow_runs_table_name: str = Field(min_length=1)
-    flow_action_queue_url: str = Field(min_length=1)
+    carts_table_name: str | None = None
+    sync_state_table_name: str | None = None
+    sync_job_queue_url: str | None = None
+    flow_runs_table_name: str | None = None
+    flow_action_queue_url: str | None = None
     # Reconciliation re-reads this much before each watermark (BigCommerce stamps a change a
     # little before it is visible); a store's first run reaches back `first_lookback`.
     reconcile_overlap_minutes: float = Field(default=15, ge=0)
@@ -133,6 +155,14 @@ class Settings(BaseModel):
 
     def for_store(self, store_hash: str) -> StoreSettings:
         return self.stores.for_store(store_hash)
+
+    def require(self, name: Resource) -> str:
+        """A table's name or a queue's URL; a function whose environment lacks it fails here,
+        naming the variable, at the first use of what needs it."""
+        value: str | None = getattr(self, name)
+        if not value:
+            raise MissingSetting(f"{name.upper()} is not set: add it to the function's Environment in template.yaml")
+        return value
 
 
 @lru_cache(maxsize=1)

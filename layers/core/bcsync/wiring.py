@@ -115,49 +115,49 @@ class Container:
         config = self.settings
         # Powertools speaks DynamoDB's wire format: the resource's client would re-serialize it.
         client = self._client("dynamodb")
-        return IdempotentDeliveries(config.deliveries_table_name, config.delivery_dedupe_seconds, client)
+        return IdempotentDeliveries(config.require("deliveries_table_name"), config.delivery_dedupe_seconds, client)
 
     @cached_property
     def events(self) -> DynamoEventLedger:
         from bcsync.adapters.dynamodb import DynamoEventLedger
 
-        return DynamoEventLedger(self.dynamodb, self.settings.events_table_name, self.counters)
+        return DynamoEventLedger(self.dynamodb, self.settings.require("events_table_name"), self.counters)
 
     @cached_property
     def counters(self) -> DynamoCounters:
         from bcsync.adapters.counters import DynamoCounters
 
-        return DynamoCounters(self.dynamodb, self.settings.counters_table_name, self.store_zones)
+        return DynamoCounters(self.dynamodb, self.settings.require("counters_table_name"), self.store_zones)
 
     @cached_property
     def profile_repository(self) -> DynamoProfileRepository:
         from bcsync.adapters.dynamodb import DynamoProfileRepository
 
-        return DynamoProfileRepository(self.dynamodb, self.settings.profiles_table_name)
+        return DynamoProfileRepository(self.dynamodb, self.settings.require("profiles_table_name"))
 
     @cached_property
     def signups(self) -> DynamoSignupClaims:
         from bcsync.adapters.signups import DynamoSignupClaims
 
-        return DynamoSignupClaims(self.dynamodb, self.settings.profiles_table_name)
+        return DynamoSignupClaims(self.dynamodb, self.settings.require("profiles_table_name"))
 
     @cached_property
     def trigger_ledger(self) -> DynamoTriggerLedger:
         from bcsync.adapters.dynamodb import DynamoTriggerLedger
 
-        return DynamoTriggerLedger(self.dynamodb, self.settings.triggers_table_name)
+        return DynamoTriggerLedger(self.dynamodb, self.settings.require("triggers_table_name"))
 
     @cached_property
     def catalog_repository(self) -> DynamoCatalogRepository:
         from bcsync.adapters.dynamodb import DynamoCatalogRepository
 
-        return DynamoCatalogRepository(self.dynamodb, self.settings.catalog_table_name)
+        return DynamoCatalogRepository(self.dynamodb, self.settings.require("catalog_table_name"))
 
     @cached_property
     def cart_ledger(self) -> DynamoCartLedger:
         from bcsync.adapters.dynamodb import DynamoCartLedger
 
-        return DynamoCartLedger(self.dynamodb, self.settings.carts_table_name)
+        return DynamoCartLedger(self.dynamodb, self.settings.require("carts_table_name"))
 
     @cached_property
     def changes(self) -> DynamoChangeStore:
@@ -165,11 +165,11 @@ class Container:
 
         config = self.settings
         tables = ChangeTables(
-            events=config.events_table_name,
-            profiles=config.profiles_table_name,
-            triggers=config.triggers_table_name,
-            catalog=config.catalog_table_name,
-            counters=config.counters_table_name,
+            events=config.require("events_table_name"),
+            profiles=config.require("profiles_table_name"),
+            triggers=config.require("triggers_table_name"),
+            catalog=config.require("catalog_table_name"),
+            counters=config.require("counters_table_name"),
         )
         return DynamoChangeStore(self.dynamodb.meta.client, tables)
 
@@ -177,13 +177,13 @@ class Container:
     def sync_state(self) -> DynamoSyncState:
         from bcsync.adapters.sync_state import DynamoSyncState
 
-        return DynamoSyncState(self.dynamodb, self.settings.sync_state_table_name)
+        return DynamoSyncState(self.dynamodb, self.settings.require("sync_state_table_name"))
 
     @cached_property
     def jobs(self) -> SqsJobQueue:
         from bcsync.adapters.sqs import SqsJobQueue
 
-        return SqsJobQueue(self._sqs, self.settings.sync_job_queue_url)
+        return SqsJobQueue(self._sqs, self.settings.require("sync_job_queue_url"))
 
     # ------------------------------------------------------------------ use cases
     @cached_property
@@ -192,7 +192,7 @@ class Container:
         from bcsync.usecases.changes import ChangeWriter
         from bcsync.usecases.triggers import TriggerCourier
 
-        publisher = SqsTriggerPublisher(self._sqs, self.settings.flow_trigger_queue_url)
+        publisher = SqsTriggerPublisher(self._sqs, self.settings.require("flow_trigger_queue_url"))
         courier = TriggerCourier(self.changes, self.profile_repository, publisher)
         return ChangeWriter(self.changes, courier, self.settings.enabled_flows, zone_of=self.store_zones)
 
@@ -310,7 +310,7 @@ class Container:
         return WebhookIngest(
             self.credentials,
             _FamilyHandlers(self),
-            SqsDeliveryParker(self._sqs, config.retry_queue_url),
+            SqsDeliveryParker(self._sqs, config.require("retry_queue_url")),
             self.dedupe,
             webhook_budget_seconds=config.webhook_bigcommerce_budget_seconds,
             retry_budget_seconds=config.retry_bigcommerce_budget_seconds,
@@ -342,13 +342,13 @@ class Container:
     def flow_library(self) -> DynamoFlowLibrary:
         from bcsync.adapters.flow_runs import DynamoFlowLibrary
 
-        return DynamoFlowLibrary(self.dynamodb, self.settings.sync_state_table_name)
+        return DynamoFlowLibrary(self.dynamodb, self.settings.require("sync_state_table_name"))
 
     @cached_property
     def flow_runs(self) -> DynamoRunStore:
         from bcsync.adapters.flow_runs import DynamoRunStore
 
-        return DynamoRunStore(self.dynamodb, self.settings.flow_runs_table_name)
+        return DynamoRunStore(self.dynamodb, self.settings.require("flow_runs_table_name"))
 
     @cached_property
     def flow_clock(self) -> FlowClock:
@@ -367,7 +367,7 @@ class Container:
             self.flow_runs,
             self.profiles,
             self.changes,
-            SqsActionPublisher(self._sqs, config.flow_action_queue_url),
+            SqsActionPublisher(self._sqs, config.require("flow_action_queue_url")),
             zone_of=self.store_zones,
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,
