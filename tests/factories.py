@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -134,3 +135,16 @@ def placed_order_event(
         source_id=f"order:{order_id}",
         backfill=backfill,
     )
+
+
+def webhook_body(scope: str, data: dict[str, Any], *, store_hash: str) -> str:
+    """A webhook body as BigCommerce sends it: the envelope around the scope's `data`."""
+    envelope = {
+        "scope": scope,
+        "store_id": "1",
+        "data": data,
+        "hash": "h",
+        "created_at": 1,
+        "producer": f"stores/{store_hash}",
+    }
+    return json.dumps(envelope)

@@ -45,6 +45,7 @@ from bcsync_ops.operations import StackHandle
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.stack_reader import StackReader
 from bcsync_ops.template import Resolver, load_template, parameter_defaults
+from tests.factories import webhook_body
 from tests.integration.iam import CallLog, environment_of, grants_of, refused
 
 EVENTS = PROJECT_ROOT / "events"
@@ -245,20 +246,7 @@ def webhook_event(
     route of the scope's family."""
     family = family or next((name for name, prefix in SCOPE_FAMILIES.items() if scope.startswith(prefix)), "orders")
     event = load_event(FAMILY_EXAMPLES[family])
-    payload = (
-        body
-        if body is not None
-        else json.dumps(
-            {
-                "scope": scope,
-                "store_id": "1",
-                "data": data,
-                "hash": "h",
-                "created_at": 1,
-                "producer": f"stores/{store_hash}",
-            }
-        )
-    )
+    payload = body if body is not None else webhook_body(scope, data, store_hash=store_hash)
     event["body"] = payload
     event["headers"] = (
         headers

@@ -3,7 +3,6 @@ verify, validate, dedupe, process, or park and acknowledge; the retry path lets 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,6 +12,7 @@ from bcsync.domain.refusals import Refusal
 from bcsync.domain.webhooks import Family, StoreCredentials, WebhookRejected, sign
 from bcsync.usecases.ingest import DeliveryInProgress, RawDelivery, WebhookIngest
 from bcsync.usecases.ports import UnknownStore
+from tests.factories import webhook_body
 
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 SECRET = "client-secret-for-the-test-store"
@@ -86,20 +86,7 @@ def pipeline(credentials=None, dedupe=None):
 
 
 def delivery(scope="store/order/created", *, store="abc123", family=Family.ORDERS, body=None, signed=True, msg="m-1"):
-    payload = (
-        body
-        if body is not None
-        else json.dumps(
-            {
-                "scope": scope,
-                "store_id": "1",
-                "data": {"type": "order", "id": 7},
-                "hash": "h",
-                "created_at": 1,
-                "producer": f"stores/{store}",
-            }
-        )
-    )
+    payload = body if body is not None else webhook_body(scope, {"type": "order", "id": 7}, store_hash=store)
     headers = sign(SECRET, msg, NOW, payload) if signed else {}
     return RawDelivery.received(family, headers, payload, NOW)
 
