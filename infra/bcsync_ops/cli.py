@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -157,7 +156,6 @@ def _exporter(
 
 
 def _erase_profile(args: argparse.Namespace) -> int:
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # stdout carries only the JSON result
     stack = operations.StackHandle.resolve(args.stack_name, args.store, needs_store=False)
     if not stack.named_store:
         print("bcsync profiles erase: name the store with --store <store_hash>", file=sys.stderr)

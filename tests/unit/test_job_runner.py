@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bcsync.domain.bigcommerce import OrderCount
 from bcsync.domain.sync import STREAMS, HookHealth, HookPlan, Stream, StreamCursor
 from bcsync.domain.webhooks import Family
 from bcsync.usecases.backfill import Backfill, BackfillRequests
@@ -34,7 +35,7 @@ class Reader:
 
     def count_orders(self, window):
         self.requests_made += 1
-        return type("Count", (), {"count": 5})()
+        return OrderCount(count=5)
 
 
 @dataclass

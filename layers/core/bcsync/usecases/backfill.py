@@ -72,7 +72,7 @@ class Backfill:
         if Stream.ORDERS in state.pending and Stream.ORDERS.value not in state.totals:
             # For the progress bar; v3 collections report their total on every page.
             state.totals[Stream.ORDERS.value] = reader.count_orders(state.window_for(Stream.ORDERS)).count
-        return None  # confirmation links fall back to the configured public URL
+        return None  # a backfill promises no triggers, so it builds no confirmation link
 
     def window(self, state: BackfillState, stream: Stream) -> Window:
         return state.window_for(stream)
