@@ -317,10 +317,47 @@ def parser() -> argparse.ArgumentParser:
             lambda stack, a: reports.metrics(stack.container.read_model, stack.store_hash, days=a.days, out=sys.stdout)
         )
     )
+    _add_feeds(commands)
     _add_import(commands)
     _add_flow_commands(commands)
     _add_operations(commands)
     return root
+
+
+def _add_feeds(commands: Any) -> None:
+    from bcsync.domain.feeds import Feed
+
+    feeds = commands.add_parser("feeds", help="product feeds for flow emails").add_subparsers(
+        dest="action", required=True
+    )
+    show = _stack_options(feeds.add_parser("show", help="a feed's items, as the read API serves them"))
+    show.add_argument("name", choices=[feed.value for feed in Feed])
+    show.add_argument("--limit", type=_positive, default=10, help="items (default 10, at most 50)")
+    show.add_argument("--days", type=_positive, help="days read (best-sellers 30, trending 28 by default)")
+    show.add_argument("--product-id", type=_positive, help="the product (bought-together)")
+    person = show.add_mutually_exclusive_group()
+    person.add_argument("--profile-id", help="the person (for-you)")
+    person.add_argument("--email", help="the person, by an email address they are known by (for-you)")
+    show.add_argument("--by", choices=("units", "revenue"), default="units", help="what best-sellers ranks by")
+    show.set_defaults(run=_operation(_show_feed))
+
+
+def _show_feed(stack: operations.StackHandle, args: argparse.Namespace) -> int:
+    from bcsync.domain.feeds import Feed
+    from bcsync.domain.refusals import Refused
+    from bcsync.usecases.feeds import FeedQuery
+
+    profile_id = args.profile_id
+    if args.email:
+        try:
+            profile_id = str(stack.container.read_model.profile_by_email(stack.store_hash, args.email).profile["id"])
+        except Refused as refused:
+            print(refused.message, file=sys.stderr)
+            return 1
+    query = FeedQuery(
+        Feed(args.name), limit=args.limit, days=args.days, product_id=args.product_id, profile_id=profile_id, by=args.by
+    )
+    return reports.feed(stack.container.feeds, stack.store_hash, query, out=sys.stdout, err=sys.stderr)
 
 
 def _add_exports(commands: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`bcsync profiles show --email` and `bcsync metrics`: the read API's answers as tables."""
+"""`bcsync profiles show --email`, `bcsync metrics` and `bcsync feeds show`: the read API's answers
+as tables."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from bcsync.usecases.feeds import FeedQuery, Feeds
     from bcsync.usecases.read_model import ReadModel
 
 
@@ -67,4 +69,33 @@ def metrics(read: ReadModel, store_hash: str, *, days: int, out: TextIO) -> int:
             f"{_money(total.all_time.value):>14}",
             file=out,
         )
+    return 0
+
+
+def feed(feeds: Feeds, store_hash: str, query: FeedQuery, *, out: TextIO, err: TextIO | None = None) -> int:
+    """A feed's items as an email would show them, with what ranked them."""
+    from bcsync.domain.refusals import Refused
+    from bcsync_ops.terminal import print_table
+
+    try:
+        view = feeds.show(store_hash, query)
+    except Refused as refused:
+        print(refused.message, file=err or out)
+        return 1
+    window = f"last {view.days} days" if view.days else "all time"
+    print(f"{view.feed} ({window}): {len(view.items)} items", file=out)
+    rows = [
+        (
+            item.product_id,
+            item.name,
+            _money(item.price),
+            _money(item.sale_price) if item.sale_price else "",
+            item.score,
+            item.url,
+        )
+        for item in view.items
+    ]
+    print_table(
+        out, ("product", "name", "price", "sale", "score", "url"), rows, right={"product", "price", "sale", "score"}
+    )
     return 0

@@ -141,10 +141,14 @@ def test_the_openapi_document_describes_every_route_with_its_parameters(stack):
         "/sync/now",
         "/sync/on",
         "/sync/off",
+        "/feeds/{name}",
     }
     events = {p["name"]: p for p in paths["/profiles/{profile_id}/events"]["get"]["parameters"]}
     assert events["limit"]["schema"]["maximum"] == 100 and events["profile_id"]["in"] == "path"
-    assert "Snapshot" in document["components"]["schemas"]
+    feed = {p["name"]: p for p in paths["/feeds/{name}"]["get"]["parameters"]}
+    assert {"name", "limit", "days", "product_id", "profile_id", "by", "store"} <= set(feed)
+    assert feed["name"]["in"] == "path" and feed["limit"]["schema"]["maximum"] == 50
+    assert {"Snapshot", "FeedView", "FeedItem"} <= set(document["components"]["schemas"])
 
 
 def test_the_console_page_is_served_whole(stack):

@@ -68,6 +68,8 @@ class Product:
     path: str = ""
     sale_price: Decimal = Decimal(0)
     inventory_level: int = 100
+    inventory_tracking: str = "product"  # none | product | variant
+    availability: str = "available"  # available | disabled | preorder
     is_visible: bool = True
     created: datetime = field(default_factory=whole_second)
     modified: datetime = field(default_factory=whole_second)

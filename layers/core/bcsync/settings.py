@@ -25,6 +25,8 @@ class StoreSettings(BaseModel):
     # Where confirmation links point; by default the URL the webhook arrived on.
     public_base_url: HttpUrl | None = None
     field_mapping: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELD_MAPPING))
+    # Product feeds leave out orders cancelled or refunded in full (from when it is turned on).
+    feeds_exclude_returns: bool = False
 
     @field_validator("field_mapping", mode="before")
     @classmethod

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.customers import CustomerSync
     from bcsync.usecases.daily_counts import DailyCounts
     from bcsync.usecases.erasure import ProfileErasure
+    from bcsync.usecases.feeds import Feeds
     from bcsync.usecases.flow_runner import FlowRunner
     from bcsync.usecases.imports import HistoryImport
     from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
@@ -194,7 +195,13 @@ class Container:
 
         publisher = SqsTriggerPublisher(self._sqs, self.settings.require("flow_trigger_queue_url"))
         courier = TriggerCourier(self.changes, self.profile_repository, publisher)
-        return ChangeWriter(self.changes, courier, self.settings.enabled_flows, zone_of=self.store_zones)
+        return ChangeWriter(
+            self.changes,
+            courier,
+            self.settings.enabled_flows,
+            zone_of=self.store_zones,
+            excludes_returns=lambda store_hash: self.settings.for_store(store_hash).feeds_exclude_returns,
+        )
 
     @cached_property
     def read_model(self) -> ReadModel:
@@ -372,6 +379,22 @@ class Container:
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,
             click_token=self.subscription_links.click_token,
+        )
+
+    @cached_property
+    def feeds(self) -> Feeds:
+        from bcsync.usecases.feeds import Feeds
+
+        def current_profile(store_hash: str, profile_id: str) -> str | None:
+            profile = self.profile_repository.get(store_hash, profile_id)
+            return profile.id if profile else None
+
+        return Feeds(
+            self.counters,
+            self.catalog_repository,
+            zone_of=self.store_zones,
+            now=utc_moment,
+            current_profile=current_profile,
         )
 
     @cached_property

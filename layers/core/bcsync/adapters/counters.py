@@ -3,10 +3,14 @@
     person:  pk `<store>#person#<profile>`  sk `day#<YYYY-MM-DD>#<metric>` | `total#<metric>`
     store:   pk `<store>#metric#<metric>`   sk `local#<day>#<shard>` | `utc#<day>#<shard>`
              pk `<store>#totals`            sk `<metric>#<shard>`
+    feeds:   pk `<store>#sold#<YYYY-MM>`   sk `<day>#<product>#<shard>`    units and revenue
+             pk `<store>#with#<product>`    sk `<other product>#<shard>`   orders holding both
+             pk `<store>#person#<profile>` sk `bought#<product>` | `browsed#<product>`
 
 So a person's snapshot (30 days and all time) is one query (`sk >= day#<first day>` reaches the
-`total#` items too), a store's series of N days one query, and its totals per metric one query,
-however many events there are.
+`total#` items too, and not the `b…` ones), a store's series of N days one query, and its totals
+per metric one query, however many events there are. A feed reads a month of product days, a
+product's partners or a person's products in one query each (bcsync/usecases/feeds.py).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from boto3.dynamodb.conditions import Key
 
 from bcsync.adapters.dynamodb import query_all
 from bcsync.domain.counters import Amount, Bucket, tally
-from bcsync.domain.events import MarketingEvent
+from bcsync.domain.events import MarketingEvent, Metric
+from bcsync.domain.feeds import PersonProducts, ProductDay
 
 # Events deleted per erasure transaction, with their few store counters (one shard: the person's).
 ERASE_CHUNK = 25
@@ -33,6 +38,8 @@ def person_key(store_hash: str, profile_id: str) -> str:
 
 def counter_key(bucket: Bucket) -> dict[str, str]:
     store, metric = bucket.store_hash, bucket.metric
+    if bucket.product_id is not None:
+        return product_key(bucket)
     if bucket.profile_id is not None:
         sort = f"day#{bucket.day}#{metric}" if bucket.day else f"total#{metric}"
         return {"pk": person_key(store, bucket.profile_id), "sk": sort}
@@ -42,15 +49,28 @@ def counter_key(bucket: Bucket) -> dict[str, str]:
     return {"pk": f"{store}#metric#{metric}", "sk": f"{calendar}#{bucket.day}#{bucket.shard}"}
 
 
+def product_key(bucket: Bucket) -> dict[str, str]:
+    store, product = bucket.store_hash, bucket.product_id
+    if bucket.profile_id is not None:
+        kind = "bought" if bucket.metric == Metric.ORDERED_PRODUCT else "browsed"
+        return {"pk": person_key(store, bucket.profile_id), "sk": f"{kind}#{product}"}
+    if bucket.partner is not None:
+        return {"pk": f"{store}#with#{product}", "sk": f"{bucket.partner}#{bucket.shard}"}
+    day = bucket.day or ""
+    return {"pk": f"{store}#sold#{day[:7]}", "sk": f"{day}#{product}#{bucket.shard}"}
+
+
 def counter_update(table: str, bucket: Bucket, amount: Amount) -> dict[str, Any]:
     """An `Update` for a transaction: adds to the counter, creating it at zero if absent."""
     names = {"#c": "count", "#v": "value", "#m": "metric"}
     values: dict[str, Any] = {":c": amount.count, ":v": amount.value, ":m": bucket.metric}
     assignments = "#m = :m"
-    if bucket.day:
-        names["#d"] = "day"
-        values[":d"] = bucket.day
-        assignments += ", #d = :d"
+    described = {"day": bucket.day, "product_id": bucket.product_id, "partner": bucket.partner}
+    for name, value in described.items():
+        if value:
+            names[f"#{name}"] = name
+            values[f":{name}"] = value
+            assignments += f", #{name} = :{name}"
     expression = f"SET {assignments} ADD #c :c, #v :v"
     return {
         "Update": {
@@ -76,6 +96,8 @@ class Counted:
     day: str | None
     count: int
     value: Decimal
+    product_id: int | None = None
+    partner: int | None = None
 
 
 def _counted(item: Mapping[str, Any]) -> Counted:
@@ -84,6 +106,8 @@ def _counted(item: Mapping[str, Any]) -> Counted:
         day=str(item["day"]) if item.get("day") else None,
         count=int(item.get("count", 0)),
         value=Decimal(item.get("value", 0)),
+        product_id=int(item["product_id"]) if item.get("product_id") else None,
+        partner=int(item["partner"]) if item.get("partner") else None,
     )
 
 
@@ -114,9 +138,44 @@ class DynamoCounters:
         condition = Key("pk").eq(f"{store_hash}#totals")
         return _summed(_counted(item) for item in query_all(self._table, KeyConditionExpression=condition))
 
+    # ------------------------------------------------------------------ feeds
+    def sold(self, store_hash: str, first_day: str, last_day: str) -> list[ProductDay]:
+        """Each product's units and revenue per day, shards summed: one query a month."""
+        sums: dict[tuple[int, str], Amount] = {}
+        for month in _months(first_day, last_day):
+            condition = Key("pk").eq(f"{store_hash}#sold#{month}") & Key("sk").between(f"{first_day}#", f"{last_day}#~")
+            for item in query_all(self._table, KeyConditionExpression=condition):
+                counted = _counted(item)
+                if counted.product_id is not None and counted.day is not None:
+                    sums.setdefault((counted.product_id, counted.day), Amount()).add(counted.count, counted.value)
+        return [ProductDay(pid, day, amount.count, amount.value) for (pid, day), amount in sorted(sums.items())]
+
+    def partners(self, store_hash: str, product_id: int) -> dict[int, int]:
+        """The orders that held each other product with this one, shards summed: one query."""
+        condition = Key("pk").eq(f"{store_hash}#with#{product_id}")
+        together: dict[int, int] = {}
+        for item in query_all(self._table, KeyConditionExpression=condition):
+            counted = _counted(item)
+            if counted.partner is not None:
+                together[counted.partner] = together.get(counted.partner, 0) + counted.count
+        return together
+
+    def person_products(self, store_hash: str, profile_id: str) -> PersonProducts:
+        """What the person bought (units) and viewed (views): one query."""
+        condition = Key("pk").eq(person_key(store_hash, profile_id)) & Key("sk").between("bought#", "browsed#~")
+        bought: dict[int, int] = {}
+        viewed: dict[int, int] = {}
+        for item in query_all(self._table, KeyConditionExpression=condition):
+            counted = _counted(item)
+            if counted.product_id is not None:
+                into = bought if str(item["sk"]).startswith("bought#") else viewed
+                into[counted.product_id] = counted.count
+        return PersonProducts(bought=bought, viewed=viewed)
+
     def delete_events(self, events_table: str, events: Sequence[MarketingEvent]) -> None:
         """Erasure: each event deleted in the transaction that takes it out of the store's
-        counters, so a retried erasure subtracts nothing twice."""
+        counters, so a retried erasure subtracts nothing twice. The store's product sales and
+        pairs stay: they name no one, and an order's exclusion (a setting) is not the event's."""
         client = self._table.meta.client
         remaining = list(events)
         while remaining:
@@ -125,7 +184,7 @@ class DynamoCounters:
                 store_part = {
                     bucket: amount
                     for bucket, amount in tally(chunk, self._zone_of(chunk[0].store_hash), sign=-1).items()
-                    if bucket.profile_id is None
+                    if bucket.profile_id is None and bucket.product_id is None
                 }
                 deletes = [
                     {
@@ -162,7 +221,7 @@ class DynamoCounters:
         condition = Key("pk").eq(person_key(store_hash, from_profile))
         for item in query_all(self._table, KeyConditionExpression=condition):
             counted = _counted(item)
-            bucket = Bucket(store_hash, counted.metric, to_profile, day=counted.day)
+            bucket = Bucket(store_hash, counted.metric, to_profile, day=counted.day, product_id=counted.product_id)
             delete = {
                 "Delete": {
                     "TableName": self._name,
@@ -184,6 +243,16 @@ class DynamoCounters:
         condition = Key("pk").eq(person_key(store_hash, profile_id))
         found = query_all(self._table, KeyConditionExpression=condition, ProjectionExpression="pk, sk")
         return [{"pk": item["pk"], "sk": item["sk"]} for item in found]
+
+
+def _months(first_day: str, last_day: str) -> list[str]:
+    """The `YYYY-MM` of every month from `first_day`'s to `last_day`'s."""
+    year, month = int(first_day[:4]), int(first_day[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last_day[:7]:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _summed(counters: Iterable[Counted]) -> list[Counted]:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 BATCH_GET_LIMIT = 100
 PROFILE_TIMELINE_INDEX = "ProfileTimeline"
 PLACED_ORDERS_INDEX = "PlacedOrders"
+ARRIVALS_INDEX = "NewArrivals"
+ARRIVALS_PAGE = 25
 
 
 _DESERIALIZER = TypeDeserializer()
@@ -314,16 +316,43 @@ class DynamoCatalogRepository:
         return {int(item["product_id"]): CatalogItem.model_validate(plain(item["item"])) for item in items}
 
     def put_items(self, store_hash: str, items: Iterable[CatalogItem]) -> None:
+        """Each item whole; a dated one is in the NewArrivals index (keys only: a refresh that
+        keeps its date writes nothing there)."""
         with self._table.batch_writer() as batch:
             for item in items:
-                batch.put_item(
-                    Item={
-                        "pk": f"{store_hash}#product#{item.product_id}",
-                        "product_id": item.product_id,
-                        "item": item.model_dump(mode="python"),
-                        "cached_at": now_iso(),
-                    }
-                )
+                cached = item.model_dump(mode="python", exclude={"date_created"})
+                record: dict[str, Any] = {
+                    "pk": f"{store_hash}#product#{item.product_id}",
+                    "product_id": item.product_id,
+                    "item": cached,
+                    "cached_at": now_iso(),
+                }
+                if item.date_created is not None:
+                    cached["date_created"] = iso_utc(item.date_created)
+                    # Ties on the second go to the higher (later) product id.
+                    arrived = f"{iso_utc(item.date_created)}#{item.product_id:012d}"
+                    record |= {"arrivals_of": store_hash, "created_at": arrived}
+                batch.put_item(Item=record)
+
+    def newest(self, store_hash: str, *, since: datetime | None) -> Iterator[list[CatalogItem]]:
+        """Newest first, a page of the index at a time, each page's items in one BatchGetItem."""
+        condition: ConditionBase = Key("arrivals_of").eq(store_hash)
+        if since is not None:
+            condition &= Key("created_at").gte(iso_utc(since))
+        request: dict[str, Any] = {
+            "IndexName": ARRIVALS_INDEX,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": ARRIVALS_PAGE,
+        }
+        while True:
+            page = self._table.query(**request)
+            ids = [int(str(key["pk"]).rsplit("#", 1)[-1]) for key in page.get("Items", [])]
+            found = self.get_items(store_hash, ids)
+            yield [found[pid] for pid in ids if pid in found]
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete_items(self, store_hash: str, product_ids: Iterable[int]) -> None:
         with self._table.batch_writer() as batch:

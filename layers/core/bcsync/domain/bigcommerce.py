@@ -207,7 +207,12 @@ class CatalogProduct(BcModel):
     custom_url: CustomUrl | None = None
     primary_image: ProductImage | None = None
     inventory_level: int | None = None
+    # Enums in the published spec (none|product|variant, available|disabled|preorder); kept as
+    # text so a value added later fails one feed rule, not the whole product.
+    inventory_tracking: str = "none"
+    availability: str = "available"
     is_visible: bool = True
+    date_created: Timestamp = None
 
     @property
     def image_url(self) -> str:

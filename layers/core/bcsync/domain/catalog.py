@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,7 +23,11 @@ class CatalogItem(BaseModel):
     image_url: str = ""
     product_url: str = ""
     inventory_level: int | None = None
+    # Items cached before feeds knew these fields read as tracked nowhere, purchasable, undated.
+    inventory_tracking: str = "none"
+    availability: str = "available"
     is_visible: bool = True
+    date_created: datetime | None = None
 
 
 def catalog_item(
@@ -43,5 +48,8 @@ def catalog_item(
         image_url=product.image_url,
         product_url=f"{secure_url.rstrip('/')}{path}" if secure_url and path else path,
         inventory_level=product.inventory_level,
+        inventory_tracking=product.inventory_tracking,
+        availability=product.availability,
         is_visible=product.is_visible,
+        date_created=product.date_created,
     )

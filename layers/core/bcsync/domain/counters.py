@@ -6,6 +6,11 @@ A person's days are the store's days (its timezone); the store keeps its days in
 unless that is UTC, in UTC too, so a daily series is read in either without touching an event. A
 store-wide counter would be one hot item under every order (DESIGN.md, Scale): the store's are
 spread over shards by person and summed when read.
+
+The same writes keep what product feeds rank (bcsync/domain/feeds.py): units and revenue of each
+product per store day (Ordered Product), how many orders held two products together (Placed Order's
+lines), and what each person bought and viewed. They are counted from the event alone, so every
+path that writes an event (webhook, reconciliation, backfill, import, onsite) counts it once.
 """
 
 from __future__ import annotations
@@ -17,16 +22,21 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bcsync.domain.events import MarketingEvent
+from bcsync.domain.events import MarketingEvent, Metric
 
 STORE_SHARDS = 8
+# Pairs are counted among an order's first products (in line order): n products cost n x (n - 1)
+# counter writes in the order's transaction, which holds 100 items.
+PAIR_PRODUCTS = 5
 UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT"})
 
 
 @dataclass(frozen=True)
 class Bucket:
     """One counter. `profile_id` None: the store's (`shard` of it); `day` None: all time;
-    `utc`: a day of the UTC calendar rather than the store's."""
+    `utc`: a day of the UTC calendar rather than the store's. `product_id`: one product's (its
+    units and revenue, or a person's units or views of it); with `partner`, the orders that held
+    both."""
 
     store_hash: str
     metric: str
@@ -34,6 +44,8 @@ class Bucket:
     day: str | None = None
     utc: bool = False
     shard: int = 0
+    product_id: int | None = None
+    partner: int | None = None
 
 
 @dataclass
@@ -76,7 +88,61 @@ def tally(events: Iterable[MarketingEvent], zone: tzinfo, *, sign: int = 1) -> d
             buckets += [Bucket(store, metric, person), Bucket(store, metric, person, day=local)]
         for bucket in buckets:
             counted.setdefault(bucket, Amount()).add(sign, sign * event.value)
+        for bucket, amount in product_counts(event, local, shard):
+            counted.setdefault(bucket, Amount()).add(sign * amount.count, sign * amount.value)
     return counted
+
+
+def product_counts(event: MarketingEvent, day: str, shard: int) -> list[tuple[Bucket, Amount]]:
+    """What feeds count of one event: an ordered line's units and revenue on the store's day (and
+    the buyer's units), a view (the viewer's), an order's pairs of products."""
+    store, metric, person, properties = event.store_hash, str(event.metric), event.profile_id, event.properties
+    if metric == Metric.ORDERED_PRODUCT and (product := product_ref(properties.get("ProductID"))):
+        units = Amount(whole(properties.get("Quantity"), default=1), event.value)
+        counts = [(Bucket(store, metric, day=day, shard=shard, product_id=product), units)]
+        return counts + ([(Bucket(store, metric, person, product_id=product), units)] if person else [])
+    if metric == Metric.VIEWED_PRODUCT and person and (product := product_ref(properties.get("ProductID"))):
+        return [(Bucket(store, metric, person, product_id=product), Amount(1, Decimal(0)))]
+    if metric == Metric.PLACED_ORDER:
+        products = order_products(properties)
+        return [
+            (Bucket(store, metric, shard=shard, product_id=a, partner=b), Amount(1, Decimal(0)))
+            for a in products
+            for b in products
+            if a != b
+        ]
+    return []
+
+
+def order_products(properties: Mapping[str, object]) -> list[int]:
+    """An order's first PAIR_PRODUCTS distinct products, in the order of its lines."""
+    lines = properties.get("Items Detail")
+    found: list[int] = []
+    for line in lines if isinstance(lines, list) else []:
+        product = product_ref(line.get("ProductID")) if isinstance(line, Mapping) else None
+        if product and product not in found:
+            found.append(product)
+    return found[:PAIR_PRODUCTS]
+
+
+def product_ref(value: object) -> int | None:
+    """A catalog product id as an event carries it (an import may carry it as text); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def whole(value: object, *, default: int) -> int:
+    if isinstance(value, bool) or value is None:
+        return default
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return default
+    whole_number = number.is_finite() and number == number.to_integral_value() and number > 0
+    return int(number) if whole_number else default
 
 
 def merged(tallies: Iterable[Mapping[Bucket, Amount]]) -> dict[Bucket, Amount]:

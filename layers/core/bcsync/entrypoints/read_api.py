@@ -13,7 +13,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from bcsync.domain.feeds import MAX_DAYS, MAX_ITEMS, Feed, Measure
+from bcsync.domain.refusals import Refusal, Refused
 from bcsync.entrypoints.http import json_resolver
+from bcsync.usecases.feeds import FeedQuery, FeedView
 from bcsync.usecases.read_model import (
     CountCheck,
     EventsPage,
@@ -76,6 +79,28 @@ def read_resolver() -> APIGatewayHttpResolver:
         read = container().read_model
         # The route is matched on the raw path: "Placed%20Order" is "Placed Order".
         return read.series(read.store(store), unquote(metric), days=days, tz=tz)
+
+    @app.get("/feeds/<name>", summary="A product feed for flow emails, from bcsync's own events", tags=["feeds"])
+    def feed(
+        name: Annotated[
+            str, Path(max_length=32, description="best-sellers, trending, bought-together, for-you or new-arrivals")
+        ],
+        *,
+        limit: Annotated[int, Query(ge=1, le=MAX_ITEMS)] = 10,
+        days: Annotated[
+            int | None, Query(ge=1, le=MAX_DAYS, description="Days read (best-sellers 30, trending 28 by default)")
+        ] = None,
+        product_id: Annotated[int | None, Query(ge=1, description="For bought-together")] = None,
+        profile_id: Annotated[str | None, Query(min_length=1, max_length=128, description="For for-you")] = None,
+        by: Annotated[Measure, Query(description="What best-sellers ranks by")] = "units",
+        store: Store = None,
+    ) -> FeedView:
+        known = {feed.value: feed for feed in Feed}
+        if name not in known:
+            raise Refused(Refusal.UNKNOWN, f"no feed {name}; feeds: {', '.join(known)}")
+        query = FeedQuery(known[name], limit=limit, days=days, product_id=product_id, profile_id=profile_id, by=by)
+        read = container().read_model
+        return container().feeds.show(read.store(store), query)
 
     @app.get("/sync/status", summary="Last reconcile, backfill progress, webhook health, sync on/off", tags=["sync"])
     def sync_status(store: Store = None) -> SyncStatus:

@@ -13,6 +13,7 @@ from datetime import UTC, tzinfo
 
 from bcsync.domain.counters import Bucket, merged, tally
 from bcsync.domain.events import MarketingEvent
+from bcsync.domain.feeds import exclusion
 from bcsync.domain.flows import Flow, TriggerIntent
 from bcsync.domain.profiles import Profile, note_activity, promise_event_triggers
 from bcsync.usecases.ports import Change, ChangeConflict, ChangeStore, Identity, ReservationsTaken
@@ -69,12 +70,15 @@ class ChangeWriter:
         enabled: frozenset[Flow],
         *,
         zone_of: Callable[[str], tzinfo] = _utc,
+        excludes_returns: Callable[[str], bool] = lambda store_hash: False,
     ) -> None:
-        """`zone_of`: the store's timezone, whose days the counters keep."""
+        """`zone_of`: the store's timezone, whose days the counters keep; `excludes_returns`:
+        whether the store's feeds leave cancelled and refunded orders out."""
         self._store = store
         self._courier = courier
         self._enabled = enabled
         self._zone_of = zone_of
+        self._excludes_returns = excludes_returns
 
     def plan(
         self,
@@ -86,10 +90,17 @@ class ChangeWriter:
         stored_events: Mapping[str, MarketingEvent] | None = None,
         claims: Sequence[tuple[Identity, str]] = (),
     ) -> Planned:
-        """`events` is everything the source implies now; those in `stored_events` exist and are
-        left alone (the first write wins). New events promise their triggers in `after`."""
+        """`events` is everything the source implies now (one order's, one person's); those in
+        `stored_events` exist and are left alone (the first write wins). New events promise their
+        triggers in `after`."""
         stored_events = stored_events or {}
         new = tuple(event for event in events if event.id not in stored_events)
+        zone = self._zone_of(store_hash) if new else UTC  # the store's zone costs a read
+        counts = {event.id: tally([event], zone) for event in new}
+        if new and self._excludes_returns(store_hash):
+            as_stored = [stored_events.get(event.id, event) for event in events]
+            for carrier, taken in exclusion(as_stored, counts, zone).items():
+                counts[carrier] = merged([counts[carrier], taken])
         if after is not None:
             after = after.model_copy(deep=True)
             note_activity(after, new)
@@ -103,7 +114,7 @@ class ChangeWriter:
             reservations=tuple(i for i in after.outbox if i.dedup_key not in held and _reserved(i)) if after else (),
             profile=after if after is not None and after != before else None,
             previous=before,
-            counts={event.id: tally([event], self._zone_of(store_hash)) for event in new},
+            counts=counts,
         )
         return Planned(change, after, {**stored_events, **{event.id: event for event in new}})
 
