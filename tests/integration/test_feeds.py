@@ -133,3 +133,33 @@ def test_the_cli_shows_a_feed_as_a_table(shop, capsys):
     reports.feed(container().feeds, "sandbox", FeedQuery(Feed.BEST_SELLERS, limit=2), out=sys.stdout)
     printed = capsys.readouterr().out
     assert "Canvas Tote" in printed and "Ceramic Mug" in printed and "Linen Shirt" not in printed
+
+
+CROSS_SELL = """
+flows:
+  - name: Cross Sell
+    kind: transactional
+    trigger: {metric: Placed Order}
+    steps:
+      - delay: {hours: 1}
+      - action: {template: cross-sell, feeds: [bought-together, {name: best-sellers, limit: 2}, for-you]}
+"""
+
+
+def test_an_action_that_names_feeds_carries_them_for_its_person_and_trigger(shop):
+    from tests.integration.test_flows import apply_flows
+
+    shop.drain_streams()  # the earlier orders came before the flow
+    apply_flows(CROSS_SELL)
+    order(shop, 4, "dee", [(101, 1)])
+    assert shop.drain_streams() > 0
+    shop.tick(datetime.now(UTC) + timedelta(hours=1, minutes=1))
+    [action] = shop.actions()
+    feeds = action["context"]["feeds"]
+    # Dee's order started from 101: Ada's order put 102 with it
+    assert [item["product_id"] for item in feeds["bought-together"]] == [102]
+    assert [item["product_id"] for item in feeds["best-sellers"]] == [103, 102]
+    assert [item["product_id"] for item in feeds["for-you"]] == [102, 103]  # with 101, then best sellers
+    tote = feeds["best-sellers"][0]
+    assert tote["name"] == "Canvas Tote" and tote["product_url"].startswith("https://sandbox.example.com/canvas-tote/")
+    assert tote["image_url"] == "https://cdn.example.com/tote-can.jpg"

@@ -109,6 +109,22 @@ def one_flow(extra: str = "", steps: str = "[{exit: true}]", trigger: str = "{me
             " {name: a, trigger: {metric: Placed Order}, steps: [{exit: true}]}]",
             "flows: two flows are named 'a' (flows[0] and flows[1])",
         ),
+        (
+            one_flow(steps="[{action: {template: t, feeds: [top-picks]}}]"),
+            "flows[0].steps[0].action.feeds[0].name: Input should be 'best-sellers'",
+        ),
+        (
+            one_flow(steps="[{action: {template: t, feeds: [{name: trending, days: 7}]}}]"),
+            "flows[0].steps[0].action.feeds[0]: trending compares this week with those before",
+        ),
+        (
+            one_flow(steps="[{action: {template: t, feeds: [{name: for-you, limit: 99}]}}]"),
+            "flows[0].steps[0].action.feeds[0].limit: Input should be less than or equal to 50",
+        ),
+        (
+            one_flow(steps="[{action: {template: t, feeds: [trending, {name: trending}]}}]"),
+            "flows[0].steps[0].action.feeds: each feed at most once",
+        ),
     ],
 )
 def test_each_fault_is_named_by_its_path(text, fault):
@@ -236,3 +252,20 @@ def test_validate_exits_1_naming_each_fault_and_prints_nothing_else(tmp_path, ca
     assert validate(path, sys.stdout, sys.stderr) == 1
     out, err = capsys.readouterr()
     assert out == "" and expected in err
+
+
+def test_an_action_names_feeds_by_name_or_with_options_and_one_naming_none_keeps_its_flows_version():
+    from bcsync.domain.flow_runs import flow_version
+
+    (flow,) = parse_flow_file(
+        yaml.safe_load(one_flow(steps="[{action: {template: t, feeds: [trending, {name: for-you, limit: 2}]}}]"))
+    ).flows
+    action = flow.steps[0].action
+    assert [(ref.name.value, ref.limit, ref.days) for ref in action.feeds] == [
+        ("trending", 4, None),
+        ("for-you", 2, None),
+    ]
+    (plain,) = parse_flow_file(yaml.safe_load(one_flow(steps="[{action: {template: t}}]"))).flows
+    # a flow written before feeds existed dumps (and so hashes to its version) as it did then
+    assert plain.steps[0].action.model_dump() == {"channel": "email", "template": "t"}
+    assert flow_version(plain) != flow_version(flow)

@@ -379,6 +379,7 @@ class Container:
             unsubscribe_link=self.subscription_links.unsubscribe_link,
             recovery_link=self.cart_recovery.link,
             click_token=self.subscription_links.click_token,
+            feeds=self.feeds,
         )
 
     @cached_property

@@ -13,9 +13,21 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from bcsync.domain.events import Metric
+from bcsync.domain.feeds import MAX_DAYS, MAX_ITEMS, WEEK, Feed
 
 Operator = Literal["=", "!=", ">", ">=", "<", "<=", "contains", "exists"]
 CountOperator = Literal["=", "!=", ">", ">=", "<", "<="]
@@ -156,9 +168,47 @@ Wait = Annotated[
 ]
 
 
+class FeedRef(Strict):
+    """A product feed the action's context carries (`feeds: [trending, {name: bought-together,
+    limit: 3}]`): bought-together starts from the trigger's product, for-you from the person."""
+
+    name: Feed
+    limit: int = Field(default=4, ge=1, le=MAX_ITEMS)
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _trending_window(self) -> FeedRef:
+        if self.name is Feed.TRENDING and self.days is not None and self.days < 2 * WEEK:
+            raise ValueError(f"trending compares this week with those before: days at least {2 * WEEK}")
+        return self
+
+
 class Action(Strict):
     channel: Literal["email", "sms"] = "email"
     template: str = Field(min_length=1)
+    feeds: list[FeedRef] = Field(default_factory=list)
+
+    @field_validator("feeds")
+    @classmethod
+    def _each_once(cls, feeds: list[FeedRef]) -> list[FeedRef]:
+        names = [feed.name.value for feed in feeds]
+        if len(set(names)) != len(names):
+            raise ValueError("each feed at most once")
+        return feeds
+
+    @model_serializer(mode="wrap")
+    def _without_no_feeds(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An action naming no feeds dumps as it did before feeds existed: a flow's version (a
+        hash of its dump) stays, and its waiting runs with it."""
+        dumped: dict[str, Any] = handler(self)
+        if not self.feeds:
+            dumped.pop("feeds", None)
+        return dumped
 
 
 class Update(Strict):

@@ -18,8 +18,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -320,11 +321,13 @@ def action_message(
     unsubscribe_url: str | None,
     cart_recovery_url: str | None,
     click_token: str | None = None,
+    feeds: Mapping[str, Sequence[FeedProduct]] | None = None,
 ) -> dict[str, Any]:
     """What the outbox queue carries (DESIGN.md): the flow, the step, the run, the person with their
-    consent, the trigger event, and a context ready for a template."""
+    consent, the trigger event, and a context ready for a template (with the feeds the action
+    names, when it names any)."""
     details = _items_of(event)
-    return {
+    message: dict[str, Any] = {
         "flow": run.flow,
         "step": due.step,
         "run_id": run.run_id,
@@ -353,6 +356,39 @@ def action_message(
             "click_token": click_token,
         },
     }
+    if feeds is not None:
+        message["context"]["feeds"] = {
+            name: [
+                {
+                    "product_id": item.product_id,
+                    "name": item.name,
+                    "image_url": item.image_url or None,
+                    "product_url": _clicked(item.url, click_token),
+                    "price": item.price,
+                    "sale_price": item.sale_price,
+                }
+                for item in items
+            ]
+            for name, items in feeds.items()
+        }
+    return message
+
+
+class FeedProduct(Protocol):
+    """A feed's item as an action's context shows it (bcsync/usecases/feeds.py FeedItem)."""
+
+    @property
+    def product_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def image_url(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def sale_price(self) -> Decimal: ...
 
 
 # How an action decision is exported (`bcsync actions export`, DESIGN.md): skipped, and why.

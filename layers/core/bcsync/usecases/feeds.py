@@ -16,6 +16,7 @@ from typing import Annotated, Protocol
 from pydantic import BaseModel, Field, PlainSerializer
 
 from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.events import MarketingEvent
 from bcsync.domain.feeds import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -34,8 +35,10 @@ from bcsync.domain.feeds import (
     offerable,
     seeds,
     trending,
+    trigger_product,
     window,
 )
+from bcsync.domain.flow_definitions import FeedRef
 from bcsync.domain.refusals import Refusal, Refused
 
 # Catalog items read per batch while filling a feed: hidden or sold-out ones are skipped.
@@ -114,6 +117,21 @@ class Feeds:
         ranked = self._ranked(store_hash, query, days)
         items = self._filled(store_hash, ranked, query.limit)
         return FeedView(feed=query.feed, store=store_hash, days=days, items=items)
+
+    def for_action(
+        self, store_hash: str, profile_id: str, event: MarketingEvent | None, feeds: Sequence[FeedRef]
+    ) -> dict[str, list[FeedItem]]:
+        """The feeds a flow action names, for its person and trigger: bought-together starts from
+        the trigger's product (none: an empty list)."""
+        filled: dict[str, list[FeedItem]] = {}
+        for ref in feeds:
+            product_id = trigger_product(event) if ref.name is Feed.BOUGHT_TOGETHER else None
+            if ref.name is Feed.BOUGHT_TOGETHER and product_id is None:
+                filled[ref.name.value] = []
+                continue
+            query = FeedQuery(ref.name, limit=ref.limit, days=ref.days, product_id=product_id, profile_id=profile_id)
+            filled[ref.name.value] = self.show(store_hash, query).items
+        return filled
 
     def _ranked(self, store_hash: str, query: FeedQuery, days: int | None) -> list[Ranked]:
         if query.feed is Feed.BEST_SELLERS:

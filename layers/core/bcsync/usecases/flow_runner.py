@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Protocol
 
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flow_conditions import Situation, qualifies, trigger_accepts
-from bcsync.domain.flow_definitions import FlowDefinition, MetricTrigger, ProfileTrigger, Update
+from bcsync.domain.flow_definitions import FeedRef, FlowDefinition, MetricTrigger, ProfileTrigger, Update
 from bcsync.domain.flow_runs import (
+    ActionDue,
+    FeedProduct,
     FlowRun,
     RunStatus,
     StepRecord,
@@ -47,6 +50,15 @@ from bcsync.usecases.ports import (
 )
 from bcsync.usecases.profiles import ProfileBook
 
+
+class ActionFeeds(Protocol):
+    """The product feeds an action names (bcsync/usecases/feeds.py)."""
+
+    def for_action(
+        self, store_hash: str, profile_id: str, event: MarketingEvent | None, feeds: Sequence[FeedRef]
+    ) -> Mapping[str, Sequence[FeedProduct]]: ...
+
+
 # The profile changes bcsync promises a trigger for, as a flow file names them.
 PROFILE_TRIGGERS = {
     Flow.WELCOME_SERIES: "subscribed",
@@ -73,8 +85,12 @@ class FlowRunner:
         unsubscribe_link: Callable[[Profile, datetime], str | None],
         recovery_link: Callable[[MarketingEvent | None, datetime], str | None],
         click_token: Callable[[Profile, datetime], str | None] = lambda profile, now: None,
+        feeds: ActionFeeds | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`feeds`: fills the product feeds an action names (none: an action naming feeds
+        carries empty lists)."""
+        self._feeds = feeds
         self._unsubscribe_link = unsubscribe_link
         self._recovery_link = recovery_link
         self._click_token = click_token
@@ -344,7 +360,13 @@ class FlowRunner:
             "cart_recovery_url": self._recovery_link(event, now),
             "click_token": self._click_token(profile, now),
         }
-        messages = [(due.dedup_key, action_message(due, run, profile, event, **links)) for due in owed]
+        messages = [
+            (
+                due.dedup_key,
+                action_message(due, run, profile, event, feeds=self._feeds_of(due, profile, event), **links),
+            )
+            for due in owed
+        ]
         try:
             self._publisher.publish(messages)
         except Exception as fault:
@@ -354,6 +376,16 @@ class FlowRunner:
         sent: dict[str, datetime] = {due.action.channel: now for due in owed}  # smart sending, same write
         cleared = self._runs.save(run.model_copy(update={"outbox": []}), previous=run, sent=sent)
         return cleared or run
+
+    def _feeds_of(
+        self, due: ActionDue, profile: Profile, event: MarketingEvent | None
+    ) -> Mapping[str, Sequence[FeedProduct]] | None:
+        named = due.action.feeds
+        if not named:
+            return None
+        if self._feeds is None:
+            return {ref.name.value: [] for ref in named}
+        return self._feeds.for_action(profile.store_hash, profile.id, event, named)
 
     def _end(self, run: FlowRun, now: datetime, reason: str) -> None:
         ended = run.model_copy(deep=True)
