@@ -39,6 +39,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_read.py
 	$(BIN)/python benchmarks/bench_track.py
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_feeds.py
 
 lint: $(BIN)/sam $(CHECKOV)
 	$(BIN)/ruff check .

@@ -485,6 +485,21 @@ def _beacon(stack: LocalStack, storefront: Storefront, body: dict[str, object]) 
         return answer
 
 
+def show_feeds(out: TextIO) -> None:
+    """What a cross-sell email would carry, from bcsync's own events and catalog cache."""
+    from bcsync.domain.feeds import Feed
+    from bcsync.usecases.feeds import FeedQuery
+    from bcsync_ops.reports import feed
+
+    handle = StackHandle.resolve(None, STORE_HASH)
+    for query in (FeedQuery(Feed.BEST_SELLERS, limit=3), FeedQuery(Feed.BOUGHT_TOGETHER, limit=3, product_id=101)):
+        options = f" --product-id {query.product_id}" if query.product_id else ""
+        out.write(f"\nProduct feed (`bcsync feeds show {query.feed}{options}`):\n")
+        buffer = io.StringIO()
+        feed(handle.container.feeds, STORE_HASH, query, out=buffer)
+        out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
+
+
 def wait_for_interrupt() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
@@ -530,6 +545,7 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
         storefront.script = snippet(stack.api_url, STORE_HASH)
         storefront.forward_sign_ups(sender)
         browse_the_storefront(stack, storefront, out)
+        show_feeds(out)
         if serve:
             out.write(f"\nThe stack keeps running; the console: {stack.console_url}\nCtrl-C to stop.\n")
             out.flush()

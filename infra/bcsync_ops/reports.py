@@ -83,7 +83,8 @@ def feed(feeds: Feeds, store_hash: str, query: FeedQuery, *, out: TextIO, err: T
         print(refused.message, file=err or out)
         return 1
     window = f"last {view.days} days" if view.days else "all time"
-    print(f"{view.feed} ({window}): {len(view.items)} items", file=out)
+    count = len(view.items)
+    print(f"{view.feed} ({window}): {count} item{'' if count == 1 else 's'}", file=out)
     rows = [
         (
             item.product_id,

@@ -350,6 +350,20 @@ def test_operator_commands_reconcile_backfill_webhooks_and_daily_counts(running)
     assert exported.stdout.startswith("Timestamp,Email,External ID,$value,Currency,$event_id,")
     assert exported.stdout.count("\n") == 1 + 2 + 4 and "shopify-order-4101" in exported.stdout
 
+    # The product feeds over HTTP and from the CLI: the two shirts sold, from the backfilled catalog.
+    state = json.loads((Path(env["BCSYNC_STATE_DIR"]) / "local-stack.json").read_text())
+    request = urllib.request.Request(
+        f"{state['api_url']}/feeds/best-sellers?limit=3", headers={"Authorization": f"Bearer {state['api_token']}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        best = json.loads(answer.read())
+    assert [(item["product_id"], item["name"], item["score"]) for item in best["items"]] == [(101, "Linen Shirt", 2)]
+    shown = bcsync(env, "feeds", "show", "new-arrivals", "--limit", "4")
+    assert shown.returncode == 0, shown.stderr
+    assert all(name in shown.stdout for name in ("Linen Shirt", "Ceramic Mug", "Canvas Tote", "Wool Socks"))
+    refused = bcsync(env, "feeds", "show", "bought-together")
+    assert refused.returncode == 1 and "product_id: required for bought-together" in refused.stderr
+
 
 def test_a_flow_applied_with_the_cli_acts_on_a_webhook_through_the_streams(running, tmp_path):
     """bcsync flows apply, then a signed customer/created over HTTP: the Triggers table's stream
