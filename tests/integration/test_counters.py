@@ -51,6 +51,14 @@ def counted_by_counters(stack):
     return people, store
 
 
+def bought_by_events(stack, profile_id: str) -> dict[int, int]:
+    bought: dict[int, int] = defaultdict(int)
+    for item in stack.events().values():
+        if item["metric"] == "Ordered Product" and item["profile_id"] == profile_id:
+            bought[int(item["properties"]["ProductID"])] += int(item["properties"]["Quantity"])
+    return dict(bought)
+
+
 def assert_counters_match_events(stack):
     expected_people, expected_store = counted_by_events(stack)
     people, store = counted_by_counters(stack)
@@ -97,8 +105,12 @@ def test_a_merge_moves_the_counters_and_an_erasure_takes_a_person_out_of_the_sto
     people, _ = counted_by_counters(stack)
     ada = next(p["id"] for p in stack.profiles() if p["email"] == "countess@example.com")
     assert people[ada][("Placed Order", None)][0] == 2
+    # what for-you reads moved with the merge too: the guest's lines and Ada's, once each
+    assert container().counters.person_products(STORE_HASH, ada).bought == bought_by_events(stack, ada)
+    assert bought_by_events(stack, ada) == {101: 1, 102: 3}  # her shirt and mugs, and the guest's mug
     assert container().erasure.erase(STORE_HASH, "countess@example.com") is not None
     assert container().erasure.erase(STORE_HASH, "countess@example.com") is None  # done already
     assert_counters_match_events(stack)
     people, store = counted_by_counters(stack)
     assert ada not in people and store[("Placed Order", None)][0] == 1  # the other shopper's
+    assert container().counters.person_products(STORE_HASH, ada).bought == {}

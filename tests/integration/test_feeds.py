@@ -163,3 +163,19 @@ def test_an_action_that_names_feeds_carries_them_for_its_person_and_trigger(shop
     tote = feeds["best-sellers"][0]
     assert tote["name"] == "Canvas Tote" and tote["product_url"].startswith("https://sandbox.example.com/canvas-tote/")
     assert tote["image_url"] == "https://cdn.example.com/tote-can.jpg"
+
+
+def test_for_you_puts_what_the_person_viewed_and_did_not_buy_first(stack):
+    from bcsync.domain.confirmation import click_token
+    from bcsync_ops.demo import CLIENT_SECRET
+    from tests.integration.test_track import STOREFRONT, beacon
+
+    order(stack, 1, "ada", [(101, 1), (102, 2)])
+    order(stack, 2, "bob", [(102, 1), (104, 1)])
+    profile_id = profile_of(stack, "ada@example.com")
+    token = click_token(CLIENT_SECRET, "sandbox", profile_id, datetime.now(UTC))
+    for product in (103, 101):  # a bought product viewed again is still not offered
+        body = {"metric": "Viewed Product", "token": token, "product_id": product, "url": f"{STOREFRONT}/x"}
+        assert beacon(stack, body)[0] == 202
+    # 103: viewed once; 104: with 102 (Ada's) in Bob's order
+    assert feed(stack, "for-you", profile_id=profile_id) == [103, 104]
