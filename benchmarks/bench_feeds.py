@@ -178,10 +178,10 @@ def main() -> None:
             rows.append((orders, written, feed_items, all_items, answers))
             clear()
     print("Product feeds (requests, read units and median ms per answer; moto in-process):")
-    print(f"  {'feed':<24}" + "".join(f"{f'{orders:,} orders':>28}" for orders, *_ in rows) + f"{'requests ratio':>16}")
+    print(f"  {'feed':<24}" + "".join(f"{f'{orders:,} orders':>31}" for orders, *_ in rows) + f"{'requests ratio':>16}")
     small, large = rows[0][4], rows[1][4]
     for label in queries:
-        cells = "".join(f"{f'{n} req, {rru:g} RRU, {ms:.1f} ms':>28}" for n, rru, ms in (small[label], large[label]))
+        cells = "".join(f"{f'{n} req, {rru:g} RRU, {ms:.1f} ms':>31}" for n, rru, ms in (small[label], large[label]))
         print(f"  {label:<24}{cells}{large[label][0] / small[label][0]:>15.1f}x")
     print("Keeping them current (per order, in the order's own transaction):")
     for orders, written, feed_items, all_items, _ in rows:

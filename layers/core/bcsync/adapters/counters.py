@@ -3,14 +3,15 @@
     person:  pk `<store>#person#<profile>`  sk `day#<YYYY-MM-DD>#<metric>` | `total#<metric>`
     store:   pk `<store>#metric#<metric>`   sk `local#<day>#<shard>` | `utc#<day>#<shard>`
              pk `<store>#totals`            sk `<metric>#<shard>`
-    feeds:   pk `<store>#sold#<YYYY-MM>`   sk `<day>#<product>#<shard>`    units and revenue
+    feeds:   pk `<store>#sold#<shard>`      sk `<day>#<product>`            units and revenue
              pk `<store>#with#<product>`    sk `<other product>#<shard>`   orders holding both
              pk `<store>#person#<profile>` sk `bought#<product>` | `browsed#<product>`
 
 So a person's snapshot (30 days and all time) is one query (`sk >= day#<first day>` reaches the
 `total#` items too, and not the `b…` ones), a store's series of N days one query, and its totals
-per metric one query, however many events there are. A feed reads a month of product days, a
-product's partners or a person's products in one query each (bcsync/usecases/feeds.py).
+per metric one query, however many events there are. A feed reads any window of product days in
+one query a shard (the shards spread a store's sales over partitions), a product's partners or a
+person's products in one query each (bcsync/usecases/feeds.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from bcsync.adapters.dynamodb import query_all
-from bcsync.domain.counters import Amount, Bucket, tally
+from bcsync.domain.counters import STORE_SHARDS, Amount, Bucket, tally
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.feeds import PersonProducts, ProductDay
 
@@ -56,8 +57,7 @@ def product_key(bucket: Bucket) -> dict[str, str]:
         return {"pk": person_key(store, bucket.profile_id), "sk": f"{kind}#{product}"}
     if bucket.partner is not None:
         return {"pk": f"{store}#with#{product}", "sk": f"{bucket.partner}#{bucket.shard}"}
-    day = bucket.day or ""
-    return {"pk": f"{store}#sold#{day[:7]}", "sk": f"{day}#{product}#{bucket.shard}"}
+    return {"pk": f"{store}#sold#{bucket.shard}", "sk": f"{bucket.day}#{product}"}
 
 
 def counter_update(table: str, bucket: Bucket, amount: Amount) -> dict[str, Any]:
@@ -140,10 +140,10 @@ class DynamoCounters:
 
     # ------------------------------------------------------------------ feeds
     def sold(self, store_hash: str, first_day: str, last_day: str) -> list[ProductDay]:
-        """Each product's units and revenue per day, shards summed: one query a month."""
+        """Each product's units and revenue per day, shards summed: one query a shard."""
         sums: dict[tuple[int, str], Amount] = {}
-        for month in _months(first_day, last_day):
-            condition = Key("pk").eq(f"{store_hash}#sold#{month}") & Key("sk").between(f"{first_day}#", f"{last_day}#~")
+        for shard in range(STORE_SHARDS):
+            condition = Key("pk").eq(f"{store_hash}#sold#{shard}") & Key("sk").between(f"{first_day}#", f"{last_day}#~")
             for item in query_all(self._table, KeyConditionExpression=condition):
                 counted = _counted(item)
                 if counted.product_id is not None and counted.day is not None:
@@ -243,16 +243,6 @@ class DynamoCounters:
         condition = Key("pk").eq(person_key(store_hash, profile_id))
         found = query_all(self._table, KeyConditionExpression=condition, ProjectionExpression="pk, sk")
         return [{"pk": item["pk"], "sk": item["sk"]} for item in found]
-
-
-def _months(first_day: str, last_day: str) -> list[str]:
-    """The `YYYY-MM` of every month from `first_day`'s to `last_day`'s."""
-    year, month = int(first_day[:4]), int(first_day[5:7])
-    months = []
-    while f"{year:04d}-{month:02d}" <= last_day[:7]:
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
 
 
 def _summed(counters: Iterable[Counted]) -> list[Counted]:
