@@ -27,6 +27,7 @@ from bcsync.domain.feeds import (
     trending,
     trigger_product,
 )
+from bcsync.domain.flow_definitions import FeedRef
 from bcsync.domain.refusals import Refused
 from bcsync.usecases.feeds import FeedQuery, Feeds
 
@@ -298,3 +299,19 @@ def test_for_you_of_no_such_profile_is_refused():
         feeds([], catalog(), current_profile=lambda store, pid: None).show(
             "s", FeedQuery(Feed.FOR_YOU, profile_id="gone")
         )
+
+
+def test_for_you_follows_a_retired_id_to_its_survivor_and_an_action_asks_for_no_lookup():
+    events = [line(1, 1, 101, 5, "1", profile="someone"), line(2, 1, 102, 4, "1"), line(3, 1, 103, 1, "1")]
+    asked: list[str] = []
+
+    def current(store: str, profile_id: str) -> str | None:
+        asked.append(profile_id)
+        return {"retired": "p"}.get(profile_id)
+
+    shop = feeds(events, catalog(), current_profile=current)
+    view = shop.show("s", FeedQuery(Feed.FOR_YOU, profile_id="retired"))
+    assert [item.product_id for item in view.items] == [101] and asked == ["retired"]  # p's, not a stranger's
+    filled = shop.for_action("s", "p", None, [FeedRef(name=Feed.FOR_YOU), FeedRef(name=Feed.BOUGHT_TOGETHER)])
+    assert [item.product_id for item in filled["for-you"]] == [101] and filled["bought-together"] == []
+    assert asked == ["retired"]  # the runner's person is current already

@@ -328,10 +328,9 @@ class DynamoCatalogRepository:
                     "cached_at": now_iso(),
                 }
                 if item.date_created is not None:
-                    cached["date_created"] = iso_utc(item.date_created)
+                    cached["date_created"] = created = iso_utc(item.date_created)
                     # Ties on the second go to the higher (later) product id.
-                    arrived = f"{iso_utc(item.date_created)}#{item.product_id:012d}"
-                    record |= {"arrivals_of": store_hash, "created_at": arrived}
+                    record |= {"arrivals_of": store_hash, "created_at": f"{created}#{item.product_id:012d}"}
                 batch.put_item(Item=record)
 
     def newest(self, store_hash: str, *, since: datetime | None) -> Iterator[list[CatalogItem]]:

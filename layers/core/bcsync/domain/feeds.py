@@ -113,8 +113,9 @@ def trending(sold: Iterable[ProductDay], *, today: date, days: int = TRENDING_DA
 
 def bought_together(partners: Mapping[int, int], product_id: int) -> list[Ranked]:
     """Products by the number of orders that held them with `product_id`."""
-    ranked = sorted((pid, n) for pid, n in partners.items() if n > 0 and pid != product_id)
-    ranked.sort(key=lambda pair: -pair[1])
+    ranked = sorted(
+        ((pid, n) for pid, n in partners.items() if n > 0 and pid != product_id), key=lambda pair: (-pair[1], pair[0])
+    )
     return [Ranked(pid, Decimal(n)) for pid, n in ranked]
 
 

@@ -8,7 +8,7 @@ the list the API shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Annotated, Protocol
@@ -110,8 +110,18 @@ class Feeds:
         self._now = now
 
     def show(self, store_hash: str, query: FeedQuery) -> FeedView:
-        """The feed's first `limit` offerable items; Refused for a query it cannot answer."""
+        """The feed's first `limit` offerable items; Refused for a query it cannot answer. A
+        for-you `profile_id` is looked up first (a merge moves a person's counters on)."""
         days = _checked(query)
+        if query.feed is Feed.FOR_YOU:
+            assert query.profile_id is not None
+            profile_id = self._current_profile(store_hash, query.profile_id)
+            if profile_id is None:
+                raise Refused(Refusal.UNKNOWN, "no such profile")
+            query = replace(query, profile_id=profile_id)
+        return self._answer(store_hash, query, days)
+
+    def _answer(self, store_hash: str, query: FeedQuery, days: int | None) -> FeedView:
         if query.feed is Feed.NEW_ARRIVALS:
             return FeedView(feed=query.feed, store=store_hash, days=days, items=self._arrivals(store_hash, query, days))
         ranked = self._ranked(store_hash, query, days)
@@ -121,8 +131,8 @@ class Feeds:
     def for_action(
         self, store_hash: str, profile_id: str, event: MarketingEvent | None, feeds: Sequence[FeedRef]
     ) -> dict[str, list[FeedItem]]:
-        """The feeds a flow action names, for its person and trigger: bought-together starts from
-        the trigger's product (none: an empty list)."""
+        """The feeds a flow action names, for its person (current: the runner has just read
+        them) and trigger: bought-together starts from the trigger's product (none: an empty list)."""
         filled: dict[str, list[FeedItem]] = {}
         for ref in feeds:
             product_id = trigger_product(event) if ref.name is Feed.BOUGHT_TOGETHER else None
@@ -130,7 +140,7 @@ class Feeds:
                 filled[ref.name.value] = []
                 continue
             query = FeedQuery(ref.name, limit=ref.limit, days=ref.days, product_id=product_id, profile_id=profile_id)
-            filled[ref.name.value] = self.show(store_hash, query).items
+            filled[ref.name.value] = self._answer(store_hash, query, _checked(query)).items
         return filled
 
     def _ranked(self, store_hash: str, query: FeedQuery, days: int | None) -> list[Ranked]:
@@ -144,10 +154,7 @@ class Feeds:
             assert query.product_id is not None
             return bought_together(self._counters.partners(store_hash, query.product_id), query.product_id)
         assert query.profile_id is not None
-        profile_id = self._current_profile(store_hash, query.profile_id)
-        if profile_id is None:
-            raise Refused(Refusal.UNKNOWN, "no such profile")
-        person = self._counters.person_products(store_hash, profile_id)
+        person = self._counters.person_products(store_hash, query.profile_id)
         partners = {seed: self._counters.partners(store_hash, seed) for seed in seeds(person)}
         ranked = for_you(person, partners)
         if len(ranked) < query.limit:  # too little to go on: the month's best sellers they have not bought
