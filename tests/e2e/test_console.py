@@ -30,7 +30,9 @@ def read_api(state: dict, path: str) -> dict:
 
 def test_the_console_shows_the_stores_numbers_finds_a_person_and_syncs_now(tmp_path: Path):
     with local_stack(tmp_path) as (store, sender, _):
-        placed_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+        now = datetime.now(UTC).replace(microsecond=0)
+        # Half an hour ago, but today still: the first row shown is today's, even just after midnight.
+        placed_at = max(now - timedelta(minutes=30), now.replace(hour=0, minute=0, second=0))
         for order_id, email in ((801, "ada@example.com"), (802, "grace@example.org")):
             store.place_order(
                 order_id,
@@ -50,7 +52,7 @@ def test_the_console_shows_the_stores_numbers_finds_a_person_and_syncs_now(tmp_p
             created=placed_at,
         )
         state = json.loads((tmp_path / "local-stack.json").read_text())
-        today = datetime.now(UTC).date().isoformat()
+        today = placed_at.date().isoformat()
         with browser() as page:
             page.open(f"{state['api_url']}/console#token={state['api_token']}")
             page.wait_for("document.querySelectorAll('#days tbody tr').length === 30")

@@ -34,6 +34,13 @@ def test_empty_date_is_none_and_garbage_is_an_error():
         parse_datetime("yesterday")
 
 
+def test_a_timestamp_beyond_the_platforms_range_is_a_value_error_not_a_crash():
+    assert parse_datetime(1_700_000_000) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    for huge in (9.223372036854776e18, -(10**20), float("nan")):
+        with pytest.raises(ValueError, match="not a timestamp"):
+            parse_datetime(huge)
+
+
 def test_money_strings_are_exact_decimals():
     assert parse_money("62.6793") == Decimal("62.6793")
     assert parse_money(5.1) == Decimal("5.1")

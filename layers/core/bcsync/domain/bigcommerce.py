@@ -36,7 +36,10 @@ def parse_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, int | float):
-        parsed = datetime.fromtimestamp(value, tz=UTC)
+        try:
+            parsed = datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # beyond what the platform's time_t holds
+            raise ValueError(f"not a timestamp: {value!r}") from exc
     elif isinstance(value, str):
         text = value.strip()
         try:
