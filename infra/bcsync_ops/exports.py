@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 
-from bcsync.domain.flow_runs import action_decisions
-from bcsync_ops.local_stack import state_file
+from bcsync_ops.local_stack.state import state_file
 
 if TYPE_CHECKING:
     from bcsync_ops.stack_reader import StackReader
@@ -60,6 +59,8 @@ def cart_records(stack: StackReader) -> Iterator[dict[str, Any]]:
 
 def action_records(stack: StackReader) -> Iterator[dict[str, Any]]:
     """Every action decision of the flow runner, in the order they were made."""
+    from bcsync.domain.flow_runs import action_decisions  # late: the flow models only for this export
+
     decisions = [decision for run in stack.runs() for decision in action_decisions(run)]
     yield from sorted(decisions, key=lambda d: (d["at"], d["run_id"], d["step"]))
 

@@ -1,4 +1,5 @@
-"""`bcsync flows ...`: the operator's flow file, checked before anything is stored."""
+"""`bcsync flows ...`: the operator's flow file, checked before anything is stored. The flow
+models are imported by the commands that use them: every other `bcsync` command starts without."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from typing import TYPE_CHECKING, Literal, Protocol, TextIO
 import yaml
 
 from bcsync.domain.events import iso_utc
-from bcsync.domain.flow_definitions import Every, FlowFile, FlowFileInvalid, MetricTrigger, parse_flow_file
-from bcsync.domain.flow_runs import FlowRun, flow_status
-from bcsync.usecases.ports import FlowLibrary, StoreHistory
 
 if TYPE_CHECKING:
+    from bcsync.domain.flow_definitions import Every, FlowFile
+    from bcsync.domain.flow_runs import FlowRun
     from bcsync.usecases.flow_runner import FlowRunner
+    from bcsync.usecases.ports import FlowLibrary, StoreHistory
 
 
 def load(path: Path) -> FlowFile:
     """The file's flows; FlowFileInvalid names every fault (a YAML one by its line)."""
+    from bcsync.domain.flow_definitions import FlowFileInvalid, parse_flow_file
+
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -32,6 +35,8 @@ def load(path: Path) -> FlowFile:
 
 def _checked(path: Path, err: TextIO) -> FlowFile | None:
     """The file's flows, or None with every fault printed."""
+    from bcsync.domain.flow_definitions import FlowFileInvalid
+
     try:
         return load(path)
     except FlowFileInvalid as invalid:
@@ -50,6 +55,8 @@ def validate(path: Path, out: TextIO, err: TextIO) -> int:
 
 
 def _describe(flows: FlowFile, out: TextIO) -> None:
+    from bcsync.domain.flow_definitions import MetricTrigger
+
     for flow in flows.flows:
         trigger = flow.trigger.metric if isinstance(flow.trigger, MetricTrigger) else f"profile {flow.trigger.profile}"
         steps = f"{len(flow.steps)} step{'s' if len(flow.steps) != 1 else ''}"
@@ -95,6 +102,8 @@ def show(library: FlowLibrary, store_hash: str, name: str, out: TextIO, err: Tex
 
 def status(runs: list[FlowRun], store_hash: str, out: TextIO) -> int:
     """Per flow: runs active and done, actions sent, skips and exits by reason, errors."""
+    from bcsync.domain.flow_runs import flow_status
+
     by_flow = flow_status(runs)
     if not by_flow:
         print(f"no flow runs on {store_hash} yet", file=out)

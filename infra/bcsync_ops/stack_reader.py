@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
 
 from bcsync.adapters.dynamodb import event_from_item, plain, profile_key, scan_all
-from bcsync.adapters.flow_runs import run_from_item
 from bcsync.domain.events import MarketingEvent, iso_utc
-from bcsync.domain.flow_runs import FlowRun
 from bcsync.domain.profiles import Profile
 from bcsync.settings import Settings
+
+if TYPE_CHECKING:
+    from bcsync.domain.flow_runs import FlowRun
 
 
 class StackReader:
@@ -56,13 +57,17 @@ class StackReader:
             }
 
     def runs(self) -> Iterator[FlowRun]:
-        found = scan_all(self._runs, FilterExpression=Attr("body").exists())  # runs, not their guards
-        return (run_from_item(item) for item in found)
+        return self._runs_where(Attr("body").exists())  # runs, not their guards
 
     # ------------------------------------------------------------------ one store
     def runs_of_store(self, store_hash: str) -> list[FlowRun]:
         condition = Attr("store_hash").eq(store_hash) & Attr("pk").begins_with(f"{store_hash}#run#")
-        return [run_from_item(item) for item in scan_all(self._runs, FilterExpression=condition)]
+        return list(self._runs_where(condition))
+
+    def _runs_where(self, condition: Any) -> Iterator[FlowRun]:
+        from bcsync.adapters.flow_runs import run_from_item  # late: only the flow commands read runs
+
+        return (run_from_item(item) for item in scan_all(self._runs, FilterExpression=condition))
 
     def events_of(self, store_hash: str, metric: str, since: datetime | None) -> list[MarketingEvent]:
         condition = Attr("store_hash").eq(store_hash) & Attr("metric").eq(metric)

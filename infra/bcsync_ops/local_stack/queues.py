@@ -25,13 +25,18 @@ class SqsSource:
 def poll(source: SqsSource, stopping: threading.Event) -> None:
     client: Any = boto3.client("sqs")
     while not stopping.is_set():
-        messages = client.receive_message(
-            QueueUrl=source.queue_url,
-            MaxNumberOfMessages=source.batch_size,
-            WaitTimeSeconds=1,
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        if messages:
+        try:
+            messages = client.receive_message(
+                QueueUrl=source.queue_url,
+                MaxNumberOfMessages=source.batch_size,
+                WaitTimeSeconds=1,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+        except Exception:
+            if stopping.is_set():  # moto went away while this poll waited: the stack is down
+                return
+            raise
+        if messages and not stopping.is_set():  # else they return to the queue, as in Lambda
             deliver(source, client, messages)
 
 

@@ -32,7 +32,7 @@ from bcsync_ops.local_stack.streams import StreamSource, poll_stream
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.template import LOCAL_REGION, Resolver, load_template, parameter_defaults
 
-# How long `stop` waits for the pollers and tickers, all together.
+# How long `stop` waits for the invocations in flight, all together.
 STOP_SECONDS = 5.0
 
 
@@ -60,7 +60,7 @@ class LocalStack:
         self.schedules: list[Schedule] = []
         self.physical: dict[str, str] = {}
         self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._functions: list[LocalFunction] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
@@ -93,15 +93,17 @@ class LocalStack:
         return self
 
     def _run(self, loop: Callable[[Any, threading.Event], None], part: Any, *, name: str) -> None:
-        thread = threading.Thread(target=loop, args=(part, self._stopping), daemon=True, name=name)
-        thread.start()
-        self._threads.append(thread)
+        threading.Thread(target=loop, args=(part, self._stopping), daemon=True, name=name).start()
 
     def stop(self) -> None:
+        """An invocation in flight finishes (one wait for all, on each function's lock); a poller
+        idle in an SQS long poll is not waited for: its thread is a daemon, and it invokes nothing
+        once the stack is stopping."""
         self._stopping.set()
-        deadline = time.monotonic() + STOP_SECONDS  # one wait for all: a busy poller finishes its batch
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + STOP_SECONDS
+        for function in self._functions:
+            if function.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                function.lock.release()
         self.http.shutdown()
         self._moto.stop()
         clear_state()
@@ -160,6 +162,7 @@ class LocalStack:
                 module=load_handler(logical_id, props),
                 timeout=int(props["Timeout"]),
             )
+            self._functions.append(function)
             for event in props.get("Events", {}).values():
                 self._attach(function, event["Type"], event.get("Properties", {}), resolver)
 

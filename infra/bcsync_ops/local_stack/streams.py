@@ -33,25 +33,36 @@ def poll_stream(source: StreamSource, stopping: threading.Event) -> None:
     streams: Any = boto3.client("dynamodbstreams")
     iterators: dict[str, str] = {}
     while not stopping.is_set():
-        handed = False
-        for shard in streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]["Shards"]:
-            shard_id = shard["ShardId"]
-            if shard_id not in iterators:
-                iterators[shard_id] = streams.get_shard_iterator(
-                    StreamArn=source.stream_arn, ShardId=shard_id, ShardIteratorType="LATEST"
-                )["ShardIterator"]
-            response = streams.get_records(ShardIterator=iterators[shard_id], Limit=source.batch_size)
-            iterators[shard_id] = response["NextShardIterator"]
-            records = [
-                {**record, "eventSourceARN": source.stream_arn}
-                for record in response["Records"]
-                if record["eventName"] == "INSERT"
-            ]
-            if records:
-                handed = True
-                _hand(source, {"Records": records})
+        try:
+            handed = _poll_shards(source, streams, iterators, stopping)
+        except Exception:
+            if stopping.is_set():  # moto went away mid-read: the stack is down
+                return
+            raise
         if not handed:
             stopping.wait(IDLE_SECONDS)
+
+
+def _poll_shards(source: StreamSource, streams: Any, iterators: dict[str, str], stopping: threading.Event) -> bool:
+    """One read of every shard; whether any INSERT was handed to the function."""
+    handed = False
+    for shard in streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]["Shards"]:
+        shard_id = shard["ShardId"]
+        if shard_id not in iterators:
+            iterators[shard_id] = streams.get_shard_iterator(
+                StreamArn=source.stream_arn, ShardId=shard_id, ShardIteratorType="LATEST"
+            )["ShardIterator"]
+        response = streams.get_records(ShardIterator=iterators[shard_id], Limit=source.batch_size)
+        iterators[shard_id] = response["NextShardIterator"]
+        records = [
+            {**record, "eventSourceARN": source.stream_arn}
+            for record in response["Records"]
+            if record["eventName"] == "INSERT"
+        ]
+        if records and not stopping.is_set():
+            handed = True
+            _hand(source, {"Records": records})
+    return handed
 
 
 def _hand(source: StreamSource, event: dict[str, Any]) -> None:
