@@ -5,6 +5,7 @@ idempotency and secrets included (each session loads its own service models)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
@@ -476,4 +477,8 @@ class _FamilyHandlers(Mapping[Family, "DeliveryHandler"]):
 
 @lru_cache(maxsize=1)
 def container() -> Container:
-    return Container(settings())
+    built = Container(settings())
+    if not gc.isenabled():  # paused for a cold start (bcsync/__init__.py): what is loaded stays
+        gc.freeze()
+        gc.enable()
+    return built

@@ -65,7 +65,7 @@ IdOrZero = Annotated[int, BeforeValidator(lambda value: value or 0)]
 class BcModel(BaseModel):
     """A BigCommerce answer: a validation error names the field, never its value (a person's data)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True, defer_build=True)
 
 
 class Address(BcModel):
