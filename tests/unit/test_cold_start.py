@@ -1,5 +1,5 @@
 """The cyclic collector pauses for a Lambda cold start and resumes, on a frozen heap, once the
-composition root is built (bcsync/__init__.py); outside Lambda it is never touched."""
+function's code is loaded (bcsync/__init__.py); outside Lambda it is never touched."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 from bcsync_ops.local_stack import PROJECT_ROOT
 
 PROBE = """
-import gc, importlib.util, json
-spec = importlib.util.spec_from_file_location("app", "functions/webhook_orders/app.py")
+import gc, importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("app", f"functions/{sys.argv[1]}/app.py")
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 imported = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
@@ -22,27 +22,38 @@ print(json.dumps({"imported": imported, "wired": {"enabled": gc.isenabled(), "fr
 """
 
 
-def probe(function_name: str | None) -> dict[str, dict[str, object]]:
-    """What the collector is doing after the orders webhook's imports, and after its wiring."""
+def probe(function: str, *, in_lambda: bool) -> dict[str, dict[str, object]]:
+    """What the collector is doing after a function's imports, and after its composition root."""
     env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_FUNCTION_NAME"}
     env["AWS_DEFAULT_REGION"] = "us-east-1"
-    if function_name:  # Lambda sets it in every execution environment
-        env["AWS_LAMBDA_FUNCTION_NAME"] = function_name
+    if in_lambda:  # Lambda sets it in every execution environment
+        env["AWS_LAMBDA_FUNCTION_NAME"] = f"bcsync-{function}"
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, function], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
     )
     answer: dict[str, dict[str, object]] = json.loads(result.stdout)
     return answer
 
 
-def test_in_lambda_the_collector_waits_for_the_composition_root_then_skips_what_was_loaded():
-    seen = probe("bcsync-OrdersWebhookFunction")
+def loaded_and_frozen(state: dict[str, object]) -> bool:
+    frozen = state["frozen"]
+    return state["enabled"] is True and isinstance(frozen, int) and frozen > 10_000  # the loaded modules
+
+
+def test_a_scheduled_function_collects_again_once_its_composition_root_is_built():
+    seen = probe("sync_jobs", in_lambda=True)
     assert seen["imported"] == {"enabled": False, "frozen": 0}
-    assert seen["wired"]["enabled"] is True
-    assert isinstance(seen["wired"]["frozen"], int) and seen["wired"]["frozen"] > 10_000  # the loaded modules
+    assert loaded_and_frozen(seen["wired"])
+
+
+def test_an_http_function_collects_again_before_its_first_request():
+    """The read API refuses a bad parameter before it reaches the composition root."""
+    seen = probe("read_api", in_lambda=True)
+    assert loaded_and_frozen(seen["imported"])
+    assert seen["wired"] == seen["imported"]
 
 
 def test_outside_lambda_the_collector_is_left_alone():
-    seen = probe(None)
+    seen = probe("webhook_orders", in_lambda=False)
     assert seen["imported"] == {"enabled": True, "frozen": 0}
     assert seen["wired"] == {"enabled": True, "frozen": 0}

@@ -5,7 +5,6 @@ idempotency and secrets included (each session loads its own service models)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from bcsync import resume_collection
 from bcsync.adapters.bigcommerce import BigCommerceConnector
 from bcsync.domain.webhooks import Family
 from bcsync.settings import Settings, settings
@@ -478,7 +478,5 @@ class _FamilyHandlers(Mapping[Family, "DeliveryHandler"]):
 @lru_cache(maxsize=1)
 def container() -> Container:
     built = Container(settings())
-    if not gc.isenabled():  # paused for a cold start (bcsync/__init__.py): what is loaded stays
-        gc.freeze()
-        gc.enable()
+    resume_collection()
     return built

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
+from bcsync import resume_collection
 from bcsync.domain.refusals import Refusal, Refused
 from bcsync.observability import logger
 
@@ -29,7 +30,10 @@ def status_of(refused: Refused) -> int:
 
 def json_resolver(*, failure: str, unavailable: str, enable_validation: bool = False) -> APIGatewayHttpResolver:
     """A resolver answering every refusal `{"error": ...}` with its 4xx, and any other fault with
-    a 503 saying `unavailable` (after logging `failure` with the exception)."""
+    a 503 saying `unavailable` (after logging `failure` with the exception). Built as the
+    function's module finishes loading, so the cold start's paused collector resumes here: a
+    request refused before it reaches the composition root must not find it paused."""
+    resume_collection()
     app = APIGatewayHttpResolver(enable_validation=enable_validation)
 
     @app.exception_handler(Refused)
