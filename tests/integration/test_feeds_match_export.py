@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bcsync import wiring
 from bcsync_ops import exports
 from bcsync_ops.sandbox.shapes import Line, Product
 from tests.integration.conftest import webhook_event
@@ -143,7 +144,10 @@ def feed(stack, name: str, **query: object) -> list[int]:
 
 
 @pytest.fixture
-def told(stack, tmp_path):
+def told(stack, tmp_path, monkeypatch):
+    # The feeds' windows end on NOW's day, as the recomputation's do, even if midnight passes
+    # between this module's import and the requests.
+    monkeypatch.setattr(wiring, "utc_moment", lambda: NOW)
     story(stack, tmp_path)
     return stack, list(exports.event_records(stack.reader()))
 
