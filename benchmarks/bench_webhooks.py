@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 from harness import quiet_environment, stack
 
-from bcsync_ops.measure import AwsCall, aws_calls, place_measured_orders
+from bcsync_ops.measure import AwsCall, aws_calls, place_measured_orders, place_order
 
 TIMED = {"order/created, 3 lines": 3, "order/created, 24 lines": 24}
 # Timed deliveries of each kind (new orders of new buyers): medians, so that one collector pause
@@ -75,7 +75,6 @@ def measure() -> tuple[dict[str, list[AwsCall]], dict[str, tuple[float, float]]]
     (parameter copying left out)."""
     from bcsync_ops.demo import sandbox_store
     from bcsync_ops.local_stack import PROJECT_ROOT, LambdaContext, function_specs, load_handler
-    from bcsync_ops.sandbox import Line
     from bcsync_ops.template import load_template
 
     store = sandbox_store()
@@ -116,19 +115,12 @@ def measure() -> tuple[dict[str, list[AwsCall]], dict[str, tuple[float, float]]]
         # collector's pauses then scan what a request makes, not the whole process.
         gc.collect()
         gc.freeze()
-        products, timed = list(store.products.values()), {}
+        timed = {}
         for number, (kind, lines) in enumerate(TIMED.items()):
             runs = []
             for repeat in range(REPEATS):
                 order_id = 4000 + 100 * number + repeat
-                store.place_order(
-                    order_id,
-                    email=f"buyer{order_id}@example.com",
-                    first_name="Buyer",
-                    last_name=str(order_id),
-                    lines=[Line(products[n % len(products)], 1) for n in range(lines)],
-                    created=created,
-                )
+                place_order(store, order_id, lines, created)
                 calls, elapsed = send(delivery("store/order/created", {"type": "order", "id": order_id}))
                 runs.append((elapsed, floor_seconds(calls)))
             timed[kind] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))

@@ -67,15 +67,20 @@ WARMING_ORDER, SMALL_ORDER, LARGE_ORDER = 3000, 3001, 3002
 
 
 def place_measured_orders(store: Any, created: datetime) -> None:
+    for order_id, lines in ((WARMING_ORDER, len(store.products)), (SMALL_ORDER, 3), (LARGE_ORDER, 24)):
+        place_order(store, order_id, lines, created)
+
+
+def place_order(store: Any, order_id: int, lines: int, created: datetime) -> None:
+    """An order of a new buyer, one unit of each of `lines` products (the catalog's, in turn)."""
     from bcsync_ops.sandbox import Line
 
     products = list(store.products.values())
-    for order_id, lines in ((WARMING_ORDER, len(products)), (SMALL_ORDER, 3), (LARGE_ORDER, 24)):
-        store.place_order(
-            order_id,
-            email=f"buyer{order_id}@example.com",
-            first_name="Buyer",
-            last_name=str(order_id),
-            lines=[Line(products[n % len(products)], 1) for n in range(lines)],
-            created=created,
-        )
+    store.place_order(
+        order_id,
+        email=f"buyer{order_id}@example.com",
+        first_name="Buyer",
+        last_name=str(order_id),
+        lines=[Line(products[n % len(products)], 1) for n in range(lines)],
+        created=created,
+    )
