@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from pydantic import BaseModel, Field, PlainSerializer
 
@@ -38,8 +38,10 @@ from bcsync.domain.feeds import (
     trigger_product,
     window,
 )
-from bcsync.domain.flow_definitions import FeedRef
 from bcsync.domain.refusals import Refusal, Refused
+
+if TYPE_CHECKING:  # the read API serves feeds without loading the flow models
+    from bcsync.domain.flow_definitions import FeedRef
 
 # Catalog items read per batch while filling a feed: hidden or sold-out ones are skipped.
 CATALOG_BATCH = 100
