@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bcsync.domain.events import MarketingEvent
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile
 from bcsync.usecases.clock import utc_now
-from bcsync.usecases.ingest import RawDelivery
+
+if TYPE_CHECKING:  # the functions that only send triggers or jobs never load the webhook pipeline
+    from bcsync.usecases.ingest import RawDelivery
 
 
 def trigger_message(intent: TriggerIntent, profile: Profile | None, event: MarketingEvent | None) -> dict[str, Any]:
