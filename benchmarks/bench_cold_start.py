@@ -27,7 +27,7 @@ import importlib.util
 spec = importlib.util.spec_from_file_location("app", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-from bcsync.domain.webhooks import Family
+from bcsync.domain.stores import Family
 from bcsync.wiring import container
 app = container()
 {first_wiring}

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
+from bcsync.domain.stores import HANDLED_SCOPES, Family
 from bcsync.domain.webhooks import (
-    HANDLED_SCOPES,
     CartWebhookData,
     CatalogWebhookData,
     CustomerWebhookData,
-    Family,
     OrderWebhookData,
     SubscriberWebhookData,
     WebhookEnvelope,

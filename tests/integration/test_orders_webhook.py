@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bcsync.domain.webhooks import Family
+from bcsync.domain.stores import Family
 from bcsync.usecases.ingest import RawDelivery
 from bcsync_ops.sandbox import Line
 from tests.integration.conftest import ago, load_event, sqs_event, webhook_event

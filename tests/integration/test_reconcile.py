@@ -12,7 +12,7 @@ import pytest
 from bcsync.adapters import bigcommerce
 from bcsync.adapters.changes import DynamoChangeStore
 from bcsync.domain.orders import REFUND_RECORD_GRACE
-from bcsync.domain.webhooks import HANDLED_SCOPES
+from bcsync.domain.stores import HANDLED_SCOPES
 from bcsync.usecases import orders
 from bcsync.wiring import container
 from bcsync_ops.sandbox import Line

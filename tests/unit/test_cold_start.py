@@ -68,3 +68,8 @@ def test_the_read_api_and_a_webhook_load_neither_the_flow_models_nor_the_sync_jo
         loaded = set(probe(function, in_lambda=False)["loaded"])
         assert "bcsync.domain.flow_definitions" not in loaded, function  # 22 models, ~20 ms
         assert not {"bcsync.usecases.backfill", "bcsync.usecases.reconcile"} & loaded, function
+
+
+def test_functions_that_take_no_webhooks_load_no_webhook_models():
+    for function in ("read_api", "track"):
+        assert "bcsync.domain.webhooks" not in probe(function, in_lambda=False)["loaded"], function

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bcsync.domain.bigcommerce import OrderCount
+from bcsync.domain.stores import Family
 from bcsync.domain.sync import STREAMS, HookHealth, HookPlan, Stream, StreamCursor
-from bcsync.domain.webhooks import Family
 from bcsync.usecases.backfill import Backfill, BackfillRequests
 from bcsync.usecases.jobs import JobRunner, SyncLimits
 from bcsync.usecases.polling import PageOutcome

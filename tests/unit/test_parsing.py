@@ -8,14 +8,8 @@ from pydantic import ValidationError
 
 from bcsync.domain.bigcommerce import CartLineItem, CheckoutCart, parse_datetime, parse_money
 from bcsync.domain.refusals import Refusal
-from bcsync.domain.webhooks import (
-    CartWebhookData,
-    CatalogWebhookData,
-    Family,
-    WebhookEnvelope,
-    WebhookRejected,
-    store_hash_of,
-)
+from bcsync.domain.stores import Family
+from bcsync.domain.webhooks import CartWebhookData, CatalogWebhookData, WebhookEnvelope, WebhookRejected, store_hash_of
 
 
 def test_rfc2822_dates_become_utc():

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bcsync.adapters.bigcommerce import QuotaPacer, RateLimitState
 from bcsync.domain.bigcommerce import Hook, StoreInfo
+from bcsync.domain.stores import HANDLED_SCOPES, Family
 from bcsync.domain.sync import (
     HOOK_RETRY_SPAN,
     Stream,
@@ -17,7 +18,6 @@ from bcsync.domain.sync import (
     step_back_after_shrink,
     store_days,
 )
-from bcsync.domain.webhooks import HANDLED_SCOPES, Family
 from bcsync.usecases.catalog import ABSENT_PRODUCT_SECONDS, CatalogLookup
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bcsync.domain.refusals import Refusal
-from bcsync.domain.webhooks import StoreCredentials, WebhookRejected, authenticate, sign
+from bcsync.domain.stores import StoreCredentials
+from bcsync.domain.webhooks import WebhookRejected, authenticate, sign
 
 SECRET = "client-secret-for-tests"
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

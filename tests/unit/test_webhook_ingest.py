@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bcsync.domain.refusals import Refusal
-from bcsync.domain.webhooks import Family, StoreCredentials, WebhookRejected, sign
+from bcsync.domain.stores import Family, StoreCredentials
+from bcsync.domain.webhooks import WebhookRejected, sign
 from bcsync.usecases.ingest import DeliveryInProgress, RawDelivery, WebhookIngest
 from bcsync.usecases.ports import UnknownStore
 from tests.factories import webhook_body

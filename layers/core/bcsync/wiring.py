@@ -14,7 +14,7 @@ import boto3
 
 from bcsync import resume_collection
 from bcsync.adapters.bigcommerce import BigCommerceConnector
-from bcsync.domain.webhooks import Family
+from bcsync.domain.stores import Family
 from bcsync.settings import Settings, settings
 from bcsync.usecases.clock import utc_moment
 

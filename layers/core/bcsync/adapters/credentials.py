@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
-from bcsync.domain.webhooks import StoreCredentials
+from bcsync.domain.stores import StoreCredentials
 from bcsync.usecases.ports import UnknownStore
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bcsync.domain.refusals import Refusal, Refused
-from bcsync.domain.webhooks import STORE_HASH
+from bcsync.domain.stores import STORE_HASH
 
 PURPOSE = b"bcsync.subscription-confirmation."
 # An unsubscribe link is signed for its own purpose: neither kind of link ever works as the other.

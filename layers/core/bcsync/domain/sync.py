@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bcsync.domain.bigcommerce import Hook
-from bcsync.domain.webhooks import HANDLED_SCOPES, Family
+from bcsync.domain.stores import HANDLED_SCOPES, Family
 
 # BigCommerce retries a failing hook for about 48 hours, then deactivates it.
 HOOK_RETRY_SPAN = timedelta(hours=48)

@@ -1,4 +1,5 @@
-"""Webhook deliveries: families, scopes, the envelope, and the pure authenticator.
+"""Webhook deliveries: the envelope, its data per family, and the pure authenticator (the
+families and their scopes are in `bcsync.domain.stores`).
 
 Verification follows Standard Webhooks (HMAC-SHA256 over "{id}.{timestamp}.{body}", keyed with
 the store's client secret, 5-minute window) through the `standardwebhooks` package, with the
@@ -8,101 +9,23 @@ clock passed in so a parked delivery is judged by when it was received, not when
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 from standardwebhooks.webhooks import Webhook
 
 from bcsync.domain.refusals import Refusal, Refused
+from bcsync.domain.stores import FAMILY_PREFIXES, STORE_HASH, Family, StoreCredentials
 
 MAX_BODY_BYTES = 64 * 1024
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
-STORE_HASH = re.compile(r"^[a-z0-9]{1,32}$")
 AUTH_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-token")
-
-
-class Family(StrEnum):
-    ORDERS = "orders"
-    CARTS = "carts"
-    CUSTOMERS = "customers"
-    SUBSCRIBERS = "subscribers"
-    CATALOG = "catalog"
-
-
-FAMILY_PREFIXES: dict[Family, tuple[str, ...]] = {
-    Family.ORDERS: ("store/order/",),
-    Family.CARTS: ("store/cart/",),
-    Family.CUSTOMERS: ("store/customer/",),
-    Family.SUBSCRIBERS: ("store/subscriber/",),
-    Family.CATALOG: ("store/product/", "store/sku/"),
-}
-
-# Scopes whose deliveries change marketing state; other scopes of the family are acknowledged.
-HANDLED_SCOPES: dict[Family, frozenset[str]] = {
-    Family.ORDERS: frozenset(
-        {
-            "store/order/created",
-            "store/order/updated",
-            "store/order/statusUpdated",
-            "store/order/archived",
-            "store/order/refund/created",
-        }
-    ),
-    Family.CARTS: frozenset(
-        {
-            "store/cart/created",
-            "store/cart/updated",
-            "store/cart/abandoned",
-            "store/cart/converted",
-            "store/cart/deleted",
-            "store/cart/couponApplied",
-            "store/cart/lineItem/created",
-            "store/cart/lineItem/updated",
-            "store/cart/lineItem/deleted",
-        }
-    ),
-    Family.CUSTOMERS: frozenset(
-        {
-            "store/customer/created",
-            "store/customer/updated",
-            "store/customer/deleted",
-            "store/customer/address/created",
-            "store/customer/address/updated",
-            "store/customer/address/deleted",
-        }
-    ),
-    Family.SUBSCRIBERS: frozenset({"store/subscriber/created", "store/subscriber/updated", "store/subscriber/deleted"}),
-    Family.CATALOG: frozenset(
-        {
-            "store/product/created",
-            "store/product/updated",
-            "store/product/deleted",
-            "store/product/inventory/updated",
-            "store/product/inventory/order/updated",
-            "store/sku/created",
-            "store/sku/updated",
-            "store/sku/deleted",
-            "store/sku/inventory/updated",
-            "store/sku/inventory/order/updated",
-        }
-    ),
-}
 
 
 class WebhookRejected(Refused):
     """A delivery we refuse; the message is returned to the sender as JSON."""
-
-
-@dataclass(frozen=True)
-class StoreCredentials:
-    access_token: str
-    client_secret: str
-    webhook_token: str | None = None
 
 
 class OrderStatusChange(BaseModel):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from bcsync.domain.onsite import BeaconRefused
 from bcsync.domain.refusals import Refusal
-from bcsync.domain.webhooks import STORE_HASH
+from bcsync.domain.stores import STORE_HASH
 from bcsync.entrypoints.http import json_resolver
 from bcsync.usecases.onsite import BeaconContext
 from bcsync.wiring import container

@@ -12,7 +12,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bcsync.domain.refusals import Refusal
-from bcsync.domain.webhooks import Family, WebhookRejected
+from bcsync.domain.stores import Family
+from bcsync.domain.webhooks import WebhookRejected
 from bcsync.entrypoints.http import json_resolver
 from bcsync.observability import logger, metrics, tracer
 from bcsync.usecases.ingest import RawDelivery

@@ -17,12 +17,10 @@ from typing import Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bcsync.domain.refusals import Refusal
+from bcsync.domain.stores import HANDLED_SCOPES, Family, StoreCredentials
 from bcsync.domain.webhooks import (
     AUTH_HEADERS,
-    HANDLED_SCOPES,
     MAX_BODY_BYTES,
-    Family,
-    StoreCredentials,
     WebhookData,
     WebhookEnvelope,
     WebhookRejected,

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from bcsync.domain.flows import TriggerIntent
     from bcsync.domain.profiles import Profile
     from bcsync.domain.signups import SignupClaim, SignupLink
+    from bcsync.domain.stores import StoreCredentials
     from bcsync.domain.sync import BackfillState, ImportProgress, ReconcileState, SyncControl, Window
-    from bcsync.domain.webhooks import StoreCredentials
 
 # `signup`: a newsletter sign-up on the storefront, for the browser that made it (onsite tracking).
 IdentityKind = Literal["customer", "email", "subscriber", "signup"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bcsync.domain.orders import REFUND_RECORD_GRACE
+from bcsync.domain.stores import Family
 from bcsync.domain.sync import (
     STREAM_FAMILY,
     STREAMS,
@@ -22,7 +23,6 @@ from bcsync.domain.sync import (
     Window,
     reconcile_window,
 )
-from bcsync.domain.webhooks import Family
 from bcsync.observability import logger, metrics
 from bcsync.usecases.clock import utc_moment
 from bcsync.usecases.jobs import JobRunner, SyncLimits
