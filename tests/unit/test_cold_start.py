@@ -71,5 +71,5 @@ def test_the_read_api_and_a_webhook_load_neither_the_flow_models_nor_the_sync_jo
 
 
 def test_functions_that_take_no_webhooks_load_no_webhook_models():
-    for function in ("read_api", "track"):
+    for function in ("read_api", "track", "flow_events", "flow_timer"):
         assert "bcsync.domain.webhooks" not in probe(function, in_lambda=False)["loaded"], function

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.imports import HistoryImport
     from bcsync.usecases.ingest import DeliveryHandler, WebhookIngest
     from bcsync.usecases.jobs import JobRunner, SyncLimits
+    from bcsync.usecases.links import ConfirmationLinks
     from bcsync.usecases.onsite import OnsiteTracker
     from bcsync.usecases.orders import OrderSync
     from bcsync.usecases.profiles import ProfileBook
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from bcsync.usecases.reconcile import Reconciler
     from bcsync.usecases.recording import EventRecorder
     from bcsync.usecases.store_zones import StoreZones
-    from bcsync.usecases.subscribers import ConfirmationLinks, SubscriberSync
+    from bcsync.usecases.subscribers import SubscriberSync
     from bcsync.usecases.webhook_health import WebhookHealth
 
 
@@ -285,7 +286,7 @@ class Container:
 
     @cached_property
     def subscription_links(self) -> ConfirmationLinks:
-        from bcsync.usecases.subscribers import ConfirmationLinks
+        from bcsync.usecases.links import ConfirmationLinks
 
         return ConfirmationLinks(self.credentials, self.settings.for_store)
 

@@ -17,8 +17,8 @@ from bcsync.domain.confirmation import CART_RECOVERY_PURPOSE, InvalidConfirmatio
 from bcsync.domain.events import MarketingEvent, Metric
 from bcsync.domain.refusals import Refusal
 from bcsync.observability import logger
+from bcsync.usecases.links import ConfirmationLinks
 from bcsync.usecases.ports import BigCommerceConnector, CatalogRepository, DownstreamFault, EventLookup
-from bcsync.usecases.subscribers import ConfirmationLinks
 
 RECOVER_PATH = "/carts/recover"
 # A BigCommerce cart lives 30 days from its last change; the link lives as long as the email
