@@ -85,10 +85,10 @@ def main() -> None:
         path = str(PROJECT_ROOT / props["CodeUri"] / "app.py")
         code = FUNCTION.format(path=path, first_wiring=FIRST_WIRING[logical_id])
         runs = [(timed(FLOOR, untraced), timed(code, untraced), timed(code, traced)) for _ in range(RUNS)]
-        floor, off, on = (statistics.median(column) for column in zip(*runs, strict=True))
+        beside, off, on = (statistics.median(column) for column in zip(*runs, strict=True))
         print(
-            f"  {logical_id:<30}{floor * 1000:>6.0f} ms{off * 1000:>10.0f} ms{off / floor:>9.2f}"
-            f"{on * 1000:>10.0f} ms{on / floor:>9.2f}"
+            f"  {logical_id:<30}{beside * 1000:>6.0f} ms{off * 1000:>10.0f} ms{off / beside:>9.2f}"
+            f"{on * 1000:>10.0f} ms{on / beside:>9.2f}"
         )
 
 
