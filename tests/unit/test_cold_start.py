@@ -19,19 +19,26 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 imported = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
 from bcsync.wiring import container
-container()
+try:
+    container()
+except Exception as error:
+    failed = type(error).__name__
+else:
+    failed = None
 wired = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
 loaded = sorted(name for name in sys.modules if name.startswith("bcsync."))
-print(json.dumps({"imported": imported, "wired": wired, "loaded": loaded}))
+print(json.dumps({"imported": imported, "wired": wired, "loaded": loaded, "failed": failed}))
 """
 
 
-def probe(function: str, *, in_lambda: bool) -> dict[str, Any]:
+def probe(function: str, *, in_lambda: bool, settings_file: str | None = None) -> dict[str, Any]:
     """What the collector is doing after a function's imports, and after its composition root."""
     env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_FUNCTION_NAME"}
     env["AWS_DEFAULT_REGION"] = "us-east-1"
     if in_lambda:  # Lambda sets it in every execution environment
         env["AWS_LAMBDA_FUNCTION_NAME"] = f"bcsync-{function}"
+    if settings_file:
+        env["SETTINGS_FILE"] = settings_file
     result = subprocess.run(
         [sys.executable, "-c", PROBE, function], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
     )
@@ -46,7 +53,16 @@ def loaded_and_frozen(state: dict[str, object]) -> bool:
 
 def test_a_scheduled_function_collects_again_once_its_composition_root_is_built():
     seen = probe("sync_jobs", in_lambda=True)
+    assert seen["failed"] is None
     assert seen["imported"] == {"enabled": False, "frozen": 0}
+    assert loaded_and_frozen(seen["wired"])
+
+
+def test_a_settings_file_that_fails_to_load_does_not_leave_the_collector_paused(tmp_path):
+    broken = tmp_path / "bcsync-settings.json"
+    broken.write_text("{not json")
+    seen = probe("sync_jobs", in_lambda=True, settings_file=str(broken))
+    assert seen["failed"] is not None  # every invocation fails until the file is mended
     assert loaded_and_frozen(seen["wired"])
 
 

@@ -478,6 +478,5 @@ class _FamilyHandlers(Mapping[Family, "DeliveryHandler"]):
 
 @lru_cache(maxsize=1)
 def container() -> Container:
-    built = Container(settings())
-    resume_collection()
-    return built
+    resume_collection()  # first: a settings file that fails to load must not leave it paused
+    return Container(settings())
