@@ -39,6 +39,7 @@ from bcsync_ops.local_stack import (
     function_specs,
     load_handler,
     provision,
+    streams_client,
 )
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.operations import StackHandle
@@ -122,7 +123,7 @@ class Stack:
         """Hand the Events and Triggers tables' new stream records to the flow runner, as the
         template's stream event sources do (INSERTs only); how many were handed. A batch that
         reports failed records fails the test unless the test expects them."""
-        streams, dynamodb = boto3.client("dynamodbstreams"), boto3.client("dynamodb")
+        streams, dynamodb = streams_client(), boto3.client("dynamodb")
         handed = 0
         for logical_id in ("EventsTable", "TriggersTable"):
             arn = dynamodb.describe_table(TableName=self.physical[logical_id])["Table"]["LatestStreamArn"]

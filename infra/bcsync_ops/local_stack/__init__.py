@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bcsync_ops.local_stack.resources import StoreConfig, provision
     from bcsync_ops.local_stack.stack import LocalStack
     from bcsync_ops.local_stack.state import state_file
+    from bcsync_ops.local_stack.streams import streams_client
 
 _HOMES = {
     "PROJECT_ROOT": "functions",
@@ -39,6 +40,7 @@ _HOMES = {
     "provision": "resources",
     "LocalStack": "stack",
     "state_file": "state",
+    "streams_client": "streams",
 }
 __all__ = [
     "PROJECT_ROOT",
@@ -51,6 +53,7 @@ __all__ = [
     "load_handler",
     "provision",
     "state_file",
+    "streams_client",
 ]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import boto3
+from botocore.config import Config
 
 RETRIES = 3
 IDLE_SECONDS = 0.5
@@ -29,8 +30,15 @@ class StreamSource:
     batch_size: int
 
 
+def streams_client() -> Any:
+    """A DynamoDB Streams client moto answers: botocore 1.44 and later send calls naming a stream
+    to its account's endpoint (`<account>.streams-ddb.<region>.amazonaws.com`), which moto does not
+    serve; the regional endpoint is as good for everything the local stack and the tests read."""
+    return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+
+
 def poll_stream(source: StreamSource, stopping: threading.Event) -> None:
-    streams: Any = boto3.client("dynamodbstreams")
+    streams = streams_client()
     iterators: dict[str, str] = {}
     while not stopping.is_set():
         try:
