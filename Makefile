@@ -13,10 +13,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-$(BIN)/sam: $(BIN)/.installed
-	$(BIN)/pip install -q -e '.[dev,sam]'
+# The SAM CLI and checkov pin their own dependencies (the SAM CLI an older boto3): each gets a
+# virtualenv of its own, inside .venv, so the tests run on the boto3 a fresh `make test` installs.
+SAM := $(VENV)/sam/bin/sam
+$(SAM):
+	$(PYTHON) -m venv $(VENV)/sam
+	$(VENV)/sam/bin/pip install -q 'aws-sam-cli>=1.140'
 
-# checkov pins its own dependencies: it gets a virtualenv of its own, inside .venv.
 CHECKOV := $(VENV)/checkov/bin/checkov
 $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/checkov
@@ -41,19 +44,19 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_feeds.py
 
-lint: $(BIN)/sam $(CHECKOV)
+lint: $(BIN)/.installed $(SAM) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/bcsync infra/bcsync_ops
-	$(BIN)/sam validate --lint
+	$(SAM) validate --lint
 	$(CHECKOV) --config-file .checkov.yaml
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-build: $(BIN)/sam
-	$(BIN)/sam build
+build: $(SAM)
+	$(SAM) build
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
