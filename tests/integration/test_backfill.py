@@ -218,6 +218,11 @@ def test_verify_counts_passes_on_a_clean_store_and_catches_a_missing_order(stack
     clean = app.daily_counts.compare(STORE_HASH, reader, days=7, now=datetime.now(UTC))
     assert len(clean) == 7 and all(day.matches for day in clean)
     assert sum(day.bigcommerce for day in clean) == 6
+    # The six sit under several keys of the index (a store's own key would be one hot partition),
+    # and the check read every one of them.
+    placed_keys = Counter(item["placed_key"] for item in stack.table("EventsTable") if "placed_key" in item)
+    assert sum(placed_keys.values()) == 6 and len(placed_keys) > 1
+    assert all(key.startswith(f"{STORE_HASH}#") for key in placed_keys)
 
     # An order bcsync never heard of (its webhook lost, no reconcile since).
     stack.store.place_order(

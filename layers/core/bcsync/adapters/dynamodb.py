@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from bcsync.domain.bigcommerce import StoreInfo
 from bcsync.domain.catalog import CatalogItem
+from bcsync.domain.counters import STORE_SHARDS, shard_of
 from bcsync.domain.events import MarketingEvent, Metric, iso_utc
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile, email_digest
@@ -86,9 +87,15 @@ def event_item(event: MarketingEvent) -> dict[str, Any]:
     item["timeline_key"] = f"{item['time']}#{event.id}"
     if event.profile_id:
         item["profile_key"] = f"{event.store_hash}#{event.profile_id}"
-    if event.metric is Metric.PLACED_ORDER:
-        item["placed_key"] = event.store_hash  # sparse index: daily counts read only these
+    if event.metric is Metric.PLACED_ORDER:  # sparse index: daily counts read only these
+        item["placed_key"] = placed_key(event.store_hash, shard_of(event.id))
     return item
+
+
+def placed_key(store_hash: str, shard: int) -> str:
+    """A store's Placed Orders spread over shards: one index key per store would take every order
+    of a fast backfill or of a sale's peak on one partition of the index."""
+    return f"{store_hash}#{shard}"
 
 
 def event_from_item(item: dict[str, Any]) -> MarketingEvent:
@@ -179,12 +186,18 @@ class DynamoEventLedger:
         return len(events)
 
     def placed_order_times(self, store_hash: str, start: datetime, end: datetime) -> list[datetime]:
-        """Times of the store's Placed Order events in [start, end)."""
-        key = Key("placed_key").eq(store_hash) & Key("time").between(
-            iso_utc(start), iso_utc(end - timedelta(seconds=1))
-        )
-        items = query_all(self._table, IndexName=PLACED_ORDERS_INDEX, KeyConditionExpression=key)
-        return [datetime.fromisoformat(item["time"].replace("Z", "+00:00")) for item in items]
+        """Times of the store's Placed Order events in [start, end), earliest first (a query a shard)."""
+        window = Key("time").between(iso_utc(start), iso_utc(end - timedelta(seconds=1)))
+        times = [
+            datetime.fromisoformat(item["time"].replace("Z", "+00:00"))
+            for shard in range(STORE_SHARDS)
+            for item in query_all(
+                self._table,
+                IndexName=PLACED_ORDERS_INDEX,
+                KeyConditionExpression=Key("placed_key").eq(placed_key(store_hash, shard)) & window,
+            )
+        ]
+        return sorted(times)
 
 
 # ---------------------------------------------------------------------- profiles
