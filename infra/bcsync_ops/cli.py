@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bcsync_ops import exports, operations, reports
 from bcsync_ops import flows as flow_files
+from bcsync_ops.stopping import until_stopped
 
 if TYPE_CHECKING:
     from bcsync_ops.stack_reader import StackReader
@@ -37,12 +36,8 @@ def _run_local(args: argparse.Namespace) -> int:
         f"console: {stack.console_url}\nCtrl-C to stop.",
         flush=True,
     )
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
+        until_stopped()
     finally:
         stack.stop()
     return 0
@@ -67,9 +62,7 @@ def _run_console(args: argparse.Namespace) -> int:
     proxy = SigningProxy(base, credentials, session.region_name, port=args.port).start()
     print(f"console of {args.stack_name}: {proxy.url}  (requests signed with your AWS credentials)\nCtrl-C to stop.")
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        until_stopped()
     finally:
         proxy.stop()
     return 0

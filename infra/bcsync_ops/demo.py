@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import json
@@ -11,7 +10,6 @@ import secrets
 import socket
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from bcsync_ops.local_stack import LocalStack, StoreConfig
 from bcsync_ops.operations import StackHandle
 from bcsync_ops.sandbox import Line, Product, SandboxServer, SandboxStore
 from bcsync_ops.snippet import snippet
+from bcsync_ops.stopping import until_stopped
 from bcsync_ops.storefront import Storefront
 from bcsync_ops.webhook_sender import WebhookSender
 
@@ -500,11 +499,6 @@ def show_feeds(out: TextIO) -> None:
         out.write("".join(f"  {line}\n" for line in buffer.getvalue().splitlines()))
 
 
-def wait_for_interrupt() -> None:
-    with contextlib.suppress(KeyboardInterrupt):
-        threading.Event().wait()
-
-
 def free_port() -> int:
     """A port for the local API, known before it starts: its links need their own address."""
     with socket.socket() as probe:
@@ -549,7 +543,7 @@ def main(out: TextIO = sys.stdout, *, serve: bool = False) -> int:
         if serve:
             out.write(f"\nThe stack keeps running; the console: {stack.console_url}\nCtrl-C to stop.\n")
             out.flush()
-            wait_for_interrupt()
+            until_stopped()
     finally:
         stack.stop()
         storefront.stop()
