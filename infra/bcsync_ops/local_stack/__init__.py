@@ -3,9 +3,9 @@ served by invoking the handlers in-process with API Gateway (payload 2.0) events
 DynamoDB stream event sources polled into their functions (one invocation at a time per function,
 as in Lambda), and its schedules fired at their rate.
 
-One module per part: resources (provisioning from the template), functions (loading and invoking
-handlers), http_api, queues, streams, schedules, state (the state file the CLI reads) and stack,
-which wires them together.
+One module per part: moto_server (AWS), resources (provisioning from the template), functions
+(loading and invoking handlers), http_api, queues, streams, schedules, state (the state file the CLI
+reads) and stack, which wires them together.
 
 Each name is imported on first use: `bcsync events export` needs the state file, not moto's server.
 """

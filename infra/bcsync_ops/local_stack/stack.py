@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from bcsync.usecases.clock import FlowClock
 from bcsync_ops.local_stack import queues, schedules
 from bcsync_ops.local_stack.functions import (
@@ -24,6 +22,7 @@ from bcsync_ops.local_stack.functions import (
     load_handler,
 )
 from bcsync_ops.local_stack.http_api import HttpApi
+from bcsync_ops.local_stack.moto_server import MotoServer
 from bcsync_ops.local_stack.queues import SqsSource
 from bcsync_ops.local_stack.resources import StoreConfig, provision
 from bcsync_ops.local_stack.schedules import FLOW_TIMERS, MIN_TICK_SECONDS, Schedule, rate_seconds
@@ -52,7 +51,7 @@ class LocalStack:
         self.flow_clock = FlowClock(time_scale, datetime.now(UTC)) if time_scale != 1 else FlowClock()
         self.template = load_template(template_path)
         fix_moto_dynamodb()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+        self._moto = MotoServer(aws_port)
         self._log_level = log_level
         self.http = HttpApi()
         self.sources: list[SqsSource] = []
@@ -65,9 +64,7 @@ class LocalStack:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_endpoint = f"http://{host}:{port}"
+        self.aws_endpoint = self._moto.start().origin
         self._configure_environment()
         resolver = Resolver(refs=self._parameters())
         self.physical = provision(self.template, resolver, self.store)
