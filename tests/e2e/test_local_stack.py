@@ -67,10 +67,12 @@ def local_stack(tmp_path: Path, *options: str) -> Iterator[tuple[SandboxStore, W
         process.terminate()
         try:
             process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: the stack's threads take their time
+        except subprocess.TimeoutExpired as timeout:
             process.kill()
             process.wait(timeout=10)
-        server.stop()
+            raise AssertionError("bcsync local did not stop on SIGTERM") from timeout
+        finally:
+            server.stop()
 
 
 @pytest.fixture
