@@ -4,26 +4,38 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install demo test bench lint format validate build clean
+.PHONY: install demo test bench lint format validate build clean constraints
 
-$(BIN)/.installed: pyproject.toml
+CONSTRAINTS := layers/core/constraints.txt
+
+$(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 	@command -v $(PYTHON) >/dev/null || { echo "bcsync needs $(PYTHON) on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --constraint $(CONSTRAINTS) -e '.[dev]'
 	@touch $@
+
+# The newest releases the ranges allow, frozen into $(CONSTRAINTS) (from a virtualenv of their own).
+constraints:
+	rm -rf $(VENV)/newest && $(PYTHON) -m venv $(VENV)/newest
+	$(VENV)/newest/bin/pip install -q -e '.[dev]' -r layers/core/requirements.txt
+	{ sed -n '/^#/p' $(CONSTRAINTS); $(VENV)/newest/bin/pip freeze --exclude-editable; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf $(VENV)/newest
 
 # The SAM CLI and checkov pin their own dependencies (the SAM CLI an older boto3): each gets a
 # virtualenv of its own, inside .venv, so the tests run on the boto3 a fresh `make test` installs.
+# Their own versions are pinned too: a new release may bring new lint rules.
+SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
 SAM := $(VENV)/sam/bin/sam
 $(SAM):
 	$(PYTHON) -m venv $(VENV)/sam
-	$(VENV)/sam/bin/pip install -q 'aws-sam-cli>=1.140'
+	$(VENV)/sam/bin/pip install -q 'aws-sam-cli==$(SAM_CLI_VERSION)'
 
 CHECKOV := $(VENV)/checkov/bin/checkov
 $(CHECKOV):
 	$(PYTHON) -m venv $(VENV)/checkov
-	$(VENV)/checkov/bin/pip install -q 'checkov>=3.2,<4'
+	$(VENV)/checkov/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
 
 install: $(BIN)/.installed
 
