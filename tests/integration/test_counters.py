@@ -44,10 +44,13 @@ def counted_by_counters(stack):
         rows = counters.person(STORE_HASH, profile["id"], first_day=ALL_TIME)
         if rows:
             people[profile["id"]] = {(c.metric, c.day): (c.count, c.value) for c in rows}
+    # A day or a total counted to zero (its only events erased) is a day without events: the store's
+    # counters are not personal data, and stay.
     store = {(c.metric, None): (c.count, c.value) for c in counters.totals(STORE_HASH) if c.count}
     for metric, _ in list(store):
         for c in counters.series(STORE_HASH, metric, ALL_TIME, "9999-12-31", utc=False):
-            store[(metric, c.day)] = (c.count, c.value)
+            if c.count or c.value:
+                store[(metric, c.day)] = (c.count, c.value)
     return people, store
 
 
