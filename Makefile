@@ -24,18 +24,23 @@ constraints:
 
 # The SAM CLI and checkov pin their own dependencies (the SAM CLI an older boto3): each gets a
 # virtualenv of its own, inside .venv, so the tests run on the boto3 a fresh `make test` installs.
-# Their own versions are pinned too: a new release may bring new lint rules.
+# Their own versions are pinned too (a new release may bring new lint rules), with a stamp per
+# version, so a new pin installs itself.
 SAM_CLI_VERSION := 1.170.0
 CHECKOV_VERSION := 3.3.30
 SAM := $(VENV)/sam/bin/sam
-$(SAM):
+SAM_INSTALLED := $(VENV)/sam/.installed-$(SAM_CLI_VERSION)
+$(SAM_INSTALLED):
 	$(PYTHON) -m venv $(VENV)/sam
 	$(VENV)/sam/bin/pip install -q 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	@touch $@
 
 CHECKOV := $(VENV)/checkov/bin/checkov
-$(CHECKOV):
+CHECKOV_INSTALLED := $(VENV)/checkov/.installed-$(CHECKOV_VERSION)
+$(CHECKOV_INSTALLED):
 	$(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
 
 install: $(BIN)/.installed
 
@@ -56,7 +61,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_feeds.py
 
-lint: $(BIN)/.installed $(SAM) $(CHECKOV)
+lint: $(BIN)/.installed $(SAM_INSTALLED) $(CHECKOV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/core/bcsync infra/bcsync_ops
@@ -67,7 +72,7 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-build: $(SAM)
+build: $(SAM_INSTALLED)
 	$(SAM) build
 
 clean:
