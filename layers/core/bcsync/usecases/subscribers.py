@@ -11,9 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bcsync.domain.bigcommerce import Subscriber
-from bcsync.domain.confirmation import (
-    UNSUBSCRIBE_PURPOSE,
-)
+from bcsync.domain.confirmation import UNSUBSCRIBE_PURPOSE
 from bcsync.domain.consent import (
     ConfirmOutcome,
     apply_subscriber_state,
