@@ -320,6 +320,57 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         assert not untold, f"{function} reads settings its Environment does not set: {sorted(untold)}"
 
 
+class Killed(BaseException):
+    """The function's process died in the middle of an AWS call (a timeout, an out-of-memory
+    kill): no handler of the function runs, what the call wrote (if it landed) stays."""
+
+
+@dataclass
+class Kills:
+    """Kills armed for the next AWS call a function makes that matches: before the call, or
+    after it landed (its answer lost)."""
+
+    stack: Stack
+    armed: list[tuple[str, bool, Any]] = field(default_factory=list)
+
+    def next(self, operation: str, *, landed: bool, where: Any = lambda params: True) -> None:
+        self.armed.append((operation, landed, where))
+
+    def wrap(self, make_api_call: Any) -> Any:
+        def call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+            for n, (name, landed, where) in enumerate(self.armed):
+                if name == operation and self.stack.calls.current and where(params):
+                    del self.armed[n]
+                    if landed:
+                        make_api_call(client, operation, params)
+                    raise Killed(operation)
+            return make_api_call(client, operation, params)
+
+        return call
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """The delivery, whose function is killed as armed; then, as after the invocation's
+        timeout, a new execution environment and no delivery in progress."""
+        with pytest.raises(Killed):
+            self.stack.deliver(event)
+        after_a_kill(self.stack)
+
+
+def after_a_kill(stack: Stack) -> None:
+    _fresh_process_state()
+    table = boto3.resource("dynamodb").Table(stack.physical["DeliveriesTable"])
+    for item in scan_all(table):
+        if item.get("status") == "INPROGRESS":  # its invocation timed out long ago
+            table.delete_item(Key={"id": item["id"]})
+
+
+@pytest.fixture
+def kills(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Kills:
+    armed = Kills(stack)
+    monkeypatch.setattr(BaseClient, "_make_api_call", armed.wrap(BaseClient._make_api_call))
+    return armed
+
+
 def _recorded(calls: CallLog, make_api_call: Any) -> Any:
     def recorded(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         calls.record(client.meta.service_model.service_name, operation, params)

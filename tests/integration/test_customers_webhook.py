@@ -47,6 +47,20 @@ def guest_order(stack, order_id: int, email: str, hours: float = 3):
     stack.deliver(webhook_event("store/order/created", {"type": "order", "id": order_id}))
 
 
+def account_order(stack, order_id: int, hours: float):
+    """An order by Ada's account (customer 7) with its address, delivered."""
+    stack.store.place_order(
+        order_id,
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        customer_id=7,
+        lines=[Line(stack.store.products[101], 1)],
+        created=ago(hours=hours),
+    )
+    stack.deliver(webhook_event("store/order/created", {"type": "order", "id": order_id}))
+
+
 def only_profile(stack):
     (profile,) = stack.profiles()
     return profile
@@ -102,16 +116,7 @@ def test_a_guest_who_opens_an_account_keeps_one_profile(stack, account_first):
 def test_an_email_change_keeps_the_profile_and_its_events(stack, order_after_change):
     add_ada(stack)
     stack.deliver(customer_event("created"))
-    stack.store.place_order(
-        3002,
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-        customer_id=7,
-        lines=[Line(stack.store.products[101], 1)],
-        created=ago(hours=5),
-    )
-    stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 3002}))
+    account_order(stack, 3002, hours=5)
     before = only_profile(stack)
     stack.store.update_customer(7, at=ago(hours=1), email="countess@example.com")
     if order_after_change:
@@ -132,16 +137,7 @@ def test_two_profiles_of_one_person_are_merged_without_losing_events(stack):
     guest_order(stack, 3004, "countess@example.com", hours=10)  # a guest, long before
     add_ada(stack)
     stack.deliver(customer_event("created"))
-    stack.store.place_order(
-        3005,
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-        customer_id=7,
-        lines=[Line(stack.store.products[101], 1)],
-        created=ago(hours=2),
-    )
-    stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 3005}))
+    account_order(stack, 3005, hours=2)
     assert len(stack.profiles()) == 2
     guest_id = next(p["id"] for p in stack.profiles() if p["external_id"] is None)
     stack.store.update_customer(7, at=ago(hours=1), email="countess@example.com")
@@ -158,6 +154,55 @@ def test_two_profiles_of_one_person_are_merged_without_losing_events(stack):
     # Every identity now finds the surviving profile, the old account id included.
     guest_order(stack, 3006, "ada@example.com", hours=0.2)
     assert len(stack.profiles()) == 1
+
+
+def two_profiles_of_one_person(stack):
+    """An account (customer 7, one order) and a newer guest profile (guest@example.com, one
+    order); the account then takes the guest's address, so its next delivery merges them into
+    the account's profile, the older. Returns the account's profile id."""
+    add_ada(stack)
+    stack.deliver(customer_event("created"))
+    account_order(stack, 3005, hours=2)
+    guest_order(stack, 3004, "guest@example.com", hours=1)
+    stack.store.update_customer(7, at=ago(minutes=50), email="guest@example.com")
+    return next(p["id"] for p in stack.profiles() if p["external_id"] == "7")
+
+
+def test_a_merge_killed_after_the_keys_moved_is_finished_by_the_accounts_next_delivery(stack, kills):
+    account_id = two_profiles_of_one_person(stack)
+    # Killed while moving the guest's events: both keys already name the account's profile, so
+    # no later delivery sees two profiles to merge; its note of what is due finishes the merge.
+    kills.next("UpdateItem", landed=False, where=lambda params: params.get("TableName", "").endswith("EventsTable"))
+    kills.deliver(customer_event("updated"))
+    stack.deliver(customer_event("updated"))
+    profile = only_profile(stack)
+    assert (profile["id"], profile["external_id"], profile["email"]) == (account_id, "7", "guest@example.com")
+    assert {e["profile_id"] for e in stack.events().values()} == {account_id}
+
+
+def test_promises_made_to_a_profile_being_absorbed_are_sent_when_the_merge_finishes(stack, kills):
+    account_id = two_profiles_of_one_person(stack)
+    stack.triggers()
+    # Killed once the account's absorbing write landed; an order then lands on the guest's
+    # profile (its address still names it), killed before it sends what the order promised.
+    kills.next("TransactWriteItems", landed=True)
+    kills.deliver(customer_event("updated"))
+    stack.store.place_order(
+        3006,
+        email="guest@example.com",
+        first_name="G",
+        last_name="H",
+        lines=[Line(stack.store.products[101], 1)],
+        created=ago(minutes=30),
+    )
+    kills.next("SendMessageBatch", landed=False)
+    kills.deliver(webhook_event("store/order/created", {"type": "order", "id": 3006}))
+    stack.deliver(customer_event("updated"))
+    assert only_profile(stack)["id"] == account_id
+    sent = [t["dedup_key"] for t in stack.triggers()]
+    assert sorted(sent) == sorted(set(sent))
+    assert "customer_winback:sandbox:placed-order:order:3006" in sent
+    assert {e["profile_id"] for e in stack.events().values()} == {account_id}
 
 
 def test_an_email_taken_over_by_a_new_account_moves_to_it(stack):

@@ -122,7 +122,7 @@ def test_a_promise_carried_over_unsent_by_a_merge_is_sent_once_not_dropped():
     with pytest.raises(ConnectionError):  # reserved and saved in its outbox, then the send failed
         write(writer(store, Publisher(fail=True)), "s", before=None, after=absorbed)
     survivor = blank_profile("p", "s", "t")
-    survivor.promise(welcome.model_copy(update={"profile_id": "p"}))  # what merge_profiles carries over
+    survivor.promise(welcome.model_copy(update={"profile_id": "p"}))  # the same promise, made by another change
     write(writer(store, publisher), "s", before=None, after=survivor)
     assert [key for key, _ in publisher.sent] == [welcome.dedup_key]
     assert store.get("s", "p").outbox == []

@@ -37,6 +37,7 @@ INTERNAL_FIELDS = frozenset(
         "first_order_event_id",
         "account_created_at",
         "activity",
+        "absorbing",
         "revision",
     }
 )
@@ -129,6 +130,9 @@ class Profile(BaseModel):
     # What the person did, by metric: kept with the event writes, so a flow filter ("Placed Order
     # zero times since starting this flow") reads the profile, never the timeline.
     activity: dict[str, MetricActivity] = Field(default_factory=dict)
+    # Profiles merged into this one whose identities, events and id have not all followed yet:
+    # saved with the absorbed facts, so a merge a crash interrupts is finished by the next change.
+    absorbing: list[str] = Field(default_factory=list)
     # Optimistic-concurrency counter kept by the repository.
     revision: int = 0
 
@@ -371,7 +375,9 @@ def _latest(left: str | None, right: str | None) -> str | None:
 
 def merge_profiles(keep: Profile, gone: Profile, *, now: str) -> Profile:
     """Two profiles that are one person: `keep` absorbs `gone`. Its own facts win; the other's
-    fill gaps; consent is whichever changed last; lists, aliases and promises are united."""
+    fill gaps; consent is whichever changed last; lists and aliases are united. Promises stay in
+    `gone`'s outbox, which sends them before it is retired (`absorbing` says it is still due):
+    it may be promised more until then."""
     merged = keep.model_copy(deep=True)
     merged.properties = {**gone.properties, **keep.properties}
     if gone.order_facts_as_of and (keep.order_facts_as_of or "") < gone.order_facts_as_of:
@@ -391,8 +397,7 @@ def merge_profiles(keep: Profile, gone: Profile, *, now: str) -> Profile:
     merged.first_order_event_id = keep.first_order_event_id or gone.first_order_event_id
     for metric, done in gone.activity.items():
         merged.activity[metric] = merged.activity[metric].joined(done) if metric in merged.activity else done
-    for intent in gone.outbox:
-        merged.promise(intent.model_copy(update={"profile_id": keep.id}))
+    merged.absorbing = sorted({*keep.absorbing, gone.id})
     return touched(keep, merged, now)
 
 

@@ -67,7 +67,7 @@ class CustomerSync:
                 created=created,
             )
 
-        self._profiles.change(store_hash, profile_id, edit)
+        self._profiles.change(store_hash, profile_id, edit, finish_merges=True)
         return SyncResult(status="synced")
 
     def unlink(self, store_hash: str, customer_id: int) -> SyncResult:

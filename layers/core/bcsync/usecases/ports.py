@@ -183,7 +183,7 @@ class ChangeConflict(Exception):
 
 class ReservationsTaken(Exception):
     """Triggers the change would reserve exist already: promised by an earlier change, and sent
-    (`sent`) or still in an outbox waiting to be (the rest, e.g. carried over by a merge)."""
+    (`sent`) or still in an outbox waiting to be (the rest: an absorbed profile's, for one)."""
 
     def __init__(self, dedup_keys: frozenset[str], sent: frozenset[str] = frozenset()) -> None:
         super().__init__(sorted(dedup_keys))

@@ -97,28 +97,46 @@ class ProfileBook:
         return owner
 
     def merge(self, store_hash: str, first: str, second: str) -> str:
-        """One person, two profiles: the older keeps its id and absorbs the other's identities,
-        events and facts; the other becomes a pointer. Every step is repeatable after a crash."""
+        """One person, two profiles: the older keeps its id and absorbs the other's facts, then
+        its identities, events, promises and id (the other becomes a pointer). The absorbed facts
+        are saved first with a note of what is still to follow, so the account's next change
+        finishes an interrupted merge, even once the identity keys no longer tell the two apart."""
         if first == second:
             return first
         a, b = self._repository.get(store_hash, first), self._repository.get(store_hash, second)
         if a is None or b is None:
             return first if a is not None else second
-        if a.id == b.id:  # already one (a pointer left by an earlier, interrupted merge)
+        if a.id == b.id:  # already one (a pointer left by an earlier merge)
             return a.id
         keep, gone = survivor(a, b)
-        self.change(store_hash, keep.id, lambda current: merge_profiles(current or keep, gone, now=utc_now()))
-        identities: list[tuple[IdentityKind, str]] = [("email", alias) for alias in gone.aliases]
-        identities += [("subscriber", str(sid)) for sid in gone.subscriber_ids]
-        if gone.external_id:
-            identities.append(("customer", gone.external_id))
-        for kind, value in identities:
-            self._repository.point(store_hash, kind, value, keep.id)
-        moved = self._events.reassign(store_hash, gone.id, keep.id)
-        self._repository.retire(store_hash, gone.id, merged_into=keep.id)
-        metrics.add_metric(name="ProfilesMerged", unit="Count", value=1)
-        logger.info("profiles merged", extra={"kept": keep.id, "merged": gone.id, "events_moved": moved})
+
+        def absorb(current: Profile | None) -> Profile:
+            base = current or keep
+            return base if gone.id in base.absorbing else merge_profiles(base, gone, now=utc_now())
+
+        self.change(store_hash, keep.id, absorb)
+        self.change(store_hash, keep.id, lambda current: current, finish_merges=True)
         return keep.id
+
+    def _move_absorbed(self, store_hash: str, keep: Profile) -> list[str]:
+        """Move what still names the profiles `keep` absorbed; each step is repeatable, and the
+        pointer that retires a profile is written last. Returns the ids now fully merged."""
+        for gone_id in keep.absorbing:
+            gone = self._repository.get(store_hash, gone_id)
+            if gone is None or gone.id != gone_id:
+                continue  # retired already: the steps before it are done
+            identities: list[tuple[IdentityKind, str]] = [("email", alias) for alias in gone.aliases]
+            identities += [("subscriber", str(sid)) for sid in gone.subscriber_ids]
+            if gone.external_id:
+                identities.append(("customer", gone.external_id))
+            for kind, value in identities:
+                self._repository.point(store_hash, kind, value, keep.id)
+            moved = self._events.reassign(store_hash, gone_id, keep.id)
+            self._writer.deliver(gone, {})  # what it promised, before or since it was absorbed
+            self._repository.retire(store_hash, gone_id, merged_into=keep.id)
+            metrics.add_metric(name="ProfilesMerged", unit="Count", value=1)
+            logger.info("profiles merged", extra={"kept": keep.id, "merged": gone_id, "events_moved": moved})
+        return list(keep.absorbing)
 
     # ------------------------------------------------------------------ one read
     def lookup(
@@ -167,16 +185,19 @@ class ProfileBook:
         return self._repository.get(store_hash, profile_id)
 
     # ------------------------------------------------------------------ changes
-    def change(self, store_hash: str, profile_id: str, edit: Edit) -> Profile | None:
+    def change(self, store_hash: str, profile_id: str, edit: Edit, *, finish_merges: bool = False) -> Profile | None:
         """Apply `edit` to the current profile until it saves without a concurrent change in
-        between, then send what it promised."""
+        between, then send what it promised. With `finish_merges` (the account's own changes,
+        whose functions may merge), a merge into the profile that a crash interrupted is
+        finished first."""
         for _ in range(SAVE_ATTEMPTS):
             current = self._repository.get(store_hash, profile_id)
-            updated = edit(current)
+            merged = self._move_absorbed(store_hash, current) if finish_merges and current is not None else []
+            updated = edit(current) or current
+            if merged and updated is not None:
+                updated = updated.model_copy(update={"absorbing": [i for i in updated.absorbing if i not in merged]})
             try:
-                return self._writer.apply(
-                    self._writer.plan(store_hash, before=current, after=updated or current)
-                ).profile
+                return self._writer.apply(self._writer.plan(store_hash, before=current, after=updated)).profile
             except ChangeConflict:
                 continue
         raise DownstreamFault(f"profile {profile_id} kept changing under us; retry later")

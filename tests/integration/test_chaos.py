@@ -1,0 +1,164 @@
+"""Faults anywhere, then every delivery eventually done: nothing lost, nothing twice.
+
+Every AWS call a function makes may fail: throttled (a clean error), killed before it, or killed
+after it landed (its answer lost). BigCommerce redelivers whatever did not get a 200, in any
+order and sometimes twice; SQS hands a parked delivery back until its function reports it done,
+then dead-letters it, and the operator redrives the dead letters. Time passes between attempts
+(in-progress records of killed invocations expire). When all is done, with the faults off, the
+store's events, triggers and profiles are what its orders and accounts imply."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from bcsync_ops.sandbox import Line
+from tests.integration.conftest import Killed, after_a_kill, ago, sqs_event, webhook_event
+
+FAULT_RATE = 0.12
+ACCOUNTS = 5
+GUEST = "guest9@example.com"
+
+
+class Faults:
+    def __init__(self, stack: Any, rng: random.Random) -> None:
+        self.stack, self.rng, self.armed = stack, rng, True
+        self.injected: Counter[str] = Counter()
+
+    def wrap(self, make_api_call: Any) -> Any:
+        def call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+            if self.armed and self.stack.calls.current and self.rng.random() < FAULT_RATE:
+                kind = self.rng.choice(["throttled", "killed before", "killed after"])
+                self.injected[kind] += 1
+                if kind == "throttled":
+                    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, operation)
+                if kind == "killed after":
+                    make_api_call(client, operation, params)
+                raise Killed(operation)
+            return make_api_call(client, operation, params)
+
+        return call
+
+
+def a_store(stack: Any, rng: random.Random) -> tuple[list[tuple[str, str, int]], int]:
+    """Five accounts, the last of which takes a guest's address (a merge); fourteen orders, some
+    by accounts, some by guests with an account's address, two by that guest; shipments,
+    refunds. Returns the deliveries BigCommerce sends and how many order lines there are."""
+    store = stack.store
+    deliveries = []
+    for customer in range(1, ACCOUNTS + 1):
+        email = f"buyer{customer}@example.com"
+        store.add_customer(customer, email=email, first_name="B", last_name="C", at=ago(days=3))
+        deliveries.append(("store/customer/created", "customer", customer))
+    store.update_customer(ACCOUNTS, at=ago(hours=1), email=GUEST)
+    deliveries.append(("store/customer/updated", "customer", ACCOUNTS))
+    lines = 0
+    for n in [*range(12), 90, 91]:
+        order_id = 3000 + n
+        products = rng.sample([store.products[p] for p in (101, 102, 103)], rng.randint(1, 3))
+        lines += len(products)
+        store.place_order(
+            order_id,
+            email=GUEST if n >= 90 else f"buyer{n % ACCOUNTS + 1}@example.com",
+            first_name="B",
+            last_name="O",
+            customer_id=n % ACCOUNTS + 1 if n % 2 and n < 90 else 0,
+            lines=[Line(product, 1 + i) for i, product in enumerate(products)],
+            created=ago(hours=5, minutes=n),
+        )
+        deliveries.append(("store/order/created", "order", order_id))
+        if n % 3 == 0:
+            store.set_status(order_id, 2, at=ago(hours=2), shipped=True)
+            deliveries.append(("store/order/statusUpdated", "order", order_id))
+        elif n % 3 == 1:
+            store.refund(order_id, Decimal("1.00"), at=ago(hours=1))
+            store.set_status(order_id, 14, at=ago(hours=1))
+            deliveries.append(("store/order/refund/created", "order", order_id))
+            deliveries.append(("store/order/statusUpdated", "order", order_id))
+    return deliveries, lines
+
+
+def bigcommerce_delivers(stack: Any, deliveries: list[tuple[str, str, int]], rng: random.Random) -> None:
+    """Each delivery until it gets a 200, in a shuffled order, five of them twice."""
+    pending = [(scope, kind, ref, f"msg_{n}") for n, (scope, kind, ref) in enumerate(deliveries)]
+    pending += rng.sample(pending, 5)
+    rng.shuffle(pending)
+    for _ in range(1000):
+        if not pending:
+            return
+        scope, kind, ref, webhook_id = pending.pop(0)
+        try:
+            answer = stack.deliver(webhook_event(scope, {"type": kind, "id": ref}, webhook_id=webhook_id))
+        except Killed:
+            after_a_kill(stack)
+            answer = {"statusCode": 502}
+        if answer["statusCode"] != 200:
+            pending.append((scope, kind, ref, webhook_id))
+    raise AssertionError("BigCommerce's deliveries never all got a 200")
+
+
+def sqs_hands_back_parked_deliveries(stack: Any) -> None:
+    """Batches of five until the retry queue is empty; a failed message comes back (after five
+    receives it is dead-lettered), a killed or failed invocation returns its whole batch."""
+    sqs, url = boto3.client("sqs"), stack.physical["RetryQueue"]
+    for _ in range(500):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=5, VisibilityTimeout=0).get("Messages", [])
+        if not messages:
+            return
+        try:
+            failed = {f["itemIdentifier"] for f in stack.invoke_retry(sqs_event(messages))["batchItemFailures"]}
+        except Killed:
+            after_a_kill(stack)
+            failed = {m["MessageId"] for m in messages}
+        except Exception:  # every record failed: Lambda fails the invocation
+            failed = {m["MessageId"] for m in messages}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        after_a_kill(stack)  # the visibility timeout passes: in-progress records have expired
+    raise AssertionError("the retry queue never drained")
+
+
+@pytest.mark.parametrize("seed", [0, 12])  # each lost or split something before merges resumed
+def test_faults_at_any_aws_call_lose_nothing_and_duplicate_nothing(stack, monkeypatch, seed):
+    rng = random.Random(seed)
+    deliveries, lines = a_store(stack, rng)
+    faults = Faults(stack, rng)
+    monkeypatch.setattr(BaseClient, "_make_api_call", faults.wrap(BaseClient._make_api_call))
+    bigcommerce_delivers(stack, deliveries, rng)
+    sqs_hands_back_parked_deliveries(stack)
+    faults.armed = False
+    if dead := stack.receive("RetryDeadLetterQueue"):  # the operator redrives them
+        assert stack.invoke_retry(sqs_event(dead)) == {"batchItemFailures": []}
+    assert sum(faults.injected.values()) > 20, faults.injected
+
+    events = stack.events()
+    assert Counter(e["metric"] for e in events.values()) == {
+        "Placed Order": 14,
+        "Ordered Product": lines,
+        "Fulfilled Order": 5,
+        "Refunded Order": 5,
+    }
+    triggers = stack.triggers()
+    assert [key for key, n in Counter(t["dedup_key"] for t in triggers).items() if n > 1] == []
+    placed = {key for key, event in events.items() if event["metric"] == "Placed Order"}
+    assert {t["event"]["id"] for t in triggers if t["flow"] == "Customer Winback"} == placed
+    ordered = {key for key, event in events.items() if event["metric"] == "Ordered Product"}
+    assert {t["event"]["id"] for t in triggers if t["flow"] == "Product Review / Cross Sell"} == ordered
+    assert Counter(t["flow"] for t in triggers)["New Customer"] == ACCOUNTS
+    first_orders = Counter(t["profile"]["id"] for t in triggers if t["flow"] == "First Order")
+    assert set(first_orders.values()) == {1}
+    # One profile per person: each account and each address in one profile, every event on one.
+    profiles = stack.profiles()
+    assert Counter(p["external_id"] for p in profiles if p["external_id"]) == {
+        str(c): 1 for c in range(1, ACCOUNTS + 1)
+    }
+    assert set(Counter(p["email"] for p in profiles).values()) == {1}
+    assert {e["profile_id"] for e in events.values()} <= {p["id"] for p in profiles}
