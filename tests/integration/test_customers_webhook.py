@@ -205,6 +205,20 @@ def test_promises_made_to_a_profile_being_absorbed_are_sent_when_the_merge_finis
     assert {e["profile_id"] for e in stack.events().values()} == {account_id}
 
 
+def test_an_account_whose_first_delivery_was_killed_between_its_keys_stays_one_profile(stack, kills):
+    add_ada(stack)
+    # Killed after the account's key was claimed and before its email's: the key names a
+    # profile never written. A guest order with the address then makes a guest profile.
+    kills.next("PutItem", landed=False, where=lambda params: "#email#" in str(params.get("Item", {}).get("pk", "")))
+    kills.deliver(customer_event("created"))
+    guest_order(stack, 3004, "ada@example.com", hours=1)
+    stack.deliver(customer_event("created"))
+    account_order(stack, 3005, hours=0.5)
+    profile = only_profile(stack)
+    assert profile["external_id"] == "7"
+    assert {e["profile_id"] for e in stack.events().values()} == {profile["id"]}
+
+
 def test_an_email_taken_over_by_a_new_account_moves_to_it(stack):
     add_ada(stack)
     stack.deliver(customer_event("created"))

@@ -71,7 +71,10 @@ class ProfileBook:
             elif email and by_email != by_customer and authoritative:
                 holder = repo.get(store_hash, by_email) if by_email else None
                 if holder is not None and holder.external_id in (None, str(customer_id)):
-                    return self.merge(store_hash, by_customer, holder.id)
+                    merged = self.merge(store_hash, by_customer, holder.id)
+                    if merged != by_customer:  # the holder kept its id, or the account's key named no profile
+                        repo.point(store_hash, "customer", str(customer_id), merged)
+                    return merged
                 repo.point(store_hash, "email", email, by_customer)  # moved accounts, or a dangling key
             return by_customer
         if by_email and customer_id:
