@@ -25,6 +25,7 @@ from tests.integration.conftest import Killed, after_a_kill, ago, sqs_event, web
 FAULT_RATE = 0.12
 ACCOUNTS = 5
 GUEST = "guest9@example.com"
+CART_EMAILS = ("buyer1@example.com", GUEST, "shopper@example.com")
 SUBSCRIBERS = ("buyer1@example.com", "buyer2@example.com", GUEST, "reader@example.com")
 
 
@@ -48,11 +49,11 @@ class Faults:
         return call
 
 
-def a_store(stack: Any, rng: random.Random) -> tuple[list[tuple[str, str, int]], int]:
+def a_store(stack: Any, rng: random.Random) -> tuple[list[tuple[str, str, int | str]], int]:
     """Five accounts, the last of which takes a guest's address (a merge); four newsletter
-    subscribers (two accounts, the guest, a reader); fourteen orders, some by accounts, some by
-    guests with an account's address, two by that guest; shipments, refunds. Returns the
-    deliveries BigCommerce sends and how many order lines there are."""
+    subscribers (two accounts, the guest, a reader); three checkouts; fourteen orders, some by
+    accounts, some by guests with an account's address, two by that guest; shipments, refunds.
+    Returns the deliveries BigCommerce sends and how many order lines there are."""
     store = stack.store
     deliveries = []
     for customer in range(1, ACCOUNTS + 1):
@@ -64,6 +65,12 @@ def a_store(stack: Any, rng: random.Random) -> tuple[list[tuple[str, str, int]],
         store.subscribe(subscriber, email=email, at=ago(hours=3))
         deliveries.append(("store/subscriber/created", "subscriber", subscriber))
     deliveries.append(("store/customer/updated", "customer", ACCOUNTS))
+    for number, email in enumerate(CART_EMAILS):
+        cart_id = f"cart-{number}"
+        store.create_cart(cart_id, [Line(store.products[101], 1 + number)], at=ago(hours=2))
+        store.enter_checkout_email(cart_id, email, at=ago(hours=2), first_name="C", last_name="S")
+        store.enter_shipping_address(cart_id, at=ago(minutes=90))
+        deliveries.append(("store/cart/updated", "cart", cart_id))
     lines = 0
     for n in [*range(12), 90, 91]:
         order_id = 3000 + n
@@ -90,7 +97,7 @@ def a_store(stack: Any, rng: random.Random) -> tuple[list[tuple[str, str, int]],
     return deliveries, lines
 
 
-def bigcommerce_delivers(stack: Any, deliveries: list[tuple[str, str, int]], rng: random.Random) -> None:
+def bigcommerce_delivers(stack: Any, deliveries: list[tuple[str, str, int | str]], rng: random.Random) -> None:
     """Each delivery until it gets a 200, in a shuffled order, five of them twice."""
     pending = [(scope, kind, ref, f"msg_{n}") for n, (scope, kind, ref) in enumerate(deliveries)]
     pending += rng.sample(pending, 5)
@@ -150,6 +157,7 @@ def test_faults_at_any_aws_call_lose_nothing_and_duplicate_nothing(stack, monkey
         "Ordered Product": lines,
         "Fulfilled Order": 5,
         "Refunded Order": 5,
+        "Started Checkout": len(CART_EMAILS),
     }
     triggers = stack.triggers()
     assert [key for key, n in Counter(t["dedup_key"] for t in triggers).items() if n > 1] == []
@@ -159,6 +167,7 @@ def test_faults_at_any_aws_call_lose_nothing_and_duplicate_nothing(stack, monkey
     assert {t["event"]["id"] for t in triggers if t["flow"] == "Product Review / Cross Sell"} == ordered
     flows = Counter(t["flow"] for t in triggers)
     assert (flows["New Customer"], flows["Welcome Series"]) == (ACCOUNTS, len(SUBSCRIBERS))
+    assert flows["Abandoned Cart"] == len(CART_EMAILS)
     first_orders = Counter(t["profile"]["id"] for t in triggers if t["flow"] == "First Order")
     assert set(first_orders.values()) == {1}
     # One profile per person: each account and each address in one profile, every event on one.
