@@ -138,6 +138,49 @@ def sqs_hands_back_parked_deliveries(stack: Any) -> None:
     raise AssertionError("the retry queue never drained")
 
 
+def the_sync_worker_runs_its_jobs(stack: Any) -> None:
+    """One job message an invocation; a failed or killed one comes back, and after five receives
+    is dead-lettered, then redriven by the operator once the faults are over."""
+    sqs, url = boto3.client("sqs"), stack.physical["SyncJobQueue"]
+    for _ in range(500):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+        if not messages:
+            return
+        event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:sync.fifo")
+        try:
+            done = not stack.invoke("SyncJobsFunction", event, timeout=900).get("batchItemFailures")
+        except Killed:
+            after_a_kill(stack)
+            done = False
+        except Exception:  # the invocation failed: Lambda returns the message
+            done = False
+        if done:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0)
+    raise AssertionError("the sync-job queue never drained")
+
+
+def orders_and_people_are_whole(stack: Any, lines: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every order's events once, each with its triggers once; one profile per person."""
+    events, triggers = stack.events(), stack.triggers()
+    metrics = Counter(e["metric"] for e in events.values())
+    assert (metrics["Placed Order"], metrics["Ordered Product"]) == (14, lines)
+    assert (metrics["Fulfilled Order"], metrics["Refunded Order"]) == (5, 5)
+    assert [key for key, n in Counter(t["dedup_key"] for t in triggers).items() if n > 1] == []
+    placed = {key for key, event in events.items() if event["metric"] == "Placed Order"}
+    assert {t["event"]["id"] for t in triggers if t["flow"] == "Customer Winback"} == placed
+    ordered = {key for key, event in events.items() if event["metric"] == "Ordered Product"}
+    assert {t["event"]["id"] for t in triggers if t["flow"] == "Product Review / Cross Sell"} == ordered
+    first_orders = Counter(t["profile"]["id"] for t in triggers if t["flow"] == "First Order")
+    assert set(first_orders.values()) == {1}
+    profiles = stack.profiles()
+    assert set(Counter(p["external_id"] for p in profiles if p["external_id"]).values()) == {1}
+    assert set(Counter(p["email"] for p in profiles).values()) == {1}
+    assert {e["profile_id"] for e in events.values()} <= {p["id"] for p in profiles}
+    return events, triggers
+
+
 @pytest.mark.parametrize("seed", [0, 1])  # 0: an account key left naming no profile; 1: the subscribers grant
 def test_faults_at_any_aws_call_lose_nothing_and_duplicate_nothing(stack, monkeypatch, seed):
     rng = random.Random(seed)
@@ -151,29 +194,35 @@ def test_faults_at_any_aws_call_lose_nothing_and_duplicate_nothing(stack, monkey
         assert stack.invoke_retry(sqs_event(dead)) == {"batchItemFailures": []}
     assert sum(faults.injected.values()) > 20, faults.injected
 
-    events = stack.events()
-    assert Counter(e["metric"] for e in events.values()) == {
-        "Placed Order": 14,
-        "Ordered Product": lines,
-        "Fulfilled Order": 5,
-        "Refunded Order": 5,
-        "Started Checkout": len(CART_EMAILS),
-    }
-    triggers = stack.triggers()
-    assert [key for key, n in Counter(t["dedup_key"] for t in triggers).items() if n > 1] == []
-    placed = {key for key, event in events.items() if event["metric"] == "Placed Order"}
-    assert {t["event"]["id"] for t in triggers if t["flow"] == "Customer Winback"} == placed
-    ordered = {key for key, event in events.items() if event["metric"] == "Ordered Product"}
-    assert {t["event"]["id"] for t in triggers if t["flow"] == "Product Review / Cross Sell"} == ordered
+    events, triggers = orders_and_people_are_whole(stack, lines)
+    assert Counter(e["metric"] for e in events.values())["Started Checkout"] == len(CART_EMAILS)
     flows = Counter(t["flow"] for t in triggers)
     assert (flows["New Customer"], flows["Welcome Series"]) == (ACCOUNTS, len(SUBSCRIBERS))
     assert flows["Abandoned Cart"] == len(CART_EMAILS)
-    first_orders = Counter(t["profile"]["id"] for t in triggers if t["flow"] == "First Order")
-    assert set(first_orders.values()) == {1}
-    # One profile per person: each account and each address in one profile, every event on one.
-    profiles = stack.profiles()
-    assert Counter(p["external_id"] for p in profiles if p["external_id"]) == {
-        str(c): 1 for c in range(1, ACCOUNTS + 1)
-    }
-    assert set(Counter(p["email"] for p in profiles).values()) == {1}
-    assert {e["profile_id"] for e in events.values()} <= {p["id"] for p in profiles}
+    accounts = Counter(p["external_id"] for p in stack.profiles() if p["external_id"])
+    assert accounts == {str(c): 1 for c in range(1, ACCOUNTS + 1)}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_reconcile_under_faults_recovers_the_dropped_half_once(stack, monkeypatch, seed):
+    rng = random.Random(seed)
+    deliveries, lines = a_store(stack, rng)
+    for scope, kind, ref in rng.sample(deliveries, len(deliveries) // 2):  # the other half is lost
+        assert stack.deliver(webhook_event(scope, {"type": kind, "id": ref}))["statusCode"] == 200
+    faults = Faults(stack, rng)
+    monkeypatch.setattr(BaseClient, "_make_api_call", faults.wrap(BaseClient._make_api_call))
+    for _ in range(20):  # EventBridge retries a failed schedule
+        try:
+            stack.schedule()
+            break
+        except (Killed, Exception):
+            after_a_kill(stack)
+    the_sync_worker_runs_its_jobs(stack)
+    faults.armed = False
+    for message in stack.receive("SyncJobDeadLetterQueue"):  # the operator redrives them
+        event = sqs_event([message], "arn:aws:sqs:us-east-1:123456789012:sync.fifo")
+        assert not stack.invoke("SyncJobsFunction", event, timeout=900).get("batchItemFailures")
+    the_sync_worker_runs_its_jobs(stack)
+    assert sum(faults.injected.values()) >= 3, faults.injected
+
+    orders_and_people_are_whole(stack, lines)
