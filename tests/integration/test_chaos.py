@@ -19,8 +19,10 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from bcsync.adapters import bigcommerce
 from bcsync_ops.sandbox import Line
 from tests.integration.conftest import Killed, after_a_kill, ago, sqs_event, webhook_event
+from tests.integration.test_backfill import events_by_metric, history, start_backfill
 
 FAULT_RATE = 0.12
 ACCOUNTS = 5
@@ -161,6 +163,16 @@ def the_sync_worker_runs_its_jobs(stack: Any) -> None:
     raise AssertionError("the sync-job queue never drained")
 
 
+def the_sync_worker_runs_its_jobs_through(faults: Faults, stack: Any) -> None:
+    """Its jobs under the faults; then, the faults over, the operator redrives the dead letters."""
+    the_sync_worker_runs_its_jobs(stack)
+    faults.armed = False
+    for message in stack.receive("SyncJobDeadLetterQueue"):
+        event = sqs_event([message], "arn:aws:sqs:us-east-1:123456789012:sync.fifo")
+        assert not stack.invoke("SyncJobsFunction", event, timeout=900).get("batchItemFailures")
+    the_sync_worker_runs_its_jobs(stack)
+
+
 def orders_and_people_are_whole(stack: Any, lines: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Every order's events once, each with its triggers once; one profile per person."""
     events, triggers = stack.events(), stack.triggers()
@@ -217,12 +229,24 @@ def test_a_reconcile_under_faults_recovers_the_dropped_half_once(stack, monkeypa
             break
         except (Killed, Exception):
             after_a_kill(stack)
-    the_sync_worker_runs_its_jobs(stack)
-    faults.armed = False
-    for message in stack.receive("SyncJobDeadLetterQueue"):  # the operator redrives them
-        event = sqs_event([message], "arn:aws:sqs:us-east-1:123456789012:sync.fifo")
-        assert not stack.invoke("SyncJobsFunction", event, timeout=900).get("batchItemFailures")
-    the_sync_worker_runs_its_jobs(stack)
+    the_sync_worker_runs_its_jobs_through(faults, stack)
     assert sum(faults.injected.values()) >= 3, faults.injected
 
     orders_and_people_are_whole(stack, lines)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_backfill_under_faults_imports_the_history_once_and_starts_no_flow(stack, monkeypatch, seed):
+    monkeypatch.setattr(bigcommerce, "PAGE_LIMIT", 4)
+    history(stack, orders=9)
+    start_backfill(stack)
+    faults = Faults(stack, random.Random(seed))
+    monkeypatch.setattr(BaseClient, "_make_api_call", faults.wrap(BaseClient._make_api_call))
+    the_sync_worker_runs_its_jobs_through(faults, stack)
+    assert sum(faults.injected.values()) >= 3, faults.injected
+
+    assert stack.sync_state("backfill")["status"] == "done"
+    assert events_by_metric(stack) == {"Placed Order": 9, "Ordered Product": 18, "Fulfilled Order": 4}
+    assert all(event["backfill"] for event in stack.events().values())
+    assert stack.triggers() == []
+    assert len(stack.profiles()) == 3
