@@ -11,7 +11,7 @@ import pytest
 from bcsync.domain.stores import Family
 from bcsync.usecases.ingest import RawDelivery
 from bcsync_ops.sandbox import Line
-from tests.integration.conftest import ago, load_event, sqs_event, webhook_event
+from tests.integration.conftest import Killed, after_a_kill, ago, load_event, sqs_event, webhook_event
 
 PLACED = "sandbox:placed-order:order:1001"
 
@@ -263,6 +263,21 @@ def test_bigcommerce_5xx_parks_the_delivery_and_the_retry_consumer_finishes_it(s
     again = stack.invoke_retry(sqs_event(parked))
     assert again == {"batchItemFailures": []}
     assert stack.triggers() == []
+
+
+def test_a_delivery_in_progress_elsewhere_is_refused_for_now_and_done_by_the_retry(stack, kills):
+    place_ada(stack)
+    event = load_event("order_created.json")
+    kills.next("TransactWriteItems", landed=False)  # the first invocation dies mid-way
+    with pytest.raises(Killed):
+        stack.invoke_orders(event)
+    duplicate = stack.invoke_orders(event)  # the same delivery while the first still counts as running
+    assert duplicate["statusCode"] == 409
+    assert body(duplicate) == {"error": "this delivery is being processed; retry later"}
+    assert stack.events() == {}
+    after_a_kill(stack)  # a minute on: the dead invocation's in-progress record has expired
+    retried = stack.invoke_orders(event)
+    assert retried["statusCode"] == 200 and body(retried)["new_events"] == 3
 
 
 def test_rate_limit_longer_than_the_budget_parks(stack):

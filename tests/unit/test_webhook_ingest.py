@@ -151,7 +151,9 @@ def test_unreadable_credentials_park_the_delivery_unverified_and_the_retry_verif
     assert orders.processed == [] and verified_orders.processed == [7]
 
 
-def test_the_same_delivery_in_progress_elsewhere_is_acknowledged_without_work():
+def test_the_same_delivery_in_progress_elsewhere_is_refused_for_now_so_that_it_is_retried():
     ingest, parker, orders = pipeline(dedupe=Dedupe(busy=True))
-    assert ingest.receive(delivery()) == {"status": "in_progress"}
+    with pytest.raises(WebhookRejected) as refused:
+        ingest.receive(delivery())
+    assert refused.value.reason is Refusal.BUSY
     assert orders.processed == [] and parker.parked == []

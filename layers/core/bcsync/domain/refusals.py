@@ -17,6 +17,7 @@ class Refusal(StrEnum):
     EXPIRED = "expired"  # was valid once, no longer
     TOO_LARGE = "too_large"
     TOO_FREQUENT = "too_frequent"
+    BUSY = "busy"  # the same thing is being done right now; ask again later
 
 
 class Refused(Exception):

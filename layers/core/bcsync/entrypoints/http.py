@@ -20,6 +20,7 @@ HTTP_STATUS = MappingProxyType(
         Refusal.EXPIRED: 410,
         Refusal.TOO_LARGE: 413,
         Refusal.TOO_FREQUENT: 429,
+        Refusal.BUSY: 409,
     }
 )
 

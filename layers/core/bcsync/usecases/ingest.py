@@ -156,7 +156,9 @@ class WebhookIngest:
         try:
             return self._dedupe.run_once(delivery.webhook_id, lambda: work(self._webhook_budget))
         except DeliveryInProgress:
-            return {"status": "in_progress"}
+            # Not acknowledged: were the other invocation to die, BigCommerce's retry (a minute
+            # on, after that invocation's in-progress record has expired) does the work.
+            raise WebhookRejected(Refusal.BUSY, "this delivery is being processed; retry later") from None
         except Exception:
             logger.exception("processing failed; parking delivery", extra={"scope": envelope.scope})
             return self._park(delivery.as_authenticated())
