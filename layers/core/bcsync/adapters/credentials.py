@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
@@ -20,18 +19,20 @@ class StoreSecret(BaseModel):
 
 
 class SecretsManagerCredentials:
-    def __init__(self, prefix: str, max_age_seconds: int, provider: Any = None) -> None:
+    def __init__(self, prefix: str, max_age_seconds: int, provider: Any) -> None:
+        """`provider`: Powertools' SecretsProvider on the function's one Secrets Manager client."""
         self._prefix = prefix
         self._max_age = max_age_seconds
         self._provider = provider
 
+    def forget(self) -> None:
+        """Drop the cached secrets: the next read fetches them again."""
+        self._provider.clear_cache()
+
     def credentials(self, store_hash: str) -> StoreCredentials:
         name = f"{self._prefix}{store_hash}"
         try:
-            if self._provider is not None:
-                raw = self._provider.get(name, max_age=self._max_age, transform="json")
-            else:
-                raw = parameters.get_secret(name, max_age=self._max_age, transform="json")
+            raw = self._provider.get(name, max_age=self._max_age, transform="json")
         except GetParameterError as exc:
             cause = exc.__context__
             if isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException":
