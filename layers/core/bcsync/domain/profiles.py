@@ -130,8 +130,9 @@ class Profile(BaseModel):
     # What the person did, by metric: kept with the event writes, so a flow filter ("Placed Order
     # zero times since starting this flow") reads the profile, never the timeline.
     activity: dict[str, MetricActivity] = Field(default_factory=dict)
-    # Profiles merged into this one whose identities, events and id have not all followed yet:
-    # saved with the absorbed facts, so a merge a crash interrupts is finished by the next change.
+    # Profiles merged into this one whose identities, events, promises and id have not all
+    # followed yet: saved with the absorbed facts, so the account's next change finishes a merge
+    # a crash interrupted.
     absorbing: list[str] = Field(default_factory=list)
     # Optimistic-concurrency counter kept by the repository.
     revision: int = 0
