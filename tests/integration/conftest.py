@@ -201,7 +201,8 @@ class Stack:
 
     def run_jobs(self, *, timeout: int = 900, limit: int = 100) -> int:
         """Drain the sync-job queue through the worker, one message per invocation as the event
-        source mapping does; a failed message is made visible again. Returns invocations made."""
+        source mapping does; a failed or killed invocation's message is made visible again.
+        Returns invocations made."""
         sqs, url = boto3.client("sqs"), self.physical["SyncJobQueue"]
         invocations = 0
         while invocations < limit:
@@ -217,6 +218,9 @@ class Stack:
                     sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:sync.fifo"),
                     timeout=timeout,
                 )
+            except Killed:
+                after_a_kill(self)
+                response = {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
             except Exception:  # the invocation failed: Lambda returns the whole batch
                 response = {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
             if response.get("batchItemFailures"):

@@ -182,7 +182,7 @@ def test_a_merge_killed_after_the_keys_moved_is_finished_by_the_accounts_next_de
 
 def test_promises_made_to_a_profile_being_absorbed_are_sent_when_the_merge_finishes(stack, kills):
     account_id = two_profiles_of_one_person(stack)
-    stack.triggers()
+    stack.triggers()  # what the two profiles' own deliveries sent
     # Killed once the account's absorbing write landed; an order then lands on the guest's
     # profile (its address still names it), killed before it sends what the order promised.
     kills.next("TransactWriteItems", landed=True)
