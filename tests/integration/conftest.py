@@ -1,5 +1,6 @@
 """Handlers invoked in-process with the files in events/, AWS under moto's mock_aws, provisioned
-from template.yaml by the same code as the local stack; BigCommerce is the sandbox on loopback."""
+from template.yaml by the same code as the local stack (once per test process, emptied between
+tests); BigCommerce is the sandbox on loopback."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ import pytest
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
-from moto import mock_aws
 
 from bcsync import settings as settings_module
 from bcsync import wiring
@@ -35,19 +35,18 @@ from bcsync_ops.local_stack import (
     PROJECT_ROOT,
     LambdaContext,
     StoreConfig,
-    function_environment,
     function_specs,
     load_handler,
-    provision,
     streams_client,
 )
 from bcsync_ops.moto_fixes import fix_moto_dynamodb
 from bcsync_ops.operations import StackHandle
 from bcsync_ops.sandbox import SandboxServer, SandboxStore
 from bcsync_ops.stack_reader import StackReader
-from bcsync_ops.template import Resolver, load_template, parameter_defaults
+from bcsync_ops.template import load_template
 from tests.factories import webhook_body
 from tests.integration.iam import CallLog, environment_of, grants_of, refused
+from tests.integration.provisioned import ProvisionedStack
 
 EVENTS = PROJECT_ROOT / "events"
 SCOPE_FAMILIES = {
@@ -271,8 +270,8 @@ def webhook_event(
     return event
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
+def use_moto_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and a region for moto; Powertools quiet."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -284,19 +283,34 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    store = sandbox_store()
-    server = SandboxServer(store).start()
-    template = load_template(PROJECT_ROOT / "template.yaml")
-    resolver = Resolver(refs={**parameter_defaults(template), "BigCommerceApiUrl": server.url})
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """One sandbox BigCommerce per test process; each test gives it a fresh store."""
+    server = SandboxServer(sandbox_store()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def provisioned(sandbox_server: SandboxServer) -> ProvisionedStack:
+    """template.yaml's resources in moto, provisioned once per test process (see provisioned.py)."""
     fix_moto_dynamodb()
-    with mock_aws():
-        physical = provision(
-            template,
-            resolver,
-            StoreConfig(STORE_HASH, ACCESS_TOKEN, CLIENT_SECRET, WEBHOOK_TOKEN, server.url),
-            max_delay_seconds=0,
-        )
-        for name, value in function_environment(template, resolver).items():
+    return ProvisionedStack(
+        load_template(PROJECT_ROOT / "template.yaml"),
+        StoreConfig(STORE_HASH, ACCESS_TOKEN, CLIENT_SECRET, WEBHOOK_TOKEN, sandbox_server.url),
+    )
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, sandbox_server: SandboxServer, provisioned: ProvisionedStack) -> Any:
+    use_moto_environment(monkeypatch)
+    store = sandbox_server.store = sandbox_store()
+    template = provisioned.template
+    mock = provisioned.enter()
+    try:
+        for name, value in provisioned.environment.items():
             monkeypatch.setenv(name, value)
         # Fewer seconds of patience so fault tests stay quick; the rules are the same.
         monkeypatch.setenv("WEBHOOK_BIGCOMMERCE_BUDGET_SECONDS", "2")
@@ -311,6 +325,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         handlers = {
             logical_id: load_handler(logical_id, props) for logical_id, props in function_specs(template).items()
         }
+        physical = dict(provisioned.physical)
         calls = CallLog(logical={physical_id: logical_id for logical_id, physical_id in physical.items()})
         monkeypatch.setattr(BaseClient, "_make_api_call", _recorded(calls, BaseClient._make_api_call))
         require = Settings.require
@@ -322,7 +337,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setattr(Settings, "require", required)
         yield Stack(store=store, physical=physical, handlers=handlers, time=virtual, calls=calls)
         _fresh_process_state()
-    server.stop()
+    finally:
+        mock.stop(remove_data=False)
     for function, uses in calls.uses.items():
         beyond = refused(uses, grants_of(template["Resources"][function]))
         assert not beyond, f"{function} calls what its policy does not allow: {sorted(map(str, beyond))}"

@@ -12,18 +12,19 @@ from bcsync_ops.sandbox.store import SandboxStore
 
 
 class SandboxServer(LoopbackServer):
-    """Serves a SandboxStore on 127.0.0.1 in a background thread."""
+    """Serves a SandboxStore on 127.0.0.1 in a background thread: whichever store it holds when a
+    request comes (the tests give each test a fresh one on the same server)."""
 
     def __init__(self, store: SandboxStore, port: int = 0) -> None:
         self.store = store
-        super().__init__(_handler_for(store), port=port, name="sandbox-bigcommerce")
+        super().__init__(_handler_for(self), port=port, name="sandbox-bigcommerce")
 
     @property
     def url(self) -> str:
         return self.origin
 
 
-def _handler_for(store: SandboxStore) -> type[BaseHTTPRequestHandler]:
+def _handler_for(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _handle(self) -> None:
             parts = urlsplit(self.path)
@@ -33,7 +34,7 @@ def _handler_for(store: SandboxStore) -> type[BaseHTTPRequestHandler]:
                 sent = json.loads(self.rfile.read(length)) if length else None
             except ValueError:
                 sent = None
-            status, body, headers = store.answer(
+            status, body, headers = server.store.answer(
                 parts.path, query, self.headers.get("X-Auth-Token"), method=self.command, body=sent
             )
             payload = b"" if status == 204 or body is None else json.dumps(body).encode()
