@@ -4,6 +4,7 @@ tests); BigCommerce is the sandbox on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -99,19 +100,31 @@ class Stack:
     time: VirtualTime
     calls: CallLog
     _stream_positions: dict[tuple[str, str], str] = field(default_factory=dict)
-    _last_invoked: str | None = None
+
+    # What the test itself reads and sends with (not checked against any function's policy).
+    @functools.cached_property
+    def _dynamodb(self) -> Any:
+        return boto3.resource("dynamodb")
+
+    @functools.cached_property
+    def _sqs(self) -> Any:
+        return boto3.client("sqs")
+
+    @functools.cached_property
+    def _streams(self) -> Any:
+        return streams_client()
 
     def invoke(self, logical_id: str, event: dict[str, Any], *, timeout: int = 30) -> dict[str, Any]:
-        """The function's handler, its AWS calls checked against its policy (see iam.py). Each
-        function runs in its own execution environment in Lambda: a store's secret another one
-        read is not in its cache, so it reads it itself, and the read is checked. (The
-        composition root stays shared: rebuilding it at every switch cost ~10% of the suite.)"""
-        if logical_id != self._last_invoked:
-            wiring.container().credentials.forget()
-            self._last_invoked = logical_id
-        with self.calls.calling_as(logical_id):
+        """The function's handler in its own execution environment (see FunctionContainers), its
+        AWS calls checked against its policy (see iam.py)."""
+        with ENVIRONMENTS.running(logical_id), self.calls.calling_as(logical_id):
             result: dict[str, Any] = self.handlers[logical_id].lambda_handler(event, LambdaContext(logical_id, timeout))
         return result
+
+    def container_of(self, logical_id: str) -> wiring.Container:
+        """The function's composition root, as its next invocation finds it."""
+        with ENVIRONMENTS.running(logical_id):
+            return wiring.container()
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """A webhook event to the function its route belongs to."""
@@ -129,7 +142,7 @@ class Stack:
         """Hand the Events and Triggers tables' new stream records to the flow runner, as the
         template's stream event sources do (INSERTs only); how many were handed. A batch that
         reports failed records fails the test unless the test expects them."""
-        streams, dynamodb = streams_client(), boto3.client("dynamodb")
+        streams, dynamodb = self._streams, self._dynamodb.meta.client
         handed = 0
         for logical_id in ("EventsTable", "TriggersTable"):
             arn = dynamodb.describe_table(TableName=self.physical[logical_id])["Table"]["LatestStreamArn"]
@@ -170,7 +183,7 @@ class Stack:
         return [json.loads(m["Body"]) for m in self.receive("FlowActionQueue")]
 
     def table(self, logical_id: str) -> list[dict[str, Any]]:
-        return list(scan_all(boto3.resource("dynamodb").Table(self.physical[logical_id])))
+        return list(scan_all(self._dynamodb.Table(self.physical[logical_id])))
 
     def events(self) -> dict[str, dict[str, Any]]:
         return {item["pk"]: item for item in self.table("EventsTable")}
@@ -179,7 +192,7 @@ class Stack:
         return [item["profile"] for item in self.table("ProfilesTable") if item.get("entity") == "profile"]
 
     def receive(self, logical_id: str) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs")
+        sqs = self._sqs
         messages: list[dict[str, Any]] = []
         while batch := sqs.receive_message(
             QueueUrl=self.physical[logical_id], MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
@@ -202,7 +215,7 @@ class Stack:
         """Drain the sync-job queue through the worker, one message per invocation as the event
         source mapping does; a failed or killed invocation's message is made visible again.
         Returns invocations made."""
-        sqs, url = boto3.client("sqs"), self.physical["SyncJobQueue"]
+        sqs, url = self._sqs, self.physical["SyncJobQueue"]
         invocations = 0
         while invocations < limit:
             messages = sqs.receive_message(
@@ -231,11 +244,8 @@ class Stack:
         raise AssertionError(f"the sync-job queue did not drain in {limit} invocations")
 
     def sync_state(self, kind: str) -> dict[str, Any]:
-        item = (
-            boto3.resource("dynamodb")
-            .Table(self.physical["SyncStateTable"])
-            .get_item(Key={"pk": f"{STORE_HASH}#{kind}"})["Item"]
-        )
+        table = self._dynamodb.Table(self.physical["SyncStateTable"])
+        item = table.get_item(Key={"pk": f"{STORE_HASH}#{kind}"})["Item"]
         return json.loads(item["body"]) if "body" in item else item
 
 
@@ -321,6 +331,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, sandbox_server: SandboxServer, provis
             "BigCommerceConnector",
             functools.partial(BigCommerceConnector, clock=virtual.monotonic, sleep=virtual.sleep),
         )
+        monkeypatch.setattr(wiring, "Container", ENVIRONMENTS)
         _fresh_process_state()
         handlers = {
             logical_id: load_handler(logical_id, props) for logical_id, props in function_specs(template).items()
@@ -385,7 +396,7 @@ class Kills:
 
 def after_a_kill(stack: Stack) -> None:
     _fresh_process_state()
-    table = boto3.resource("dynamodb").Table(stack.physical["DeliveriesTable"])
+    table = stack._dynamodb.Table(stack.physical["DeliveriesTable"])
     for item in scan_all(table):
         if item.get("status") == "INPROGRESS":  # its invocation timed out long ago
             table.delete_item(Key={"id": item["id"]})
@@ -414,8 +425,50 @@ def use_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: dict
     _fresh_process_state()
 
 
+class FunctionContainers:
+    """Each function's own composition root, as each runs in an execution environment of its own
+    in Lambda: what one function read and cached (a store's secret, settings, the flow library)
+    is not in another's, so each makes its own reads, checked against its own policy. Outside an
+    invocation, `wiring.container()` is the operator's (what the CLI builds)."""
+
+    def __init__(self) -> None:
+        self._build = wiring.Container
+        self._built: dict[str | None, wiring.Container] = {}
+        self._current: str | None = None
+        self._session: boto3.session.Session | None = None
+
+    def __call__(self, config: Settings) -> wiring.Container:
+        """`wiring.Container` while a stack is up: `wiring.container()` builds through it. One
+        boto3 session serves them all (a session caches no AWS data, only models and credentials;
+        building one per function was a tenth of an integration test's time)."""
+        if self._current not in self._built:
+            self._session = self._session or boto3.session.Session()
+            self._built[self._current] = self._build(config, session=self._session)
+        return self._built[self._current]
+
+    @contextlib.contextmanager
+    def running(self, logical_id: str) -> Iterator[None]:
+        self._switch(logical_id)
+        try:
+            yield
+        finally:
+            self._switch(None)
+
+    def _switch(self, logical_id: str | None) -> None:
+        self._current = logical_id
+        wiring.container.cache_clear()
+
+    def forget(self) -> None:
+        self._built.clear()
+        self._session = None
+
+
+ENVIRONMENTS = FunctionContainers()
+
+
 def _fresh_process_state() -> None:
-    """What a new Lambda execution environment would start without."""
+    """What a new Lambda execution environment would start without (every function's)."""
+    ENVIRONMENTS.forget()
     wiring.container.cache_clear()
     settings_module.settings.cache_clear()
     parameters.clear_caches()

@@ -120,7 +120,8 @@ def test_no_route_answers_for_another_store(stack, ada):
     secrets.create_secret(
         Name="bcsync/stores/otherstore", SecretString=json.dumps({"access_token": "t", "client_secret": "s"})
     )
-    container().read_model._known_stores = (float("-inf"), frozenset())  # a new store: the cache is not waited out
+    # A new store: the function's cache of known stores is not waited out.
+    stack.container_of("ReadApiFunction").read_model._known_stores = (float("-inf"), frozenset())
     assert call(stack, "GET", f"/profiles/{ada}", {"store": "otherstore"})[0] == 404
     assert call(stack, "GET", "/metrics", {"store": "otherstore"})[1][0]["all_time"]["count"] == 0
     assert call(stack, "GET", "/metrics")[0] == 400  # two stores now: which one must be said

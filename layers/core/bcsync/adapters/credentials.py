@@ -25,10 +25,6 @@ class SecretsManagerCredentials:
         self._max_age = max_age_seconds
         self._provider = provider
 
-    def forget(self) -> None:
-        """Drop the cached secrets: the next read fetches them again."""
-        self._provider.clear_cache()
-
     def credentials(self, store_hash: str) -> StoreCredentials:
         name = f"{self._prefix}{store_hash}"
         try:
