@@ -10,8 +10,10 @@ import io
 import json
 import logging
 import os
+import sys
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +26,8 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.utilities import parameters
 from botocore.client import BaseClient
 
+from bcsync import resume_collection, wiring
 from bcsync import settings as settings_module
-from bcsync import wiring
 from bcsync.adapters.bigcommerce import BigCommerceConnector
 from bcsync.adapters.dynamodb import scan_all
 from bcsync.domain.webhooks import sign
@@ -124,7 +126,7 @@ class Stack:
     def container_of(self, logical_id: str) -> wiring.Container:
         """The function's composition root, as its next invocation finds it."""
         with ENVIRONMENTS.running(logical_id):
-            return wiring.container()
+            return ENVIRONMENTS.container()
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """A webhook event to the function its route belongs to."""
@@ -331,11 +333,11 @@ def stack(monkeypatch: pytest.MonkeyPatch, sandbox_server: SandboxServer, provis
             "BigCommerceConnector",
             functools.partial(BigCommerceConnector, clock=virtual.monotonic, sleep=virtual.sleep),
         )
-        monkeypatch.setattr(wiring, "Container", ENVIRONMENTS)
         _fresh_process_state()
         handlers = {
             logical_id: load_handler(logical_id, props) for logical_id, props in function_specs(template).items()
         }
+        ENVIRONMENTS.serve(monkeypatch, [*list(sys.modules.values()), *handlers.values()])
         physical = dict(provisioned.physical)
         calls = CallLog(logical={physical_id: logical_id for logical_id, physical_id in physical.items()})
         monkeypatch.setattr(BaseClient, "_make_api_call", _recorded(calls, BaseClient._make_api_call))
@@ -366,16 +368,27 @@ class Killed(BaseException):
 @dataclass
 class Kills:
     """Kills armed for the next AWS call a function makes that matches: before the call, or
-    after it landed (its answer lost)."""
+    after it landed (its answer lost); or another invocation's work, landing just before it."""
 
     stack: Stack
     armed: list[tuple[str, bool, Any]] = field(default_factory=list)
+    interleaved: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     def next(self, operation: str, *, landed: bool, where: Any = lambda params: True) -> None:
         self.armed.append((operation, landed, where))
 
+    def meanwhile(self, operation: str, happens: Any, *, where: Any = lambda params: True) -> None:
+        """No kill: `happens()` runs just before the next matching call, as a concurrent
+        invocation's work landing between a function's read and its write."""
+        self.interleaved.append((operation, where, happens))
+
     def wrap(self, make_api_call: Any) -> Any:
         def call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+            for n, (name, where, happens) in enumerate(self.interleaved):
+                if name == operation and self.stack.calls.current and where(params):
+                    del self.interleaved[n]
+                    happens()
+                    break
             for n, (name, landed, where) in enumerate(self.armed):
                 if name == operation and self.stack.calls.current and where(params):
                     del self.armed[n]
@@ -425,51 +438,84 @@ def use_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: dict
     _fresh_process_state()
 
 
+class SharedClients:
+    """A boto3 session, as the composition root uses one, that makes each client or resource
+    once: its environments share them (a client holds no AWS data, so sharing hides no read
+    from the policy check, which follows the function running, not the client). Making them per
+    function was a tenth of an integration test's time. One per thread, as a session is not
+    safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._session = boto3.session.Session()
+        self._made: dict[tuple[str, str, str | None], Any] = {}
+
+    def client(self, service: str, endpoint_url: str | None = None) -> Any:
+        key = ("client", service, endpoint_url)
+        if key not in self._made:
+            self._made[key] = self._session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        return self._made[key]
+
+    def resource(self, service: str, endpoint_url: str | None = None) -> Any:
+        key = ("resource", service, endpoint_url)
+        if key not in self._made:
+            self._made[key] = self._session.resource(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        return self._made[key]
+
+
 class FunctionContainers:
     """Each function's own composition root, as each runs in an execution environment of its own
     in Lambda: what one function read and cached (a store's secret, settings, the flow library)
-    is not in another's, so each makes its own reads, checked against its own policy. Outside an
-    invocation, `wiring.container()` is the operator's (what the CLI builds)."""
+    is not in another's, so each makes its own reads, checked against its own policy. A thread
+    is an environment of its own too (a test may invoke functions concurrently). Outside an
+    invocation, `container()` is the operator's (what the CLI builds)."""
 
     def __init__(self) -> None:
-        self._build = wiring.Container
-        self._built: dict[str | None, wiring.Container] = {}
-        self._current: str | None = None
-        self._session: boto3.session.Session | None = None
+        self._built: dict[tuple[str | None, int], wiring.Container] = {}
+        self._clients: dict[int, SharedClients] = {}
+        self._running = threading.local()
+        self._lock = threading.Lock()
 
-    def __call__(self, config: Settings) -> wiring.Container:
-        """`wiring.Container` while a stack is up: `wiring.container()` builds through it. One
-        boto3 session serves them all (a session caches no AWS data, only models and credentials;
-        building one per function was a tenth of an integration test's time)."""
-        if self._current not in self._built:
-            self._session = self._session or boto3.session.Session()
-            self._built[self._current] = self._build(config, session=self._session)
-        return self._built[self._current]
+    def container(self) -> wiring.Container:
+        """What every module's `container()` answers while a stack is up."""
+        resume_collection()  # as wiring.container() does: the cold start's loading is done
+        thread = threading.get_ident()
+        key = (getattr(self._running, "function", None), thread)
+        with self._lock:
+            if key not in self._built:
+                clients: Any = self._clients.setdefault(thread, SharedClients())
+                self._built[key] = wiring.Container(settings_module.settings(), session=clients)
+            return self._built[key]
 
     @contextlib.contextmanager
     def running(self, logical_id: str) -> Iterator[None]:
-        self._switch(logical_id)
+        outer = getattr(self._running, "function", None)
+        self._running.function = logical_id
         try:
             yield
         finally:
-            self._switch(None)
+            self._running.function = outer
 
-    def _switch(self, logical_id: str | None) -> None:
-        self._current = logical_id
-        wiring.container.cache_clear()
+    def serve(self, monkeypatch: pytest.MonkeyPatch, modules: Iterable[ModuleType]) -> None:
+        """Answer for `wiring.container` in every module holding it (the entrypoints bind it
+        when imported, the handlers when loaded)."""
+        for module in modules:
+            if vars(module).get("container") is CONTAINER:
+                monkeypatch.setattr(module, "container", self.container)
 
     def forget(self) -> None:
-        self._built.clear()
-        self._session = None
+        with self._lock:
+            self._built.clear()
+            self._clients.clear()
 
 
+CONTAINER = wiring.container
 ENVIRONMENTS = FunctionContainers()
 
 
 def _fresh_process_state() -> None:
     """What a new Lambda execution environment would start without (every function's)."""
     ENVIRONMENTS.forget()
-    wiring.container.cache_clear()
+    CONTAINER.cache_clear()
     settings_module.settings.cache_clear()
     parameters.clear_caches()
 

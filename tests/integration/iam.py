@@ -11,6 +11,7 @@ own Environment: in process the functions share one environment, in AWS each has
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -124,12 +125,17 @@ def refused(uses: Iterable[Use], grants: list[Grant]) -> list[Use]:
 
 @dataclass
 class CallLog:
-    """The calls made while a function runs, by function; calls outside one are the test's own."""
+    """The calls made while a function runs, by function; calls outside one are the test's own.
+    Which function runs is per thread: a test may invoke functions concurrently."""
 
     logical: dict[str, str]
-    current: str | None = None
     uses: dict[str, set[Use]] = field(default_factory=dict)
     settings: dict[str, set[str]] = field(default_factory=dict)  # the variables each function read
+    _running: threading.local = field(default_factory=threading.local)
+
+    @property
+    def current(self) -> str | None:
+        return getattr(self._running, "function", None)
 
     def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
         if self.current is not None:
@@ -141,11 +147,11 @@ class CallLog:
 
     @contextmanager
     def calling_as(self, function: str) -> Iterator[None]:
-        outer, self.current = self.current, function
+        outer, self._running.function = self.current, function
         try:
             yield
         finally:
-            self.current = outer
+            self._running.function = outer
 
 
 def environment_of(template: dict[str, Any], function: str) -> set[str]:

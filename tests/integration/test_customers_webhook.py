@@ -205,6 +205,23 @@ def test_promises_made_to_a_profile_being_absorbed_are_sent_when_the_merge_finis
     assert {e["profile_id"] for e in stack.events().values()} == {account_id}
 
 
+def test_a_merge_another_delivery_finishes_meanwhile_moves_each_event_once_and_is_not_parked(stack, kills):
+    account_id = two_profiles_of_one_person(stack)
+    # Two deliveries of the account's change at once: the other one does the whole merge while
+    # this one is about to move the first of the guest's events (read before they moved).
+    kills.meanwhile(
+        "UpdateItem",
+        lambda: stack.deliver(customer_event("updated")),
+        where=lambda params: params.get("TableName", "").endswith("EventsTable"),
+    )
+    assert stack.deliver(customer_event("updated"))["statusCode"] == 200
+    assert stack.receive("RetryQueue") == []  # done, not parked for a retry
+    assert only_profile(stack)["id"] == account_id
+    placed = [e for e in stack.events().values() if e["metric"] == "Placed Order"]
+    assert sorted(e["source_id"] for e in placed) == ["order:3004", "order:3005"]
+    assert {e["profile_id"] for e in stack.events().values()} == {account_id}
+
+
 def test_an_account_whose_first_delivery_was_killed_between_its_keys_stays_one_profile(stack, kills):
     add_ada(stack)
     # Killed after the account's key was claimed and before its email's: the key names a

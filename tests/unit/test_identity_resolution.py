@@ -103,3 +103,45 @@ def test_a_merge_interrupted_after_the_pointer_completes_without_retiring_the_su
     assert book.merge("s", account, guest) == guest
     assert book.repository.get("s", guest).id == guest
     assert book.repository.get("s", account).id == guest
+
+
+def meanwhile(book, monkeypatch, kind, value, sighting):
+    """`sighting` lands, whole, between a resolve's reads and its claim of (kind, value): as a
+    concurrent delivery's does."""
+    claim, landed, started = book.repository.claim, [], []
+
+    def claim_after_it(store_hash, claimed_kind, claimed_value, profile_id):
+        if (claimed_kind, claimed_value) == (kind, value) and not started:
+            started.append(True)
+            landed.append(sighting())
+        return claim(store_hash, claimed_kind, claimed_value, profile_id)
+
+    monkeypatch.setattr(book.repository, "claim", claim_after_it)
+    return landed
+
+
+def test_a_new_account_whose_address_a_guest_claimed_meanwhile_merges_the_guest_in(book, monkeypatch):
+    landed = meanwhile(book, monkeypatch, "email", "a@x.com", lambda: seen(book, email="a@x.com"))
+    account = seen(book, customer_id=7, email="a@x.com", authoritative=True)
+    assert landed == [account]  # the guest's profile, older by a moment, is the account's
+    assert book.repository.find("s", "customer", "7") == book.repository.find("s", "email", "a@x.com") == account
+    assert len(book.repository.profiles) == 1
+
+
+def test_an_account_whose_new_address_a_guest_claimed_meanwhile_merges_the_guest_in(book, monkeypatch):
+    account = seen(book, customer_id=7, email="a@x.com", authoritative=True, at="2026-01-01T00:00:00.000Z")
+    landed = meanwhile(book, monkeypatch, "email", "b@x.com", lambda: seen(book, email="b@x.com"))
+    assert seen(book, customer_id=7, email="b@x.com", authoritative=True) == account
+    assert landed and landed[0] != account
+    assert book.repository.get("s", landed[0]).id == account  # the guest's id finds the account
+    assert book.repository.find("s", "email", "b@x.com") == account
+    assert len({p.id for p in book.repository.profiles.values()}) == 1
+
+
+def test_an_order_whose_account_was_claimed_meanwhile_joins_the_accounts_profile(book, monkeypatch):
+    guest = seen(book, email="a@x.com")
+    landed = meanwhile(
+        book, monkeypatch, "customer", "7", lambda: seen(book, customer_id=7, email="b@x.com", authoritative=True)
+    )
+    assert book.resolve("s", customer_id=7, email="a@x.com") == landed[0] != guest
+    assert book.repository.find("s", "customer", "7") == landed[0]

@@ -157,18 +157,25 @@ class DynamoEventLedger:
         return [event_from_item(item) for item in page], str(page[-1]["timeline_key"]) if more and page else None
 
     def reassign(self, store_hash: str, from_profile: str, to_profile: str) -> int:
+        """Point the profile's events at another; an event no longer the profile's (moved by
+        another run of the same merge) is left as it is."""
         moved = 0
         for event in self.timeline(store_hash, from_profile):
-            self._table.update_item(
-                Key={"pk": event.id},
-                UpdateExpression="SET profile_id = :to, profile_key = :key",
-                ConditionExpression="profile_id = :from",
-                ExpressionAttributeValues={
-                    ":to": to_profile,
-                    ":key": f"{store_hash}#{to_profile}",
-                    ":from": from_profile,
-                },
-            )
+            try:
+                self._table.update_item(
+                    Key={"pk": event.id},
+                    UpdateExpression="SET profile_id = :to, profile_key = :key",
+                    ConditionExpression="profile_id = :from",
+                    ExpressionAttributeValues={
+                        ":to": to_profile,
+                        ":key": f"{store_hash}#{to_profile}",
+                        ":from": from_profile,
+                    },
+                )
+            except ClientError as error:
+                if not _is_conditional_failure(error):
+                    raise
+                continue
             moved += 1
         if self._counters is not None:
             self._counters.move_person(store_hash, from_profile, to_profile)

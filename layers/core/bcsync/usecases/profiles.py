@@ -58,46 +58,82 @@ class ProfileBook:
     def resolve(
         self, store_hash: str, *, customer_id: int | None, email: str | None, authoritative: bool = False
     ) -> str | None:
-        """The profile of this account and/or email, created or merged as the rules above say."""
+        """The profile of this account and/or email, created or merged as the rules above say. A
+        key another delivery claimed between our read and our claim (a guest's order landing as
+        the account is created) is decided again from the keys as they now are."""
         email = normalize_email(email)
         if not customer_id and not email:
             return None
+        for _ in range(SAVE_ATTEMPTS):
+            resolved = self._resolve_once(store_hash, customer_id, email, authoritative)
+            if resolved is not None:
+                return resolved
+        raise DownstreamFault("identity keys kept changing under us; retry later")
+
+    def _resolve_once(
+        self, store_hash: str, customer_id: int | None, email: str | None, authoritative: bool
+    ) -> str | None:
+        """None when a claim found the key taken meanwhile."""
         repo = self._repository
         by_customer = repo.find(store_hash, "customer", str(customer_id)) if customer_id else None
         by_email = repo.find(store_hash, "email", email) if email else None
         if by_customer:
-            if email and by_email is None:
-                repo.claim(store_hash, "email", email, by_customer)
-            elif email and by_email != by_customer and authoritative:
-                holder = repo.get(store_hash, by_email) if by_email else None
-                if holder is not None and holder.external_id in (None, str(customer_id)):
-                    merged = self.merge(store_hash, by_customer, holder.id)
-                    if merged != by_customer:  # the holder kept its id, or the account's key named no profile
-                        repo.point(store_hash, "customer", str(customer_id), merged)
-                    return merged
-                repo.point(store_hash, "email", email, by_customer)  # moved accounts, or a dangling key
-            return by_customer
+            return self._account_of(
+                store_hash,
+                by_customer,
+                customer_id=customer_id,
+                email=email,
+                by_email=by_email,
+                authoritative=authoritative,
+            )
         if by_email and customer_id:
             holder = repo.get(store_hash, by_email)
             if holder is None or holder.external_id in (None, str(customer_id)):
-                return repo.claim(store_hash, "customer", str(customer_id), by_email)  # guest opens an account
-            fresh = repo.claim(
-                store_hash,
-                "customer",
-                str(customer_id),
-                new_profile_id(store_hash, customer_id=customer_id, email=None),
-            )
+                owner = repo.claim(store_hash, "customer", str(customer_id), by_email)  # guest opens an account
+                return owner if owner == by_email else None
+            fresh = new_profile_id(store_hash, customer_id=customer_id, email=None)
+            if repo.claim(store_hash, "customer", str(customer_id), fresh) != fresh:
+                return None
             if authoritative:
                 repo.point(store_hash, "email", email or "", fresh)
             return fresh
         if by_email:
             return by_email
         profile_id = new_profile_id(store_hash, customer_id=customer_id, email=email)
+        if customer_id and repo.claim(store_hash, "customer", str(customer_id), profile_id) != profile_id:
+            return None
+        if email and repo.claim(store_hash, "email", email, profile_id) != profile_id:
+            return None
         logger.info("new profile", extra={"profile_id": profile_id, "email": mask_email(email)})
-        owner = repo.claim(store_hash, "customer", str(customer_id), profile_id) if customer_id else profile_id
-        if email:
-            repo.claim(store_hash, "email", email, owner)
-        return owner
+        return profile_id
+
+    def _account_of(
+        self,
+        store_hash: str,
+        profile_id: str,
+        *,
+        customer_id: int | None,
+        email: str | None,
+        by_email: str | None,
+        authoritative: bool,
+    ) -> str | None:
+        """The account's profile, taking the email if it is free; the account's own email also
+        brings a guest profile holding it in (a merge), or moves from another account."""
+        repo = self._repository
+        if not email or by_email == profile_id:
+            return profile_id
+        if by_email is None:
+            return profile_id if repo.claim(store_hash, "email", email, profile_id) == profile_id else None
+        if not authoritative:
+            return profile_id
+        holder = repo.get(store_hash, by_email)
+        if holder is not None and holder.external_id in (None, str(customer_id)):
+            merged = self.merge(store_hash, profile_id, holder.id)
+            if merged != profile_id:  # the holder kept its id, or the account's key named no profile
+                repo.point(store_hash, "customer", str(customer_id), merged)
+            return merged
+        repo.point(store_hash, "email", email, profile_id)  # moved accounts, or a dangling key
+        return profile_id
 
     def merge(self, store_hash: str, first: str, second: str) -> str:
         """One person, two profiles: the older keeps its id and absorbs the other's facts, then
