@@ -441,9 +441,9 @@ def use_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings: dict
 class SharedClients:
     """A boto3 session, as the composition root uses one, that makes each client or resource
     once: its environments share them (a client holds no AWS data, so sharing hides no read
-    from the policy check, which follows the function running, not the client). Making them per
-    function was a tenth of an integration test's time. One per thread, as a session is not
-    safe to share between threads."""
+    from the policy check, which follows the function running, not the client); making them per
+    function cost a few percent of the suite. One per thread, as a session is not safe to share
+    between threads."""
 
     def __init__(self) -> None:
         self._session = boto3.session.Session()
@@ -499,7 +499,7 @@ class FunctionContainers:
         """Answer for `wiring.container` in every module holding it (the entrypoints bind it
         when imported, the handlers when loaded)."""
         for module in modules:
-            if vars(module).get("container") is CONTAINER:
+            if getattr(module, "__dict__", {}).get("container") is CONTAINER:
                 monkeypatch.setattr(module, "container", self.container)
 
     def forget(self) -> None:

@@ -37,7 +37,8 @@ class ProvisionedStack:
     def enter(self) -> MockAWS:
         """moto, started without wiping its backends, holding this stack as freshly provisioned:
         emptied if only its contents changed, provisioned again if another test's mock_aws wiped
-        it or a test changed what provisioning made. The caller stops it with
+        it or a test replaced a table, a queue or the store's secret (attributes set on a table or
+        queue are not compared: no test sets any). The caller stops it with
         `stop(remove_data=False)`."""
         mock = mock_aws()
         mock.start(reset=False)
