@@ -7,6 +7,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from botocore.client import BaseClient
+
 from bcsync.adapters import bigcommerce
 from bcsync.adapters.dynamodb import event_from_item
 from bcsync.wiring import container
@@ -95,7 +97,9 @@ def test_a_backfill_counts_its_pages_once_even_when_run_again(stack, monkeypatch
     assert store[("Placed Order", None)][0] == 9
 
 
-def test_a_merge_moves_the_counters_and_an_erasure_takes_a_person_out_of_the_stores(stack):
+def ada_takes_a_guests_address(stack):
+    """Ada (an account, one order) takes the address of a guest (one order): her next delivery
+    makes the guest's profile and hers one person. Another shopper has an order too."""
     guest_order(stack, 3004, "countess@example.com", hours=10)
     guest_order(stack, 3006, "someone@example.com", hours=9)
     add_ada(stack)
@@ -103,7 +107,11 @@ def test_a_merge_moves_the_counters_and_an_erasure_takes_a_person_out_of_the_sto
     place_ada(stack)
     stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 1001}))
     stack.store.update_customer(7, at=datetime.now(UTC), email="countess@example.com")
-    stack.deliver(customer_event("updated"))  # the guest's profile and Ada's are one person now
+    stack.deliver(customer_event("updated"))
+
+
+def test_a_merge_moves_the_counters_and_an_erasure_takes_a_person_out_of_the_stores(stack):
+    ada_takes_a_guests_address(stack)
     assert_counters_match_events(stack)
     people, _ = counted_by_counters(stack)
     ada = next(p["id"] for p in stack.profiles() if p["email"] == "countess@example.com")
@@ -117,3 +125,20 @@ def test_a_merge_moves_the_counters_and_an_erasure_takes_a_person_out_of_the_sto
     people, store = counted_by_counters(stack)
     assert ada not in people and store[("Placed Order", None)][0] == 1  # the other shopper's
     assert container().counters.person_products(STORE_HASH, ada).bought == {}
+
+
+def test_a_merge_reads_the_counters_it_moves_as_they_are(stack, monkeypatch):
+    """DynamoDB answers a query from what it last replicated unless asked for a consistent read
+    (moto always answers as things are): the counters a merge moves are read consistently."""
+    queries = []
+    make_api_call = BaseClient._make_api_call
+
+    def watched(client, operation, params):
+        merging = stack.calls.current == "CustomersWebhookFunction"
+        if merging and operation == "Query" and params["TableName"].endswith("CountersTable"):
+            queries.append(params)
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", watched)
+    ada_takes_a_guests_address(stack)
+    assert queries and all(q.get("ConsistentRead") is True for q in queries), queries

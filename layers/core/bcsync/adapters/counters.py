@@ -219,7 +219,9 @@ class DynamoCounters:
         client = self._table.meta.client
         moved = 0
         condition = Key("pk").eq(person_key(store_hash, from_profile))
-        for item in query_all(self._table, KeyConditionExpression=condition):
+        # Read as they are: a counter raised a moment ago, read stale, fails its delete condition
+        # and would stay behind on the retired profile.
+        for item in query_all(self._table, KeyConditionExpression=condition, ConsistentRead=True):
             counted = _counted(item)
             bucket = Bucket(store_hash, counted.metric, to_profile, day=counted.day, product_id=counted.product_id)
             delete = {
