@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from botocore.client import BaseClient
 
 from bcsync import wiring
 from bcsync_ops.sandbox import Line
@@ -168,6 +169,18 @@ def two_profiles_of_one_person(stack):
     return next(p["id"] for p in stack.profiles() if p["external_id"] == "7")
 
 
+def guests_next_order(stack):
+    """Order 3006 by guest@example.com, placed (its webhook not yet delivered)."""
+    stack.store.place_order(
+        3006,
+        email="guest@example.com",
+        first_name="G",
+        last_name="H",
+        lines=[Line(stack.store.products[101], 1)],
+        created=ago(minutes=30),
+    )
+
+
 def test_a_merge_killed_after_the_keys_moved_is_finished_by_the_accounts_next_delivery(stack, kills):
     account_id = two_profiles_of_one_person(stack)
     # Killed while moving the guest's events: both keys already name the account's profile, so
@@ -187,14 +200,7 @@ def test_promises_made_to_a_profile_being_absorbed_are_sent_when_the_merge_finis
     # profile (its address still names it), killed before it sends what the order promised.
     kills.next("TransactWriteItems", landed=True)
     kills.deliver(customer_event("updated"))
-    stack.store.place_order(
-        3006,
-        email="guest@example.com",
-        first_name="G",
-        last_name="H",
-        lines=[Line(stack.store.products[101], 1)],
-        created=ago(minutes=30),
-    )
+    guests_next_order(stack)
     kills.next("SendMessageBatch", landed=False)
     kills.deliver(webhook_event("store/order/created", {"type": "order", "id": 3006}))
     stack.deliver(customer_event("updated"))
@@ -220,6 +226,33 @@ def test_a_merge_another_delivery_finishes_meanwhile_moves_each_event_once_and_i
     placed = [e for e in stack.events().values() if e["metric"] == "Placed Order"]
     assert sorted(e["source_id"] for e in placed) == ["order:3004", "order:3005"]
     assert {e["profile_id"] for e in stack.events().values()} == {account_id}
+
+
+def test_an_order_that_found_the_guest_before_the_merge_is_moved_to_the_survivor(stack, monkeypatch):
+    account_id = two_profiles_of_one_person(stack)
+    guests_next_order(stack)
+    # The order's delivery found the guest's profile by its address; before it writes, the
+    # account's delivery merges the guest in, and the order's write lands just before the guest
+    # is retired (after its events were moved).
+    make_api_call, pending = BaseClient._make_api_call, {}
+
+    def interleaved(client, operation, params):
+        function = stack.calls.current
+        if function == "OrdersWebhookFunction" and operation == "TransactWriteItems" and not pending:
+            pending["write"] = lambda: make_api_call(client, operation, params)
+            assert stack.deliver(customer_event("updated"))["statusCode"] == 200
+            return pending["landed"]
+        retiring = operation == "PutItem" and params.get("Item", {}).get("entity") == "merged"
+        if function == "CustomersWebhookFunction" and retiring and "landed" not in pending:
+            pending["landed"] = pending["write"]()
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", interleaved)
+    assert stack.deliver(webhook_event("store/order/created", {"type": "order", "id": 3006}))["statusCode"] == 200
+    assert "landed" in pending
+    assert only_profile(stack)["id"] == account_id
+    assert {e["profile_id"] for e in stack.events().values()} == {account_id}
+    assert "customer_winback:sandbox:placed-order:order:3006" in {t["dedup_key"] for t in stack.triggers()}
 
 
 def test_an_account_whose_first_delivery_was_killed_between_its_keys_stays_one_profile(stack, kills):

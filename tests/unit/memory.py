@@ -36,7 +36,10 @@ class MemoryStore:
         found = self.profiles.get(profile_id)
         return found.model_copy(deep=True) if found else None
 
-    def retire(self, store_hash, profile_id, *, merged_into):
+    def retire(self, store_hash, profile_id, *, merged_into, revision):
+        current = self.profiles.get(profile_id)
+        if current is not None and current.revision != revision:
+            raise ChangeConflict(profile_id)
         self.profiles.pop(profile_id, None)
         self.pointers[profile_id] = merged_into
 

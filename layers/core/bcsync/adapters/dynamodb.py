@@ -21,7 +21,7 @@ from bcsync.domain.counters import STORE_SHARDS, shard_of
 from bcsync.domain.events import MarketingEvent, Metric, iso_utc
 from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile, email_digest
-from bcsync.usecases.ports import IdentityKind, NameKind
+from bcsync.usecases.ports import ChangeConflict, IdentityKind, NameKind
 
 if TYPE_CHECKING:
     from bcsync.adapters.counters import DynamoCounters
@@ -291,15 +291,23 @@ class DynamoProfileRepository:
             profile_id = found
         return None
 
-    def retire(self, store_hash: str, profile_id: str, *, merged_into: str) -> None:
-        self._table.put_item(
-            Item={
-                "pk": profile_key(store_hash, profile_id),
-                "entity": "merged",
-                "merged_into": merged_into,
-                "merged_at": now_iso(),
-            }
-        )
+    def retire(self, store_hash: str, profile_id: str, *, merged_into: str, revision: int) -> None:
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": profile_key(store_hash, profile_id),
+                    "entity": "merged",
+                    "merged_into": merged_into,
+                    "merged_at": now_iso(),
+                },
+                ConditionExpression="#p.revision = :revision",
+                ExpressionAttributeNames={"#p": "profile"},
+                ExpressionAttributeValues={":revision": revision},
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            raise ChangeConflict(f"profile {profile_id} changed while it was merged") from None
 
     def delete(self, store_hash: str, profile_id: str) -> None:
         """The profile and every merge pointer that leads to it."""

@@ -158,24 +158,37 @@ class ProfileBook:
         return keep.id
 
     def _move_absorbed(self, store_hash: str, keep: Profile) -> list[str]:
-        """Move what still names the profiles `keep` absorbed; each step is repeatable, and the
-        pointer that retires a profile is written last. Returns the ids now fully merged."""
+        """Move what still names the profiles `keep` absorbed; returns the ids now fully merged."""
         for gone_id in keep.absorbing:
+            self._retire_into(store_hash, gone_id, keep.id)
+        return list(keep.absorbing)
+
+    def _retire_into(self, store_hash: str, gone_id: str, keep_id: str) -> None:
+        """Each step is repeatable, and the pointer that retires the profile is written last, and
+        only if nothing wrote to the profile since it was read: an order that found it by keys
+        read before they moved is moved too."""
+        for _ in range(SAVE_ATTEMPTS):
             gone = self._repository.get(store_hash, gone_id)
             if gone is None or gone.id != gone_id:
-                continue  # retired already: the steps before it are done
+                return  # retired already: the steps before it are done
+            if gone.outbox:
+                self._writer.deliver(gone, {})  # what it promised, before or since it was absorbed
+                continue  # then read it as settled
             identities: list[tuple[IdentityKind, str]] = [("email", alias) for alias in gone.aliases]
             identities += [("subscriber", str(sid)) for sid in gone.subscriber_ids]
             if gone.external_id:
                 identities.append(("customer", gone.external_id))
             for kind, value in identities:
-                self._repository.point(store_hash, kind, value, keep.id)
-            moved = self._events.reassign(store_hash, gone_id, keep.id)
-            self._writer.deliver(gone, {})  # what it promised, before or since it was absorbed
-            self._repository.retire(store_hash, gone_id, merged_into=keep.id)
+                self._repository.point(store_hash, kind, value, keep_id)
+            moved = self._events.reassign(store_hash, gone_id, keep_id)
+            try:
+                self._repository.retire(store_hash, gone_id, merged_into=keep_id, revision=gone.revision)
+            except ChangeConflict:
+                continue
             metrics.add_metric(name="ProfilesMerged", unit="Count", value=1)
-            logger.info("profiles merged", extra={"kept": keep.id, "merged": gone_id, "events_moved": moved})
-        return list(keep.absorbing)
+            logger.info("profiles merged", extra={"kept": keep_id, "merged": gone_id, "events_moved": moved})
+            return
+        raise DownstreamFault(f"profile {gone_id} kept changing while it was merged; retry later")
 
     # ------------------------------------------------------------------ one read
     def lookup(
