@@ -157,3 +157,15 @@ def test_only_new_events_are_counted_in_the_change_that_writes_them():
     assert set(planned.change.counts) == {second.id}  # the first is stored: counted when it was written
     counted = planned.change.counts[second.id]
     assert {(b.profile_id, b.day) for b in counted} >= {("p", None), (None, None)}
+
+
+def test_an_outbox_another_delivery_settled_meanwhile_is_not_settled_again():
+    store, event = MemoryStore(), placed(1, 10)
+    with pytest.raises(ConnectionError):
+        record(store, Publisher(fail=True), event)
+    promised = store.get("s", "p")  # read by two deliveries (or a merge and a delivery) at once
+    TriggerCourier(store, store, Publisher()).deliver(promised, {})
+    settled = store.get("s", "p").revision
+    TriggerCourier(store, store, Publisher()).deliver(promised, {})  # its settle finds it changed
+    assert store.get("s", "p").revision == settled  # nothing left to settle: no write to race others
+    assert store.get("s", "p").outbox == []

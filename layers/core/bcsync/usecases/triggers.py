@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bcsync.domain.events import MarketingEvent
+from bcsync.domain.flows import TriggerIntent
 from bcsync.domain.profiles import Profile
 from bcsync.observability import logger, metrics
 from bcsync.usecases.clock import utc_now
@@ -41,7 +42,9 @@ class TriggerCourier:
         sent_at = utc_now()
         current: Profile | None = profile
         for _ in range(SETTLE_ATTEMPTS):
-            if current is None or self._store.settle(current, pending, sent_at) is not None:
+            if current is None or not _owes_any(current, pending):
+                break  # settled by another delivery of the same outbox, or merged away with it
+            if self._store.settle(current, pending, sent_at) is not None:
                 break
             current = self._repository.get(profile.store_hash, profile.id)  # changed meanwhile: settle that
         else:
@@ -49,3 +52,8 @@ class TriggerCourier:
         metrics.add_metric(name="FlowTriggersSent", unit="Count", value=len(pending))
         logger.info("flow triggers sent", extra={"dedup_keys": [intent.dedup_key for intent in pending]})
         return len(pending)
+
+
+def _owes_any(profile: Profile, sent: list[TriggerIntent]) -> bool:
+    keys = {intent.dedup_key for intent in sent}
+    return any(intent.dedup_key in keys for intent in profile.outbox)
