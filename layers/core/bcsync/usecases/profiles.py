@@ -117,8 +117,9 @@ class ProfileBook:
         by_email: str | None,
         authoritative: bool,
     ) -> str | None:
-        """The account's profile, taking the email if it is free; the account's own email also
-        brings a guest profile holding it in (a merge), or moves from another account."""
+        """The account's profile, taking the email if it is free (None if it was claimed
+        meanwhile); the account's own email also brings a guest profile holding it in (a merge),
+        or moves from another account."""
         repo = self._repository
         if not email or by_email == profile_id:
             return profile_id
