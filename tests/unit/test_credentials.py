@@ -9,7 +9,8 @@ from bcsync.domain.stores import StoreCredentials
 
 
 class Provider:
-    """Powertools' SecretsProvider as far as the adapter uses it: a get that caches for `max_age`."""
+    """Powertools' SecretsProvider as far as the adapter uses it: a get (the real one caches for
+    `max_age`; this one records what it was asked)."""
 
     def __init__(self) -> None:
         self.secret = {"access_token": "token-1", "client_secret": "secret-1"}
